@@ -1,0 +1,90 @@
+# bpf-vrouter: one Makefile for the BPF datapath, libvrouter, vrouterctl and the tests.
+# Quiet by default; V=1 shows the commands. Everything built lands in build/.
+
+BUILD     ?= build
+CLANG     ?= clang
+CC        ?= gcc
+BPFTOOL   ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ARCH_INC  := /usr/include/$(shell $(CC) -print-multiarch)
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -Wall -Werror -Iheaders -Ibpf -idirafter $(ARCH_INC)
+CFLAGS     ?= -O2 -g
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iheaders -Iloader -I$(BUILD) $(LIBBPF_CFLAGS)
+LDLIBS     += $(LIBBPF_LIBS)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean deps demo check bench
+
+all: $(BUILD)/vrouterctl $(BUILD)/test_datapath $(BUILD)/tapvm
+
+BPF_SRCS := bpf/vrouter.bpf.c
+BPF_DEPS := $(wildcard bpf/lib/*.h) $(wildcard headers/*.h)
+LIB_SRCS := $(filter-out loader/vrouterctl.c loader/cli_%.c,$(wildcard loader/*.c))
+CLI_SRCS := loader/vrouterctl.c $(wildcard loader/cli_*.c)
+LIB_HDRS := $(wildcard loader/*.h) $(wildcard headers/*.h)
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+$(BUILD)/vrouter.bpf.o: $(BPF_SRCS) $(BPF_DEPS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(BUILD)/vrouter.skel.h: $(BUILD)/vrouter.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vrouter > $@
+
+$(BUILD)/libvrouter.a: $(LIB_SRCS) $(LIB_HDRS) $(BUILD)/vrouter.skel.h
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ $(BUILD)/lib_*.o
+	$(Q)for f in $(LIB_SRCS); do \
+		$(CC) $(CFLAGS) -c $$f -o $(BUILD)/lib_$$(basename $$f .c).o || exit 1; done
+	$(Q)ar rcs $@ $(BUILD)/lib_*.o
+
+$(BUILD)/vrouterctl: $(CLI_SRCS) $(BUILD)/libvrouter.a $(LIB_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CLI_SRCS) $(BUILD)/libvrouter.a $(LDLIBS) -o $@
+
+$(BUILD)/test_datapath: $(wildcard selftests/test_datapath*.c selftests/*.h) $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iselftests $(wildcard selftests/test_datapath*.c) $(BUILD)/libvrouter.a $(LDLIBS) -o $@
+
+$(BUILD)/tapvm: selftests/tapvm.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# Installs the Debian packages the build and the tests need; does nothing when all are there.
+DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
+	    iproute2 ethtool tshark iputils-ping procps
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS     installing:" $$missing; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	fi
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash selftests/demo.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash selftests/run.sh
+
+clean:
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+/* The ARP responder: the vRouter answers a VM's ARP requests for its gateway and for every address routed
+ * in the VM's VRF with its own MAC, so VMs never learn each other's (or remote hosts') MACs. */
+#ifndef VR_BPF_ARP_H
+#define VR_BPF_ARP_H
+
+#include <linux/if_ether.h>
+
+/* From linux/if_arp.h, which drags in libc's socket headers. */
+#define VR_ARPHRD_ETHER 1
+#define VR_ARPOP_REQUEST 1
+#define VR_ARPOP_REPLY 2
+#include "route.h"
+
+struct vr_arp_eth_ipv4 {
+	__be16 hrd;
+	__be16 pro;
+	__u8 hln;
+	__u8 pln;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__be32 sip;
+	__u8 tha[ETH_ALEN];
+	__be32 tip;
+} __attribute__((packed));
+
+static __always_inline int vr_arp_respond(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct vr_arp_eth_ipv4 *arp = (void *)(eth + 1);
+	__u32 reason = 0;
+	__be32 tip, sip;
+
+	if ((void *)(arp + 1) > end)
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+	if (arp->hrd != bpf_htons(VR_ARPHRD_ETHER) || arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
+	    arp->pln != 4)
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+
+	tip = arp->tip;
+	sip = arp->sip;
+	/* Replies, gratuitous ARP and address probes (RFC 5227, sender 0) need no answer. */
+	if (arp->op != bpf_htons(VR_ARPOP_REQUEST) || sip == tip || sip == 0 || tip == vif->ip)
+		return vr_drop(vif->vif_id, VR_DROP_ARP_IGNORED);
+
+	if (tip != vif->gw_ip) {
+		struct vr_nexthop *nh = vr_route4_lookup(vif->vrf_id, tip, &reason);
+
+		if (!nh || nh->type == VR_NH_DISCARD)
+			return vr_drop(vif->vif_id, VR_DROP_ARP_NO_ROUTE);
+	}
+
+	arp->op = bpf_htons(VR_ARPOP_REPLY);
+	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
+	__builtin_memcpy(arp->sha, cfg->vr_mac, ETH_ALEN);
+	arp->tip = sip;
+	arp->sip = tip;
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
+	vr_count_tx(vif->vif_id, end - data);
+	return XDP_TX;
+}
+
+#endif /* VR_BPF_ARP_H */

@@ -1,0 +1,84 @@
+/* The datapath's maps, as DESIGN.md's data model describes them. Pinned by the loader under one bpffs
+ * folder; sizes come from headers/vr_consts.h and may be overridden by the loader before load. */
+#ifndef VR_BPF_MAPS_H
+#define VR_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "vr_types.h"
+
+/* ingress ifindex -> vif: the tenant classification. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_VIFS);
+	__type(key, __u32);
+	__type(value, struct vr_vif);
+} vr_vifs SEC(".maps");
+
+/* One IPv4 LPM trie per VRF; user space creates the inner tables on "vrf add". */
+struct vr_lpm4 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VR_MAX_ROUTES_PER_VRF);
+	/* Sizes, not types: clang emits only a forward declaration for a type named inside __array(). */
+	__uint(key_size, sizeof(struct vr_route4_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VR_MAX_VRFS);
+	__type(key, __u32);
+	__array(values, struct vr_lpm4);
+} vr_vrf4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VR_MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct vr_nexthop);
+} vr_nexthops SEC(".maps");
+
+/* MPLS label -> nexthop id (0: label unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VR_MAX_LABELS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vr_labels SEC(".maps");
+
+/* vif id -> device: redirect targets for frames delivered to VMs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, VR_MAX_VIFS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vr_tx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vr_config);
+} vr_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VR_MAX_VIFS);
+	__type(key, __u32);
+	__type(value, struct vr_vif_stats);
+} vr_vif_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VR_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vr_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, VR_EVENTS_BYTES);
+} vr_events SEC(".maps");
+
+#endif /* VR_BPF_MAPS_H */

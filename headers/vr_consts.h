@@ -1,0 +1,56 @@
+/* Tunable sizes and protocol constants shared by the datapath (bpf/) and user space (loader/, agent/).
+ * Every size the loader may override lives here once, under #ifndef, so the two sides never disagree. */
+#ifndef VR_CONSTS_H
+#define VR_CONSTS_H
+
+/* Default bpffs folder holding every pinned map, program and link of one vRouter instance. */
+#ifndef VR_DEFAULT_PIN_DIR
+#define VR_DEFAULT_PIN_DIR "/sys/fs/bpf/vrouter"
+#endif
+
+/* Virtual interfaces (taps/veths facing VMs). vif ids index the per-vif stats and the tx devmap. */
+#ifndef VR_MAX_VIFS
+#define VR_MAX_VIFS 4096
+#endif
+
+/* Virtual routing and forwarding tables: ids 0..VR_MAX_VRFS-1 index the vrf4 array of maps. */
+#ifndef VR_MAX_VRFS
+#define VR_MAX_VRFS 4096
+#endif
+
+/* Routes per VRF table (LPM tries allocate on insert: a large limit costs nothing until used). */
+#ifndef VR_MAX_ROUTES_PER_VRF
+#define VR_MAX_ROUTES_PER_VRF (1U << 20)
+#endif
+
+/* Nexthops; id 0 is never valid so that an unset slot reads as "no nexthop". */
+#ifndef VR_MAX_NEXTHOPS
+#define VR_MAX_NEXTHOPS 65536
+#endif
+
+/* The whole 20-bit MPLS label space: the labels array is indexed by the label itself. */
+#define VR_MAX_LABELS (1U << 20)
+/* Labels 0-15 are reserved by RFC 3032; allocation starts here. */
+#define VR_LABEL_MIN 16
+
+/* Ring buffer for datapath -> user space events (unresolved neighbours). */
+#ifndef VR_EVENTS_BYTES
+#define VR_EVENTS_BYTES (256 * 1024)
+#endif
+
+/* MPLS-in-UDP (RFC 7510) destination port, and the port older peers use. */
+#define VR_MPLS_UDP_PORT 6635
+#define VR_MPLS_UDP_PORT_LEGACY 51234
+/* Source ports are hashed from the inner flow into VR_SPORT_BASE .. VR_SPORT_BASE + VR_SPORT_MASK. */
+#define VR_SPORT_BASE 49152
+#define VR_SPORT_MASK 0x3fff
+
+/* Bytes MPLS-in-UDP adds in front of the inner IP packet: outer IPv4 + UDP + one MPLS label. */
+#define VR_ENCAP_OVERHEAD (20 + 8 + 4)
+/* TTL of the outer IPv4 header. */
+#define VR_OUTER_TTL 64
+
+/* The MAC address the vRouter presents to every VM (the one Tungsten Fabric uses). */
+#define VR_DEFAULT_MAC { 0x00, 0x00, 0x5e, 0x00, 0x01, 0x00 }
+
+#endif /* VR_CONSTS_H */

@@ -1,0 +1,125 @@
+/* Structures shared by the BPF datapath and user space: map keys and values, drop reasons, events.
+ * Only __u32/__be32 style types, explicit padding, and size asserts so that both sides agree byte for byte. */
+#ifndef VR_TYPES_H
+#define VR_TYPES_H
+
+#include <linux/types.h>
+#include "vr_consts.h"
+
+/* vifs map: key = ifindex of the VM-facing device (__u32), value = struct vr_vif. */
+struct vr_vif {
+	__u32 vif_id;     /* 1..VR_MAX_VIFS-1: index into vif stats and the tx devmap */
+	__u32 vrf_id;     /* the tenant's routing table */
+	__u32 ifindex;    /* the device itself (redundant with the key, handy in dumps) */
+	__u32 flags;      /* VR_VIF_F_* */
+	__be32 ip;        /* the VM's IPv4 address */
+	__be32 gw_ip;     /* the gateway address the vRouter answers ARP for on this vif */
+	__u8 mac[6];      /* the VM's MAC */
+	__u16 mtu;        /* the VM-facing MTU */
+	__u32 nh_id;      /* the ENCAP nexthop that delivers to this vif */
+	__u32 label;      /* the MPLS label that points at nh_id (0: none) */
+};
+_Static_assert(sizeof(struct vr_vif) == 40, "struct vr_vif layout");
+
+enum vr_vif_flags {
+	VR_VIF_F_TAP = 1 << 0, /* device is a tap (informational: redirect needs a reader) */
+};
+
+/* Nexthop types. */
+enum vr_nh_type {
+	VR_NH_INVALID = 0,
+	VR_NH_ENCAP = 1,      /* local vif: rewrite MACs, redirect to the vif's device */
+	VR_NH_TUNNEL = 2,     /* MPLS-in-UDP to a remote host with a label */
+	VR_NH_VRF_LOOKUP = 3, /* look the inner destination up in another VRF (per-VRF labels) */
+	VR_NH_RECEIVE = 4,    /* hand to the host stack */
+	VR_NH_DISCARD = 5,    /* drop, counted */
+	VR_NH_TYPE_MAX,
+};
+
+/* nexthops map: ARRAY, key = nexthop id (__u32), value = struct vr_nexthop. */
+struct vr_nexthop {
+	__u8 type;        /* enum vr_nh_type */
+	__u8 flags;
+	__u16 pad0;
+	__u32 vif_id;     /* ENCAP: target vif (devmap index) */
+	__u32 vrf_id;     /* VRF_LOOKUP: table to look up */
+	__u32 label;      /* TUNNEL: label to push (20 bits) */
+	__be32 remote_ip; /* TUNNEL: far host's underlay address */
+	__u8 dmac[6];     /* ENCAP: the VM's MAC */
+	__u16 pad1;
+	__u32 refcnt;     /* user space bookkeeping: routes + labels + vifs using this nexthop */
+};
+_Static_assert(sizeof(struct vr_nexthop) == 32, "struct vr_nexthop layout");
+
+/* Key of the per-VRF IPv4 LPM tries (value: __u32 nexthop id). */
+struct vr_route4_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct vr_route4_key) == 8, "struct vr_route4_key layout");
+
+/* config map: ARRAY of one. */
+struct vr_config {
+	__be32 host_ip;         /* this host's underlay address: outer source, decap destination */
+	__u32 fabric_ifindex;   /* the underlay NIC */
+	__u8 vr_mac[6];         /* MAC presented to VMs */
+	__u16 udp_port;         /* MPLS-in-UDP destination port (host order), normally 6635 */
+	__u32 hash_seed;        /* seed of the inner-flow hash that picks the UDP source port */
+	__u32 flags;            /* reserved */
+};
+_Static_assert(sizeof(struct vr_config) == 24, "struct vr_config layout");
+
+/* vif_stats map: PERCPU_ARRAY indexed by vif id. rx: from the VM, tx: to the VM. */
+struct vr_vif_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 drops;      /* packets from this vif dropped for any reason */
+};
+
+/* Drop reasons: one per-CPU counter each in the drops map; vrouterctl prints them by name. */
+#define VR_DROP_REASONS(X)                                                                   \
+	X(VR_DROP_UNKNOWN_VIF, "unknown_vif", "ingress device is not a vif")                   \
+	X(VR_DROP_MALFORMED, "malformed", "truncated or malformed header")                       \
+	X(VR_DROP_VLAN, "vlan", "VLAN-tagged frame from a VM")                                   \
+	X(VR_DROP_ETHERTYPE, "unsupported_ethertype", "ethertype the vRouter does not route")    \
+	X(VR_DROP_ARP_IGNORED, "arp_ignored", "ARP reply, gratuitous ARP or probe from a VM")  \
+	X(VR_DROP_ARP_NO_ROUTE, "arp_no_route", "ARP for an address not routed in the VRF")     \
+	X(VR_DROP_NO_VRF, "no_vrf", "VRF table does not exist")                                  \
+	X(VR_DROP_NO_ROUTE, "no_route", "no route in the VRF")                                   \
+	X(VR_DROP_TTL, "ttl_exceeded", "TTL expired")                                           \
+	X(VR_DROP_NO_NEXTHOP, "no_nexthop", "route points at a missing nexthop")                \
+	X(VR_DROP_NH_INVALID, "nexthop_invalid", "nexthop type not usable here")                \
+	X(VR_DROP_DISCARD, "discard", "discard route")                                           \
+	X(VR_DROP_NO_CONFIG, "no_config", "host address or fabric device not configured")       \
+	X(VR_DROP_NO_NEIGH, "unresolved_neigh", "underlay neighbour not resolved yet")          \
+	X(VR_DROP_UNDERLAY_UNREACH, "underlay_unreachable", "no underlay route to the remote host") \
+	X(VR_DROP_FRAG_NEEDED, "frag_needed", "encapsulated packet exceeds the underlay MTU")   \
+	X(VR_DROP_BAD_LABEL, "bad_label", "MPLS label not in the label table")                  \
+	X(VR_DROP_MPLS_STACK, "mpls_stack", "MPLS label stack deeper than one")                 \
+	X(VR_DROP_INNER_PROTO, "inner_proto", "inner packet is not IPv4")                        \
+	X(VR_DROP_ADJUST_FAIL, "adjust_head_failed", "could not make room for headers")
+
+#define VR_DROP_ENUM_ENTRY(id, name, desc) id,
+enum vr_drop_reason {
+	VR_DROP_NONE = 0,
+	VR_DROP_REASONS(VR_DROP_ENUM_ENTRY)
+	VR_DROP_MAX,
+};
+#undef VR_DROP_ENUM_ENTRY
+
+/* Events from the datapath (events ring buffer). */
+enum vr_event_type {
+	VR_EV_NEIGH_MISS = 1, /* addr: underlay next hop to resolve on ifindex */
+};
+
+struct vr_event {
+	__u32 type;
+	__u32 ifindex;
+	__be32 addr;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vr_event) == 16, "struct vr_event layout");
+
+#endif /* VR_TYPES_H */

@@ -1,0 +1,122 @@
+/* libvrouter: the one place that knows the datapath's map layout. Loads and pins the programs and maps,
+ * attaches programs to devices, and offers typed operations on vifs, VRFs, routes, nexthops and labels.
+ * Used by vrouterctl and vrouter-agent. Never prints to stdout and never exits: functions return 0 or
+ * -errno, and vr_strerror() gives the last failure's explanation for the caller to show. */
+#ifndef LIBVROUTER_H
+#define LIBVROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "vr_types.h"
+
+/* Verbosity of libbpf's own messages (they go to stderr): 0 warnings, 1 info, 2 debug. */
+void vr_set_verbosity(int level);
+
+/* A human explanation of the last error returned by this library in this thread ("" if none). */
+const char *vr_strerror(void);
+
+struct vr_load_opts {
+	const char *fabric;    /* underlay NIC name (required on first load) */
+	__be32 host_ip;        /* underlay address of this host (required on first load) */
+	__u8 mac[6];           /* vRouter MAC presented to VMs */
+	bool mac_set;          /* default 00:00:5e:00:01:00, or what a previous load set */
+	__u16 udp_port;        /* 0: keep / default 6635 */
+};
+
+/* Load (or reload over a running datapath: maps are reused, links replaced atomically) and pin everything
+ * under pin_dir, attach vr_fabric_xdp to the fabric NIC. Needs root and bpffs (mounted if possible). */
+int vr_load(const char *pin_dir, const struct vr_load_opts *opts);
+/* Detach every program and remove every pin under pin_dir. Loading nothing is not an error. */
+int vr_unload(const char *pin_dir);
+
+/* An open vRouter instance: the pinned maps' fds. vr_open takes an exclusive lock on pin_dir, so two
+ * writers never interleave; it is released by vr_close. */
+struct vr_handle {
+	int dir_fd;
+	int vifs_fd, vrf4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
+	int ncpus;
+	char pin_dir[256];
+};
+
+int vr_open(const char *pin_dir, struct vr_handle *h);
+void vr_close(struct vr_handle *h);
+
+int vr_config_get(struct vr_handle *h, struct vr_config *cfg);
+
+/* VRFs. label: 0 for none, else an MPLS label that makes the far end look the inner destination up here. */
+int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label);
+int vr_vrf_del(struct vr_handle *h, __u32 vrf_id);
+struct vr_vrf_info {
+	__u32 vrf_id;
+	__u32 routes;
+	__u32 vifs;
+	__u32 label; /* per-VRF label, 0 if none */
+};
+typedef int (*vr_vrf_cb)(const struct vr_vrf_info *info, void *arg);
+int vr_vrf_foreach(struct vr_handle *h, vr_vrf_cb cb, void *arg);
+
+/* vifs. */
+struct vr_vif_spec {
+	const char *ifname;
+	__u32 vrf_id;
+	__u8 mac[6];
+	__be32 ip;
+	__be32 gw_ip;  /* 0: none */
+	__u16 mtu;     /* 0: the device's MTU */
+	__u32 label;   /* 0: allocate the lowest free label >= 16 */
+};
+int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vif *out);
+int vr_vif_del(struct vr_handle *h, const char *ifname);
+int vr_vif_get(struct vr_handle *h, const char *ifname, struct vr_vif *out);
+typedef int (*vr_vif_cb)(const struct vr_vif *vif, void *arg);
+int vr_vif_foreach(struct vr_handle *h, vr_vif_cb cb, void *arg);
+
+/* Routes. A nexthop spec names what the route points at; libvrouter finds an identical nexthop or
+ * allocates one, and reference-counts it. */
+struct vr_nh_spec {
+	__u8 type;          /* VR_NH_ENCAP, VR_NH_TUNNEL, VR_NH_RECEIVE, VR_NH_DISCARD */
+	const char *ifname; /* ENCAP: the vif device */
+	__be32 remote_ip;   /* TUNNEL */
+	__u32 label;        /* TUNNEL */
+};
+int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
+int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen);
+struct vr_route_info {
+	__u32 vrf_id;
+	__be32 prefix;
+	__u32 plen;
+	__u32 nh_id;
+	struct vr_nexthop nh;
+};
+typedef int (*vr_route_cb)(const struct vr_route_info *route, void *arg);
+int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *arg);
+
+/* Labels in use: label -> nexthop. */
+typedef int (*vr_label_cb)(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg);
+int vr_label_foreach(struct vr_handle *h, vr_label_cb cb, void *arg);
+
+/* Counters, summed over CPUs. */
+int vr_vif_stats_get(struct vr_handle *h, __u32 vif_id, struct vr_vif_stats *out);
+int vr_drops_get(struct vr_handle *h, __u64 out[VR_DROP_MAX]);
+const char *vr_drop_name(__u32 reason);
+const char *vr_drop_desc(__u32 reason);
+const char *vr_nh_type_name(__u8 type);
+
+/* Datapath events: poll the ring buffer for up to timeout_ms and handle what arrived. Neighbour misses are
+ * resolved (the kernel is asked to resolve the underlay neighbour); cb, if set, sees every event. */
+typedef void (*vr_event_cb)(const struct vr_event *ev, void *arg);
+struct vr_events;
+struct vr_events *vr_events_open(struct vr_handle *h, vr_event_cb cb, void *arg);
+int vr_events_poll(struct vr_events *ev, int timeout_ms);
+void vr_events_close(struct vr_events *ev);
+/* Ask the kernel to resolve addr on ifindex (netlink RTM_NEWNEIGH with NTF_USE). */
+int vr_neigh_resolve(int ifindex, __be32 addr);
+
+/* Parsers for the CLI and the agent: 0 on success, -EINVAL otherwise. */
+int vr_parse_ipv4(const char *s, __be32 *out);
+int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen);
+int vr_parse_mac(const char *s, __u8 mac[6]);
+int vr_parse_u32(const char *s, __u32 max, __u32 *out);
+
+#endif /* LIBVROUTER_H */
