@@ -41,6 +41,8 @@ struct vr_handle {
 
 int vr_open(const char *pin_dir, struct vr_handle *h);
 void vr_close(struct vr_handle *h);
+/* Drop the writer lock early (long-running readers such as an event loop). */
+void vr_unlock(struct vr_handle *h);
 
 int vr_config_get(struct vr_handle *h, struct vr_config *cfg);
 
@@ -69,6 +71,8 @@ struct vr_vif_spec {
 int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vif *out);
 int vr_vif_del(struct vr_handle *h, const char *ifname);
 int vr_vif_get(struct vr_handle *h, const char *ifname, struct vr_vif *out);
+/* The device behind a vif id (from the redirect map). */
+int vr_vif_ifindex(struct vr_handle *h, __u32 vif_id, __u32 *ifindex);
 typedef int (*vr_vif_cb)(const struct vr_vif *vif, void *arg);
 int vr_vif_foreach(struct vr_handle *h, vr_vif_cb cb, void *arg);
 

@@ -1,0 +1,455 @@
+/* vrouterctl vrf / vif / route / label: the forwarding tables. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+/* ---- vrf ---- */
+
+static int vrf_add(int argc, char **argv)
+{
+	struct cli_kv kv[] = { { .key = "label" } };
+	struct vr_handle h;
+	__u32 id, label = 0;
+	int rc;
+
+	if (argc < 1)
+		return cli_usage("vrf add: missing VRF id");
+	if ((rc = cli_arg_u32("vrf", argv[0], VR_MAX_VRFS - 1, &id)) || (rc = cli_parse_kv(argc - 1, argv + 1, kv, 1)))
+		return rc;
+	if (kv[0].seen && (rc = cli_arg_u32("label", kv[0].val, VR_MAX_LABELS - 1, &label)))
+		return rc;
+	if (kv[0].seen && label < VR_LABEL_MIN)
+		return cli_usage("label: %u is reserved (labels start at %u)", label, VR_LABEL_MIN);
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_vrf_add(&h, id, label))
+		rc = cli_fail("vrf add");
+	vr_close(&h);
+	return rc;
+}
+
+static int vrf_del(int argc, char **argv)
+{
+	struct vr_handle h;
+	__u32 id;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage("vrf del: expected exactly one VRF id");
+	if ((rc = cli_arg_u32("vrf", argv[0], VR_MAX_VRFS - 1, &id)))
+		return rc;
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_vrf_del(&h, id))
+		rc = cli_fail("vrf del");
+	vr_close(&h);
+	return rc;
+}
+
+static int vrf_print(const struct vr_vrf_info *v, void *arg)
+{
+	(void)arg;
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("vrf", v->vrf_id);
+		jw_u64("routes", v->routes);
+		jw_u64("vifs", v->vifs);
+		jw_u64("label", v->label);
+		jw_obj_end();
+	} else {
+		printf("%-6u %-8u %-6u %s%.0u\n", v->vrf_id, v->routes, v->vifs, v->label ? "" : "-", v->label);
+	}
+	return 0;
+}
+
+static int vrf_list(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("vrf list takes no arguments");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-6s %-8s %-6s %s\n", "vrf", "routes", "vifs", "label");
+	rc = vr_vrf_foreach(&h, vrf_print, NULL) ? cli_fail("vrf list") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_vrf(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "add", vrf_add }, { "del", vrf_del }, { "list", vrf_list }, { "show", vrf_list }, { NULL, NULL },
+	};
+	return cli_dispatch("vrf", cmds, argc, argv);
+}
+
+/* ---- vif ---- */
+
+static int vif_add(int argc, char **argv)
+{
+	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" }, { .key = "ip" }, { .key = "gw" }, { .key = "mtu" }, { .key = "label" } };
+	struct vr_vif_spec spec = {};
+	struct vr_handle h;
+	struct vr_vif vif;
+	__u32 mtu = 0;
+	int rc;
+
+	if (argc < 1)
+		return cli_usage("vif add: missing device name");
+	spec.ifname = argv[0];
+	if ((rc = cli_parse_kv(argc - 1, argv + 1, kv, 6)))
+		return rc;
+	for (int i = 0; i < 3; i++)
+		if (!kv[i].seen)
+			return cli_usage("vif add: '%s' is required", kv[i].key);
+	if ((rc = cli_arg_u32("vrf", kv[0].val, VR_MAX_VRFS - 1, &spec.vrf_id)) ||
+	    (rc = cli_arg_mac("mac", kv[1].val, spec.mac)) || (rc = cli_arg_ipv4("ip", kv[2].val, &spec.ip)))
+		return rc;
+	if (kv[3].seen && (rc = cli_arg_ipv4("gw", kv[3].val, &spec.gw_ip)))
+		return rc;
+	if (kv[4].seen) {
+		if ((rc = cli_arg_u32("mtu", kv[4].val, 65535, &mtu)))
+			return rc;
+		if (mtu < 68)
+			return cli_usage("mtu: %u is below the IPv4 minimum of 68", mtu);
+		spec.mtu = (__u16)mtu;
+	}
+	if (kv[5].seen) {
+		if ((rc = cli_arg_u32("label", kv[5].val, VR_MAX_LABELS - 1, &spec.label)))
+			return rc;
+		if (spec.label < VR_LABEL_MIN)
+			return cli_usage("label: %u is reserved (labels start at %u)", spec.label, VR_LABEL_MIN);
+	}
+	if ((spec.mac[0] & 1) || !memcmp(spec.mac, "\0\0\0\0\0\0", 6))
+		return cli_usage("mac: %s is not a unicast address", kv[1].val);
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_vif_add(&h, &spec, &vif)) {
+		rc = cli_fail("vif add");
+	} else if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("vif", vif.vif_id);
+		jw_u64("label", vif.label);
+		jw_obj_end();
+		jw_finish();
+	} else {
+		printf("vif %u on %s, label %u\n", vif.vif_id, spec.ifname, vif.label);
+	}
+	vr_close(&h);
+	return rc;
+}
+
+static int vif_del(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage("vif del: expected exactly one device name");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_vif_del(&h, argv[0]))
+		rc = cli_fail("vif del");
+	vr_close(&h);
+	return rc;
+}
+
+static int vif_print(const struct vr_vif *v, void *arg)
+{
+	char name[16], mac[18], ip[16], gw[16];
+
+	(void)arg;
+	cli_ifname(v->ifindex, name);
+	cli_mac(v->mac, mac);
+	cli_ip(v->ip, ip);
+	if (v->gw_ip)
+		cli_ip(v->gw_ip, gw);
+	else
+		strcpy(gw, "-");
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_str("name", name);
+		jw_u64("ifindex", v->ifindex);
+		jw_u64("vif", v->vif_id);
+		jw_u64("vrf", v->vrf_id);
+		jw_str("mac", mac);
+		jw_str("ip", ip);
+		jw_str("gw", gw);
+		jw_u64("mtu", v->mtu);
+		jw_u64("label", v->label);
+		jw_u64("nh", v->nh_id);
+		jw_str("kind", v->flags & VR_VIF_F_TAP ? "tap" : "veth");
+		jw_obj_end();
+	} else {
+		printf("%-4u %-15s %-7u %-5u %-17s %-15s %-15s %-5u %-7u %-5u %s\n", v->vif_id, name, v->ifindex,
+		       v->vrf_id, mac, ip, gw, v->mtu, v->label, v->nh_id, v->flags & VR_VIF_F_TAP ? "tap" : "veth");
+	}
+	return 0;
+}
+
+static int vif_list(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("vif list takes no arguments");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-4s %-15s %-7s %-5s %-17s %-15s %-15s %-5s %-7s %-5s %s\n", "vif", "device", "ifindex", "vrf",
+		       "mac", "ip", "gw", "mtu", "label", "nh", "kind");
+	rc = vr_vif_foreach(&h, vif_print, NULL) ? cli_fail("vif list") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_vif(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "add", vif_add }, { "del", vif_del }, { "list", vif_list }, { "show", vif_list }, { NULL, NULL },
+	};
+	return cli_dispatch("vif", cmds, argc, argv);
+}
+
+/* ---- route ---- */
+
+static int route_prefix(const char *s, __be32 *addr, __u32 *plen)
+{
+	if (vr_parse_prefix4(s, addr, plen))
+		return cli_usage("'%s' is not an IPv4 prefix (A.B.C.D/LEN)", s);
+	return 0;
+}
+
+static int route_vrf(int argc, char **argv, __u32 *vrf)
+{
+	if (argc < 2 || strcmp(argv[0], "vrf"))
+		return cli_usage("expected 'vrf ID' after the prefix");
+	return cli_arg_u32("vrf", argv[1], VR_MAX_VRFS - 1, vrf);
+}
+
+static int route_add(int argc, char **argv)
+{
+	struct vr_nh_spec nh = {};
+	struct vr_handle h;
+	__u32 vrf, plen;
+	__be32 prefix;
+	int rc;
+
+	if (argc < 1)
+		return cli_usage("route add: missing prefix");
+	if ((rc = route_prefix(argv[0], &prefix, &plen)) || (rc = route_vrf(argc - 1, argv + 1, &vrf)))
+		return rc;
+	argc -= 3;
+	argv += 3;
+	if (argc == 1 && !strcmp(argv[0], "discard")) {
+		nh.type = VR_NH_DISCARD;
+	} else if (argc == 1 && !strcmp(argv[0], "receive")) {
+		nh.type = VR_NH_RECEIVE;
+	} else if (argc == 3 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
+		nh.type = VR_NH_ENCAP;
+		nh.ifname = argv[2];
+	} else if (argc == 5 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel") && !strcmp(argv[3], "label")) {
+		nh.type = VR_NH_TUNNEL;
+		if ((rc = cli_arg_ipv4("tunnel", argv[2], &nh.remote_ip)) ||
+		    (rc = cli_arg_u32("label", argv[4], VR_MAX_LABELS - 1, &nh.label)))
+			return rc;
+		if (nh.label < VR_LABEL_MIN)
+			return cli_usage("label: %u is reserved (labels start at %u)", nh.label, VR_LABEL_MIN);
+	} else {
+		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'discard' or "
+				 "'receive' after the VRF");
+	}
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_route_add(&h, vrf, prefix, plen, &nh))
+		rc = cli_fail("route add");
+	vr_close(&h);
+	return rc;
+}
+
+static int route_del(int argc, char **argv)
+{
+	struct vr_handle h;
+	__u32 vrf, plen;
+	__be32 prefix;
+	int rc;
+
+	if (argc != 3)
+		return cli_usage("route del: expected PREFIX vrf ID");
+	if ((rc = route_prefix(argv[0], &prefix, &plen)) || (rc = route_vrf(argc - 1, argv + 1, &vrf)))
+		return rc;
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_route_del(&h, vrf, prefix, plen))
+		rc = cli_fail("route del");
+	vr_close(&h);
+	return rc;
+}
+
+/* Describe a nexthop for humans ("vif tap1", "tunnel 192.0.2.2 label 17") or as JSON fields. */
+static void nh_describe(struct vr_handle *h, const struct vr_nexthop *nh, char *buf, size_t len)
+{
+	char a[16];
+
+	switch (nh->type) {
+	case VR_NH_ENCAP: {
+		__u32 ifindex = 0;
+		char name[16];
+
+		if (vr_vif_ifindex(h, nh->vif_id, &ifindex) == 0)
+			snprintf(buf, len, "vif %s", cli_ifname(ifindex, name));
+		else
+			snprintf(buf, len, "vif %u", nh->vif_id);
+		break;
+	}
+	case VR_NH_TUNNEL:
+		snprintf(buf, len, "tunnel %s label %u", cli_ip(nh->remote_ip, a), nh->label);
+		break;
+	case VR_NH_VRF_LOOKUP:
+		snprintf(buf, len, "vrf %u", nh->vrf_id);
+		break;
+	default:
+		snprintf(buf, len, "%s", vr_nh_type_name(nh->type));
+	}
+}
+
+static void nh_json(struct vr_handle *h, const struct vr_nexthop *nh)
+{
+	char a[16], name[16], mac[18];
+	__u32 ifindex = 0;
+
+	jw_str("type", vr_nh_type_name(nh->type));
+	if (nh->type == VR_NH_ENCAP) {
+		jw_u64("vif", nh->vif_id);
+		if (vr_vif_ifindex(h, nh->vif_id, &ifindex) == 0)
+			jw_str("dev", cli_ifname(ifindex, name));
+		jw_str("mac", cli_mac(nh->dmac, mac));
+	} else if (nh->type == VR_NH_TUNNEL) {
+		jw_str("remote", cli_ip(nh->remote_ip, a));
+		jw_u64("label", nh->label);
+	} else if (nh->type == VR_NH_VRF_LOOKUP) {
+		jw_u64("vrf", nh->vrf_id);
+	}
+}
+
+static int route_print(const struct vr_route_info *r, void *arg)
+{
+	struct vr_handle *h = arg;
+	char ip[16], pfx[24], desc[64];
+
+	snprintf(pfx, sizeof(pfx), "%s/%u", cli_ip(r->prefix, ip), r->plen);
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("vrf", r->vrf_id);
+		jw_str("prefix", pfx);
+		jw_u64("nh", r->nh_id);
+		nh_json(h, &r->nh);
+		jw_obj_end();
+	} else {
+		nh_describe(h, &r->nh, desc, sizeof(desc));
+		printf("%-5u %-19s %-5u %s\n", r->vrf_id, pfx, r->nh_id, desc);
+	}
+	return 0;
+}
+
+static int route_show(int argc, char **argv)
+{
+	__u32 vrf = (__u32)-1;
+	struct vr_handle h;
+	int rc;
+
+	if (argc && (rc = route_vrf(argc, argv, &vrf)))
+		return rc;
+	if (argc && argc != 2)
+		return cli_usage("route show: expected at most 'vrf ID'");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-5s %-19s %-5s %s\n", "vrf", "prefix", "nh", "nexthop");
+	rc = vr_route_foreach(&h, vrf, route_print, &h) ? cli_fail("route show") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_route(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "add", route_add }, { "del", route_del }, { "show", route_show }, { "list", route_show }, { NULL, NULL },
+	};
+	return cli_dispatch("route", cmds, argc, argv);
+}
+
+/* ---- label ---- */
+
+static int label_print(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	struct vr_handle *h = arg;
+	char desc[64];
+
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("label", label);
+		jw_u64("nh", nh_id);
+		nh_json(h, nh);
+		jw_obj_end();
+	} else {
+		nh_describe(h, nh, desc, sizeof(desc));
+		printf("%-8u %-5u %s\n", label, nh_id, desc);
+	}
+	return 0;
+}
+
+static int label_show(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("label show takes no arguments");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-8s %-5s %s\n", "label", "nh", "nexthop");
+	rc = vr_label_foreach(&h, label_print, &h) ? cli_fail("label show") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_label(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = { { "show", label_show }, { "list", label_show }, { NULL, NULL } };
+
+	return cli_dispatch("label", cmds, argc, argv);
+}

@@ -1,0 +1,28 @@
+/* libvrouter internals shared between its source files (not part of the public API). */
+#ifndef VR_INTERNAL_H
+#define VR_INTERNAL_H
+
+#include "libvrouter.h"
+
+/* Pin names under the pin dir. Maps are pinned under their own names (vr_vifs, vr_vrf4, ...). */
+#define VR_PIN_PROG_VIF "prog_vr_vif_xdp"
+#define VR_PIN_PROG_FABRIC "prog_vr_fabric_xdp"
+#define VR_PIN_LINK_FABRIC "link_fabric"
+#define VR_PIN_LINK_VIF_FMT "link_vif_%u"
+
+/* Record a failure: returns -|err| so callers can `return vr_err(-ENOENT, "...")`. */
+int vr_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vr_err_clear(void);
+
+/* Path of a pin under pin_dir (static buffer per call site is not thread safe: use the out buffer). */
+int vr_pin_path(char *out, size_t len, const char *pin_dir, const char *name);
+
+/* XDP attach through a pinned bpf_link; replaces atomically if the pin exists. */
+int vr_xdp_link_attach(const char *pin_dir, const char *link_name, int prog_fd, int ifindex);
+int vr_xdp_link_detach(const char *pin_dir, const char *link_name);
+
+/* Nexthops: find an equal one and take a reference, or allocate. */
+int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
+int vr_nh_put(struct vr_handle *h, __u32 id);
+
+#endif /* VR_INTERNAL_H */

@@ -1,0 +1,414 @@
+/* Loading, pinning, attaching and unloading the datapath, and opening a pinned instance.
+ * Everything lives under one bpffs folder so that the datapath outlives every user-space process and any
+ * of them (vrouterctl, the agent) can pick it up again. A reload over a running datapath reuses the pinned
+ * maps and swaps programs under the existing links with bpf_link_update, so forwarding never stops. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "vr_internal.h"
+#include "vrouter.skel.h"
+
+#define VR_BPFFS_ROOT "/sys/fs/bpf"
+
+int vr_pin_path(char *out, size_t len, const char *pin_dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", pin_dir, name);
+
+	if (n < 0 || (size_t)n >= len)
+		return vr_err(-ENAMETOOLONG, "pin path %s/%s is too long", pin_dir, name);
+	return 0;
+}
+
+static bool vr_is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* The pin dir's parent must be on bpffs; mount bpffs on /sys/fs/bpf if that is where it should be. */
+static int vr_ensure_bpffs(const char *pin_dir)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (snprintf(parent, sizeof(parent), "%s", pin_dir) >= (int)sizeof(parent))
+		return vr_err(-ENAMETOOLONG, "pin dir %s is too long", pin_dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return vr_err(-EINVAL, "pin dir %s must be a folder inside a bpffs mount", pin_dir);
+	*slash = '\0';
+	if (vr_is_bpffs(parent))
+		return 0;
+	if (strcmp(parent, VR_BPFFS_ROOT) == 0) {
+		if (mount("bpf", VR_BPFFS_ROOT, "bpf", 0, "mode=0700") == 0 && vr_is_bpffs(parent))
+			return 0;
+		return vr_err(-errno, "bpffs is not mounted on %s and mounting it failed: %s", VR_BPFFS_ROOT,
+			      strerror(errno));
+	}
+	return vr_err(-ENOTSUP, "%s is not on a bpffs mount (mount -t bpf bpf %s)", parent, parent);
+}
+
+static int vr_check_root(void)
+{
+	if (geteuid() != 0)
+		return vr_err(-EPERM, "loading the datapath needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+	return 0;
+}
+
+int vr_xdp_link_attach(const char *pin_dir, const char *link_name, int prog_fd, int ifindex)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = vr_pin_path(path, sizeof(path), pin_dir, link_name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+
+		/* Same device: swap the program in place (atomic, no packet sees an empty hook). */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex) {
+			err = bpf_link_update(fd, prog_fd, NULL);
+			close(fd);
+			if (err)
+				return vr_err(err, "replacing the program on ifindex %d failed: %s", ifindex, strerror(-err));
+			return 0;
+		}
+		close(fd);
+		unlink(path);
+	}
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, NULL);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			return vr_err(err, "device ifindex %d already has an XDP program that is not ours", ifindex);
+		return vr_err(err, "attaching XDP to ifindex %d failed: %s", ifindex, strerror(-err));
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		close(fd);
+		return vr_err(err, "pinning %s failed: %s", path, strerror(-err));
+	}
+	close(fd);
+	return 0;
+}
+
+int vr_xdp_link_detach(const char *pin_dir, const char *link_name)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = vr_pin_path(path, sizeof(path), pin_dir, link_name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	/* Detach now even if someone else holds the link open. */
+	bpf_link_detach(fd);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+/* bpf_fib_lookup works only on devices with IPv4 forwarding enabled. */
+static int vr_enable_forwarding(const char *dev)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", dev);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return vr_err(err, "enabling IPv4 forwarding on %s failed: %s", dev, strerror(-err));
+	}
+	close(fd);
+	return 0;
+}
+
+static int vr_pin_prog(const char *pin_dir, const char *name, struct bpf_program *prog)
+{
+	char path[PATH_MAX];
+	int err = vr_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (err)
+		return err;
+	unlink(path);
+	if (bpf_obj_pin(bpf_program__fd(prog), path))
+		return vr_err(-errno, "pinning %s failed: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Re-point every vif link at the new vif program (after a reload). */
+static int vr_update_vif_links(const char *pin_dir, int prog_fd)
+{
+	struct dirent *de;
+	DIR *d = opendir(pin_dir);
+	int err = 0;
+
+	if (!d)
+		return vr_err(-errno, "cannot read %s: %s", pin_dir, strerror(errno));
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		int fd;
+
+		if (strncmp(de->d_name, "link_vif_", 9))
+			continue;
+		if (vr_pin_path(path, sizeof(path), pin_dir, de->d_name))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_link_update(fd, prog_fd, NULL) && !err)
+			err = vr_err(-errno, "replacing the program behind %s failed: %s", de->d_name, strerror(errno));
+		close(fd);
+	}
+	closedir(d);
+	return err;
+}
+
+static int vr_remove_pins(const char *pin_dir);
+
+int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
+{
+	static const __u8 default_mac[6] = VR_DEFAULT_MAC;
+	struct vr_config cfg = {}, old = {};
+	char path[PATH_MAX];
+	struct vrouter *skel;
+	struct bpf_map *map;
+	__u32 zero = 0;
+	int ifindex, err;
+
+	vr_err_clear();
+	err = vr_check_root();
+	if (!err)
+		err = vr_ensure_bpffs(pin_dir);
+	if (err)
+		return err;
+	if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		return vr_err(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
+
+	skel = vrouter__open();
+	if (!skel)
+		return vr_err(-errno, "opening the BPF object failed: %s", strerror(errno));
+	bpf_object__for_each_map(map, skel->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strchr(name, '.')) /* .rodata etc. and the inner map template are not pinned */
+			continue;
+		err = vr_pin_path(path, sizeof(path), pin_dir, name);
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			err = vr_err(err, "setting the pin path of %s failed", name);
+			goto out;
+		}
+	}
+	err = vrouter__load(skel);
+	if (err) {
+		err = vr_err(err, "loading the datapath failed (%s); if the pins under %s come from an "
+			     "incompatible version, run 'vrouterctl unload' first (-v shows the verifier log)",
+			     strerror(-err), pin_dir);
+		goto out;
+	}
+
+	/* Settings: what the caller gives, else what a previous load configured, else defaults. */
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.vr_config), &zero, &old);
+	cfg = old;
+	if (opts->host_ip)
+		cfg.host_ip = opts->host_ip;
+	if (opts->mac_set)
+		memcpy(cfg.vr_mac, opts->mac, 6);
+	else if (!old.host_ip)
+		memcpy(cfg.vr_mac, default_mac, 6);
+	cfg.udp_port = opts->udp_port ? opts->udp_port : (old.udp_port ? old.udp_port : VR_MPLS_UDP_PORT);
+	if (!cfg.hash_seed && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) != sizeof(cfg.hash_seed))
+		cfg.hash_seed = (__u32)getpid() * 2654435761u;
+
+	if (opts->fabric) {
+		ifindex = if_nametoindex(opts->fabric);
+		if (!ifindex) {
+			err = vr_err(-ENODEV, "fabric device %s does not exist", opts->fabric);
+			goto out;
+		}
+		cfg.fabric_ifindex = ifindex;
+		err = vr_enable_forwarding(opts->fabric);
+		if (err)
+			goto out;
+	}
+	if (!cfg.fabric_ifindex || !cfg.host_ip) {
+		err = vr_err(-EINVAL, "the first load needs the fabric device and the host's underlay address");
+		goto out;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.vr_config), &zero, &cfg, BPF_ANY)) {
+		err = vr_err(-errno, "writing the configuration failed: %s", strerror(errno));
+		goto out;
+	}
+
+	err = vr_pin_prog(pin_dir, VR_PIN_PROG_VIF, skel->progs.vr_vif_xdp);
+	if (!err)
+		err = vr_pin_prog(pin_dir, VR_PIN_PROG_FABRIC, skel->progs.vr_fabric_xdp);
+	if (!err)
+		err = vr_xdp_link_attach(pin_dir, VR_PIN_LINK_FABRIC, bpf_program__fd(skel->progs.vr_fabric_xdp),
+					 (int)cfg.fabric_ifindex);
+	if (!err)
+		err = vr_update_vif_links(pin_dir, bpf_program__fd(skel->progs.vr_vif_xdp));
+	if (err && !old.host_ip) {
+		/* A failed first load leaves nothing behind. */
+		vrouter__destroy(skel);
+		vr_remove_pins(pin_dir);
+		return err;
+	}
+out:
+	vrouter__destroy(skel);
+	return err;
+}
+
+static int vr_remove_pins(const char *pin_dir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(pin_dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return vr_err(-errno, "cannot read %s: %s", pin_dir, strerror(errno));
+	}
+	/* Links first, so that no program runs against maps that are going away. */
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "link_", 5))
+			vr_xdp_link_detach(pin_dir, de->d_name);
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.' || vr_pin_path(path, sizeof(path), pin_dir, de->d_name))
+			continue;
+		unlink(path);
+	}
+	closedir(d);
+	if (rmdir(pin_dir) && errno != ENOENT)
+		return vr_err(-errno, "cannot remove %s: %s", pin_dir, strerror(errno));
+	return 0;
+}
+
+int vr_unload(const char *pin_dir)
+{
+	int err;
+
+	vr_err_clear();
+	err = vr_check_root();
+	if (err)
+		return err;
+	return vr_remove_pins(pin_dir);
+}
+
+static int vr_open_map(const char *pin_dir, const char *name, int *fd)
+{
+	char path[PATH_MAX];
+	int err = vr_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (err)
+		return err;
+	*fd = bpf_obj_get(path);
+	if (*fd < 0)
+		return vr_err(-errno, "cannot open %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int vr_open(const char *pin_dir, struct vr_handle *h)
+{
+	struct {
+		const char *name;
+		int *fd;
+	} maps[] = {
+		{ "vr_vifs", &h->vifs_fd },	      { "vr_vrf4", &h->vrf4_fd },   { "vr_nexthops", &h->nexthops_fd },
+		{ "vr_labels", &h->labels_fd },	      { "vr_tx", &h->tx_fd },	    { "vr_config", &h->config_fd },
+		{ "vr_vif_stats", &h->vif_stats_fd }, { "vr_drops", &h->drops_fd }, { "vr_events", &h->events_fd },
+	};
+	int err;
+
+	vr_err_clear();
+	memset(h, 0, sizeof(*h));
+	h->dir_fd = -1;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		*maps[i].fd = -1;
+	if (snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", pin_dir) >= (int)sizeof(h->pin_dir))
+		return vr_err(-ENAMETOOLONG, "pin dir %s is too long", pin_dir);
+	h->dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->dir_fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			return vr_err(err, "the datapath is not loaded (%s does not exist); run 'vrouterctl load'", pin_dir);
+		return vr_err(err, "cannot open %s: %s", pin_dir, strerror(-err));
+	}
+	if (flock(h->dir_fd, LOCK_EX)) {
+		err = vr_err(-errno, "cannot lock %s: %s", pin_dir, strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		err = vr_open_map(pin_dir, maps[i].name, maps[i].fd);
+		if (err)
+			goto fail;
+	}
+	h->ncpus = libbpf_num_possible_cpus();
+	if (h->ncpus <= 0) {
+		err = vr_err(h->ncpus ? h->ncpus : -EINVAL, "cannot count the possible CPUs");
+		goto fail;
+	}
+	return 0;
+fail:
+	vr_close(h);
+	return err;
+}
+
+void vr_unlock(struct vr_handle *h)
+{
+	if (h->dir_fd >= 0)
+		flock(h->dir_fd, LOCK_UN);
+}
+
+void vr_close(struct vr_handle *h)
+{
+	int *fds[] = { &h->vifs_fd, &h->vrf4_fd, &h->nexthops_fd, &h->labels_fd, &h->tx_fd,
+		       &h->config_fd, &h->vif_stats_fd, &h->drops_fd, &h->events_fd, &h->dir_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int vr_config_get(struct vr_handle *h, struct vr_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(h->config_fd, &zero, cfg))
+		return vr_err(-errno, "reading the configuration failed: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Strict parsers for addresses, prefixes, MACs and numbers: all or nothing, no trailing garbage. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "vr_internal.h"
+
+int vr_parse_u32(const char *s, __u32 max, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
+int vr_parse_ipv4(const char *s, __be32 *out)
+{
+	struct in_addr a;
+
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*out = a.s_addr;
+	return 0;
+}
+
+int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	char *slash;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash) {
+		*plen = 32;
+	} else {
+		*slash = '\0';
+		if (vr_parse_u32(slash + 1, 32, plen))
+			return -EINVAL;
+	}
+	return vr_parse_ipv4(buf, addr);
+}
+
+int vr_parse_mac(const char *s, __u8 mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (!s || strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (__u8)b[i];
+	return 0;
+}
