@@ -148,6 +148,34 @@ static int vr_enable_forwarding(const char *dev)
 	return 0;
 }
 
+/* Reuse a map pinned by an earlier load if it has the same shape; libbpf's own check would refuse the
+ * devmap, whose flags the kernel amends (BPF_F_RDONLY_PROG) after creation. */
+static int vr_map_reuse(struct bpf_map *map, const char *path, bool *reused)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err = 0;
+
+	*reused = false;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : vr_err(-errno, "cannot open %s: %s", path, strerror(errno));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = vr_err(-errno, "cannot inspect %s: %s", path, strerror(errno));
+	} else if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		   info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map) ||
+		   (info.map_flags & ~BPF_F_RDONLY_PROG) != (bpf_map__map_flags(map) & ~BPF_F_RDONLY_PROG)) {
+		err = vr_err(-EINVAL, "the pinned map %s has another layout (an older version?); run 'vrouterctl "
+			     "unload' first", path);
+	} else if (bpf_map__reuse_fd(map, fd)) {
+		err = vr_err(-errno, "reusing %s failed: %s", path, strerror(errno));
+	} else {
+		*reused = true;
+	}
+	close(fd);
+	return err;
+}
+
 static int vr_pin_prog(const char *pin_dir, const char *name, struct bpf_program *prog)
 {
 	char path[PATH_MAX];
@@ -218,11 +246,16 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 
 		if (strchr(name, '.')) /* .rodata etc. and the inner map template are not pinned */
 			continue;
+		bool reused;
+
 		err = vr_pin_path(path, sizeof(path), pin_dir, name);
 		if (!err)
-			err = bpf_map__set_pin_path(map, path);
-		if (err) {
-			err = vr_err(err, "setting the pin path of %s failed", name);
+			err = vr_map_reuse(map, path, &reused);
+		if (err)
+			goto out;
+		/* New maps get pinned by libbpf at load time. */
+		if (!reused && bpf_map__set_pin_path(map, path)) {
+			err = vr_err(-EINVAL, "setting the pin path of %s failed", name);
 			goto out;
 		}
 	}

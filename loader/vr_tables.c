@@ -249,7 +249,7 @@ int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label)
 		if (err)
 			goto fail;
 	}
-	if (bpf_map_update_elem(h->vrf4_fd, &vrf_id, &fd, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(h->vrf4_fd, &vrf_id, &fd, BPF_ANY)) { /* fd arrays take BPF_ANY only */
 		err = vr_err(-errno, "installing the route table of VRF %u failed: %s", vrf_id, strerror(errno));
 		if (label)
 			vr_label_free(h, label);
