@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test runner behind `make check`: runs every suite, each of which ends with "N passed, N failed
+# [, N skipped]", adds the counts up and ends with the same line for the whole run.
+# Exit status: 0 when nothing failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+build=${BUILD:-$top/build}
+export VR_BUILD=$build
+
+total_pass=0 total_fail=0 total_skip=0
+
+run_suite() {
+	local name=$1; shift
+	local log rc line p f s
+	log=$(mktemp)
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$line" ]; then
+		echo "FAIL $name: the suite ended (exit $rc) without a result line"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*\b([0-9]+) failed.*/\1/' <<<"$line")
+	s=0
+	grep -q skipped <<<"$line" && s=$(sed -E 's/.*\b([0-9]+) skipped.*/\1/' <<<"$line")
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL $name: exit status $rc"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "the tests need root (network namespaces, XDP, bpffs)"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
+run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
+
+echo
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]
