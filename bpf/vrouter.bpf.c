@@ -31,12 +31,12 @@ static __always_inline int vr_vif_ipv4(struct xdp_md *ctx, const struct vr_vif *
 	hlen = vr_ipv4_check(iph, end);
 	if (hlen < 0)
 		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
-	if (iph->ttl <= 1)
-		return vr_drop(vif->vif_id, VR_DROP_TTL);
-
 	nh = vr_route4_lookup(vif->vrf_id, iph->daddr, &reason);
 	if (!nh)
 		return vr_drop(vif->vif_id, reason);
+	/* Only forwarding spends TTL: the host accepts packets for itself even at TTL 0/1 (RFC 1812 4.2.2.9). */
+	if ((nh->type == VR_NH_ENCAP || nh->type == VR_NH_TUNNEL) && iph->ttl <= 1)
+		return vr_drop(vif->vif_id, VR_DROP_TTL);
 
 	switch (nh->type) {
 	case VR_NH_ENCAP:
@@ -93,7 +93,8 @@ int vr_vif_xdp(struct xdp_md *ctx)
 
 /* An MPLS-in-UDP packet addressed to this host (outer headers validated, udp points at the UDP header):
  * label -> nexthop -> strip the outer headers, give the inner packet an Ethernet header, redirect to the VM. */
-static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_config *cfg, __u32 outer_len)
+static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_config *cfg, __u32 outer_len,
+					   __u32 inner_max)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -120,7 +121,8 @@ static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_c
 
 	if (inner->version != 4)
 		return vr_drop(0, VR_DROP_INNER_PROTO);
-	if (vr_ipv4_check(inner, end) < 0)
+	/* The inner packet must fit the UDP datagram, not merely the frame (trailing bytes are not its). */
+	if (vr_ipv4_check(inner, end) < 0 || bpf_ntohs(inner->tot_len) > inner_max)
 		return vr_drop(0, VR_DROP_MALFORMED);
 
 	/* A per-VRF label: the inner destination picks the vif. */
@@ -167,5 +169,6 @@ int vr_fabric_xdp(struct xdp_md *ctx)
 	if (bpf_ntohs(udp->len) < sizeof(*udp) + 4 + sizeof(struct iphdr) ||
 	    bpf_ntohs(udp->len) > bpf_ntohs(iph->tot_len) - hlen)
 		return vr_drop(0, VR_DROP_MALFORMED);
-	return vr_fabric_decap(ctx, cfg, sizeof(*eth) + hlen + sizeof(*udp) + 4);
+	return vr_fabric_decap(ctx, cfg, sizeof(*eth) + hlen + sizeof(*udp) + 4,
+			       bpf_ntohs(udp->len) - sizeof(*udp) - 4);
 }

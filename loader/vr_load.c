@@ -227,7 +227,7 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 	struct vrouter *skel;
 	struct bpf_map *map;
 	__u32 zero = 0;
-	int ifindex, err;
+	int ifindex, err, reused_maps = 0;
 
 	vr_err_clear();
 	err = vr_check_root();
@@ -253,6 +253,7 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 			err = vr_map_reuse(map, path, &reused);
 		if (err)
 			goto out;
+		reused_maps += reused;
 		/* New maps get pinned by libbpf at load time. */
 		if (!reused && bpf_map__set_pin_path(map, path)) {
 			err = vr_err(-EINVAL, "setting the pin path of %s failed", name);
@@ -308,14 +309,16 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 					 (int)cfg.fabric_ifindex);
 	if (!err)
 		err = vr_update_vif_links(pin_dir, bpf_program__fd(skel->progs.vr_vif_xdp));
-	if (err && !old.host_ip) {
-		/* A failed first load leaves nothing behind. */
-		vrouter__destroy(skel);
-		vr_remove_pins(pin_dir);
-		return err;
-	}
 out:
 	vrouter__destroy(skel);
+	/* A failed first load leaves nothing behind; a failed reload leaves the running instance alone. */
+	if (err && !reused_maps) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", vr_strerror());
+		vr_remove_pins(pin_dir);
+		vr_err(err, "%s", msg);
+	}
 	return err;
 }
 

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if_arp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
@@ -451,6 +454,29 @@ static bool vr_dev_is_tap(const char *ifname)
 	return access(path, F_OK) == 0;
 }
 
+/* The vif device answers to the vRouter MAC: frames a VM addresses to its gateway that the datapath hands to
+ * the host (RECEIVE routes) must not be discarded as meant for another host, and whatever the host itself
+ * sends to the VM leaves with the MAC the VM learnt for its gateway. */
+static int vr_dev_set_mac(const char *ifname, const __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vr_err(-errno, "socket: %s", strerror(errno));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6))
+		goto out;
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr))
+		err = vr_err(-errno, "setting the vRouter MAC on %s failed: %s", ifname, strerror(errno));
+out:
+	close(fd);
+	return err;
+}
+
 static int vr_zero_vif_stats(struct vr_handle *h, __u32 vif_id)
 {
 	struct vr_vif_stats *zero = calloc(h->ncpus, sizeof(*zero));
@@ -469,6 +495,7 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	struct vr_nexthop nh = { .type = VR_NH_ENCAP };
 	char link_name[32], path[512];
 	struct vr_vif vif = {}, old;
+	struct vr_config cfg;
 	__u32 ifindex, label = 0;
 	int err, vrf_fd, prog_fd;
 
@@ -478,12 +505,11 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 		return vr_err(-ENODEV, "device %s does not exist", spec->ifname);
 	if (!bpf_map_lookup_elem(h->vifs_fd, &ifindex, &old))
 		return vr_err(-EEXIST, "%s is already vif %u", spec->ifname, old.vif_id);
-	{
-		struct vr_config cfg;
-
-		if (!vr_config_get(h, &cfg) && cfg.fabric_ifindex == ifindex)
-			return vr_err(-EINVAL, "%s is the fabric device", spec->ifname);
-	}
+	err = vr_config_get(h, &cfg);
+	if (err)
+		return err;
+	if (cfg.fabric_ifindex == ifindex)
+		return vr_err(-EINVAL, "%s is the fabric device", spec->ifname);
 	err = vr_check_vrf_id(h, spec->vrf_id);
 	if (err)
 		return err;
@@ -503,6 +529,9 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	vif.mtu = spec->mtu ? spec->mtu : vr_dev_mtu(spec->ifname);
 	vif.flags = vr_dev_is_tap(spec->ifname) ? VR_VIF_F_TAP : 0;
 	err = vr_vif_id_alloc(h, &vif.vif_id);
+	if (err)
+		return err;
+	err = vr_dev_set_mac(spec->ifname, cfg.vr_mac);
 	if (err)
 		return err;
 

@@ -1,0 +1,1675 @@
+/* BPF_PROG_TEST_RUN unit tests of the XDP datapath: vr_vif_xdp (VM-facing devices) and vr_fabric_xdp (the
+ * underlay NIC), loaded, pinned and configured through libvrouter exactly as vrouterctl does it.
+ *
+ * The binary isolates itself: it enters a new mount and network namespace, mounts a private sysfs and a
+ * fresh bpffs there, and builds its devices (veth pairs for the fabric and the VMs) inside the new network
+ * namespace, so nothing it creates (pins, links, devices, neighbours) outlives the process, even when it
+ * crashes. Each case of the table below builds an input frame and the expected output frame with the packet
+ * builder in pkt.h, runs one program once, and compares the verdict, the whole output frame byte for byte,
+ * every drop counter (exactly the expected reason moves, by one) and the per-vif counters (rx of the
+ * ingress vif, tx of the vif the frame is delivered to). Non-live test runs return XDP_REDIRECT without
+ * transmitting, so the redirect target is proven by the tx counter and, in the live section at the end, by
+ * capturing the frame on the far end of the veth it was redirected into.
+ *
+ * Output: one line per test, "ok NAME" or "FAIL NAME: why" followed by details (hexdump diff), and finally
+ * "N passed, N failed". Exit 0 only when everything passed; without root it prints a skip and exits 0. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "libvrouter.h"
+#include "vr_hash.h"
+#include "pkt.h"
+
+/* The case table gives each frame defaults through macros and lets a case override single fields after
+ * them; later designators win (C11 6.7.9p19), which is exactly what is meant here. Fields a case leaves out
+ * are zero on purpose (no drop reason, no tx vif, no padding...). */
+#pragma GCC diagnostic ignored "-Woverride-init"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Topology                                                                                              */
+
+enum { FAB, VM1, VM2, VM3, NOVIF, NDEV };
+
+struct dev {
+	const char *name, *peer;
+	uint8_t mac[6];      /* the device's own MAC */
+	uint8_t peer_mac[6]; /* its peer's: the VM's, or for the fabric the underlay neighbour's */
+	uint32_t vrf, ip, gw;
+};
+
+#define HOST_IP IP4(192, 0, 2, 1)       /* this host's underlay address, on fab0 */
+#define NBR_IP IP4(192, 0, 2, 2)        /* the remote host: a permanent neighbour on fab0 */
+#define NONEIGH_IP IP4(192, 0, 2, 3)    /* on the fabric subnet, never resolved */
+#define FAR_IP IP4(203, 0, 113, 9)      /* no underlay route at all */
+#define OTHER_HOST_IP IP4(192, 0, 2, 77)
+#define VM1_IP IP4(10, 1, 0, 1)
+#define VM2_IP IP4(10, 1, 0, 2)
+#define VM3_IP IP4(10, 2, 0, 3)
+#define GW1 IP4(10, 1, 0, 254)          /* VRF 1's gateway, also a RECEIVE route */
+#define GW2 IP4(10, 2, 0, 254)
+#define REMOTE_IP IP4(10, 9, 1, 1)      /* 10.9.0.0/16: tunnel to NBR_IP, label 100 in VRF 1, 200 in VRF 2 */
+#define REMOTE_LPM_IP IP4(10, 9, 5, 5)  /* 10.9.5.0/24: tunnel to NBR_IP, label 150 (longer prefix) */
+#define NONEIGH_NET_IP IP4(10, 8, 1, 1) /* 10.8.0.0/16: tunnel to NONEIGH_IP */
+#define UNREACH_NET_IP IP4(10, 7, 1, 1) /* 10.7.0.0/16: tunnel to FAR_IP */
+#define DISCARD_IP IP4(10, 1, 66, 7)    /* 10.1.66.0/24: discard */
+#define NOROUTE_IP IP4(10, 200, 0, 1)
+#define VRF2_LABEL 1000                 /* per-VRF label of VRF 2 */
+
+static const struct dev devs[NDEV] = {
+	[FAB] = { "fab0", "fab0p", { 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, 0, 0 },
+	[VM1] = { "vm1", "vm1p", { 2, 0, 0, 0, 0xf0, 1 }, { 2, 0, 0, 0, 1, 1 }, 1, VM1_IP, GW1 },
+	[VM2] = { "vm2", "vm2p", { 2, 0, 0, 0, 0xf0, 2 }, { 2, 0, 0, 0, 1, 2 }, 1, VM2_IP, GW1 },
+	[VM3] = { "vm3", "vm3p", { 2, 0, 0, 0, 0xf0, 3 }, { 2, 0, 0, 0, 2, 3 }, 2, VM3_IP, GW2 },
+	[NOVIF] = { "novif0", "novif0p", { 2, 0, 0, 0, 0xf0, 9 }, { 2, 0, 0, 0, 9, 9 }, 0, 0, 0 },
+};
+
+#define IS_VIF(d) ((d) == VM1 || (d) == VM2 || (d) == VM3)
+
+/* MACs a frame can carry, by name. */
+enum { M_ZERO, M_BCAST, M_LLDP, M_VR, M_FAB, M_NBR, M_VM1, M_VM2, M_VM3, M_NOVIF, NMAC };
+static const uint8_t macs[NMAC][6] = {
+	[M_ZERO] = { 0 },
+	[M_BCAST] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	[M_LLDP] = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },
+	[M_VR] = VR_DEFAULT_MAC,
+	[M_FAB] = { 2, 0, 0, 0, 0, 1 },
+	[M_NBR] = { 2, 0, 0, 0, 0, 2 },
+	[M_VM1] = { 2, 0, 0, 0, 1, 1 },
+	[M_VM2] = { 2, 0, 0, 0, 1, 2 },
+	[M_VM3] = { 2, 0, 0, 0, 2, 3 },
+	[M_NOVIF] = { 2, 0, 0, 0, 9, 9 },
+};
+
+struct route {
+	uint32_t vrf, prefix, plen;
+	uint8_t type;
+	int dev;          /* ENCAP */
+	uint32_t remote;  /* TUNNEL */
+	uint32_t label;   /* TUNNEL */
+};
+
+static const struct route routes[] = {
+	{ 1, VM1_IP, 32, VR_NH_ENCAP, VM1, 0, 0 },
+	{ 1, VM2_IP, 32, VR_NH_ENCAP, VM2, 0, 0 },
+	{ 1, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 100 },
+	{ 1, IP4(10, 9, 5, 0), 24, VR_NH_TUNNEL, 0, NBR_IP, 150 },
+	{ 1, IP4(10, 8, 0, 0), 16, VR_NH_TUNNEL, 0, NONEIGH_IP, 101 },
+	{ 1, IP4(10, 7, 0, 0), 16, VR_NH_TUNNEL, 0, FAR_IP, 102 },
+	{ 1, IP4(10, 1, 66, 0), 24, VR_NH_DISCARD, 0, 0, 0 },
+	{ 1, GW1, 32, VR_NH_RECEIVE, 0, 0, 0 },
+	{ 2, VM3_IP, 32, VR_NH_ENCAP, VM3, 0, 0 },
+	{ 2, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 200 },
+	{ 2, GW2, 32, VR_NH_RECEIVE, 0, 0, 0 },
+};
+
+/* Run-time state. */
+static char pin_dir[256];
+static char bpffs_dir[128];
+static bool bpffs_tmp, bpffs_mounted, loaded, opened;
+static struct vr_handle h;
+static struct vr_config cfg;
+static int ifindex[NDEV], peer_ifindex[NDEV];
+static struct vr_vif vifs[NDEV];
+static int vif_prog = -1, fabric_prog = -1;
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Results                                                                                               */
+
+static int n_pass, n_fail;
+static char t_why[2048];
+static char t_detail[65536];
+static size_t t_dlen;
+
+static void tbegin(void)
+{
+	t_why[0] = '\0';
+	t_detail[0] = '\0';
+	t_dlen = 0;
+}
+
+static void __attribute__((format(printf, 1, 2))) why(const char *fmt, ...)
+{
+	size_t n = strlen(t_why);
+	va_list ap;
+
+	if (n && n < sizeof(t_why) - 2) {
+		strcpy(t_why + n, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t_why + n, sizeof(t_why) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 1, 2))) detail(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t_dlen >= sizeof(t_detail) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t_detail + t_dlen, sizeof(t_detail) - t_dlen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t_dlen += (size_t)n;
+	if (t_dlen >= sizeof(t_detail))
+		t_dlen = sizeof(t_detail) - 1;
+}
+
+static bool tend(const char *name, const char *desc)
+{
+	if (t_why[0]) {
+		printf("FAIL %s: %s\n", name, t_why);
+		if (desc)
+			printf("    (%s)\n", desc);
+		fputs(t_detail, stdout);
+		n_fail++;
+	} else {
+		printf("ok %s\n", name);
+		n_pass++;
+	}
+	fflush(stdout);
+	return !t_why[0];
+}
+
+/* Expected and got side by side, 16 bytes a row; a byte that differs is flagged with '!' after it. Long
+ * frames show only the rows around differences. */
+static void hexdiff(const struct pkt *want, const struct pkt *got)
+{
+	size_t n = want->len > got->len ? want->len : got->len;
+	size_t rows = (n + 15) / 16;
+	bool shown_gap = false;
+
+	detail("    expected %zu bytes, got %zu bytes\n", want->len, got->len);
+	detail("    off   %-48s| got\n", "expected");
+	for (size_t r = 0; r < rows; r++) {
+		bool near = n <= 256;
+
+		for (size_t rr = r ? r - 1 : 0; !near && rr <= r + 1 && rr < rows; rr++)
+			for (size_t i = rr * 16; i < rr * 16 + 16 && i < n; i++)
+				if (i >= want->len || i >= got->len || want->b[i] != got->b[i])
+					near = true;
+		if (!near) {
+			if (!shown_gap)
+				detail("    ...\n");
+			shown_gap = true;
+			continue;
+		}
+		shown_gap = false;
+		detail("    %04zx  ", r * 16);
+		for (size_t i = r * 16; i < r * 16 + 16; i++)
+			if (i < want->len)
+				detail("%02x ", want->b[i]);
+			else
+				detail("   ");
+		detail("| ");
+		for (size_t i = r * 16; i < r * 16 + 16 && i < got->len; i++)
+			detail("%02x%c", got->b[i], i < want->len && want->b[i] == got->b[i] ? ' ' : '!');
+		detail("\n");
+	}
+}
+
+static const char *xdp_name(__u32 v)
+{
+	static const char *names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT" };
+
+	return v < 5 ? names[v] : "XDP_?";
+}
+
+static const char *drop_name(int r)
+{
+	const char *n = vr_drop_name((__u32)r);
+
+	return n ? n : "?";
+}
+
+static const char *ip_str(uint32_t host_order)
+{
+	static char buf[4][INET_ADDRSTRLEN];
+	static int i;
+	uint32_t be = htonl(host_order);
+
+	i = (i + 1) % 4;
+	inet_ntop(AF_INET, &be, buf[i], sizeof(buf[i]));
+	return buf[i];
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Frames: what a case sends and what it expects, described field by field and built by pkt.h            */
+
+struct flow {          /* an IP packet: IPv4 unless v6 */
+	uint32_t src, dst; /* host order */
+	uint8_t proto, tos, ttl;
+	uint8_t ihl;       /* 0: 5; 6 adds a Router Alert option */
+	uint16_t id, frag; /* frag: the flags/offset field, host order */
+	uint16_t sport, dport; /* UDP/TCP ports; ICMP echo id and sequence */
+	uint16_t len;      /* payload bytes after the L4 header (or after the IP header for later fragments) */
+	bool v6;           /* an IPv6/UDP packet instead (addresses fixed) */
+};
+
+#define LBL_VIF 0x80000000u
+#define LBL(dev) (LBL_VIF | (dev)) /* "the label libvrouter allocated to this vif" */
+
+struct tun {           /* the outer headers of an MPLS-in-UDP frame */
+	uint32_t src, dst;
+	uint16_t sport;    /* 0: the hash of the inner flow, as the datapath must pick it */
+	uint16_t dport;    /* 0: 6635 */
+	uint32_t label;    /* a label, or LBL(dev) */
+	uint8_t ihl;       /* outer IPv4 options: 0 means 5 */
+	uint16_t frag;     /* 0: DF */
+	bool stack;        /* two label stack entries (label, S=0) (label, S=1) */
+};
+
+struct arp {
+	uint16_t op;
+	int sha;           /* M_* */
+	uint32_t sip;
+	int tha;
+	uint32_t tip;
+};
+
+enum kind {
+	FK_SAME,  /* (expected output only) the input frame, unchanged */
+	FK_IP,    /* Ethernet | IP packet */
+	FK_MPLS,  /* Ethernet | IPv4 | UDP | MPLS | IP packet */
+	FK_ARP,   /* Ethernet | ARP */
+	FK_ETH,   /* Ethernet | ip.len bytes of payload, Ethertype .type */
+};
+
+struct layout {        /* where the builder put things, for fix-ups */
+	size_t l3, l4, mpls, in3, in4;
+};
+
+struct frame {
+	enum kind kind;
+	int dst, src;      /* Ethernet addresses, M_* */
+	uint16_t type;     /* outermost Ethertype when not the natural one (with vlan: the tag's type) */
+	uint16_t vlan;     /* nonzero: an 802.1Q tag with this TCI */
+	struct flow ip;    /* FK_IP: the packet; FK_MPLS: the inner packet */
+	struct tun tun;
+	struct arp arp;
+	uint16_t pad;      /* zero bytes after the packet (Ethernet padding) */
+	uint16_t cut;      /* nonzero: truncate the frame to this many bytes */
+	bool relen;        /* after cut/pad: make the (outer) IPv4 and UDP lengths describe the frame */
+	void (*fix)(struct pkt *p, const struct layout *lo); /* deliberate damage, applied last */
+};
+
+#define UDPF(s, d, ...)                                                                                       \
+	{ .src = (s), .dst = (d), .proto = IPPROTO_UDP_, .ttl = 64, .id = 0x1c46, .sport = 40000, .dport = 5001, \
+	  .len = 24, __VA_ARGS__ }
+#define TCPF(s, d, ...)                                                                                       \
+	{ .src = (s), .dst = (d), .proto = IPPROTO_TCP_, .ttl = 64, .id = 0x2b01, .frag = IP_DF_, .sport = 40001,  \
+	  .dport = 80, .len = 40, __VA_ARGS__ }
+#define ICMPF(s, d, ...)                                                                                      \
+	{ .src = (s), .dst = (d), .proto = IPPROTO_ICMP_, .ttl = 64, .id = 0x3a10, .sport = 0x4242, .dport = 1,   \
+	  .len = 56, __VA_ARGS__ }
+#define V6F(...) { .v6 = true, .proto = IPPROTO_UDP_, .ttl = 64, .sport = 40000, .dport = 5001, .len = 24, __VA_ARGS__ }
+
+#define IPFR(d, s, f, ...) { .kind = FK_IP, .dst = (d), .src = (s), .ip = f, __VA_ARGS__ }
+#define ETHFR(d, s, t, n, ...) { .kind = FK_ETH, .dst = (d), .src = (s), .type = (t), .ip.len = (n), __VA_ARGS__ }
+#define ARPFR(d, s, op_, sha_, sip_, tha_, tip_, ...)                                                         \
+	{ .kind = FK_ARP, .dst = (d), .src = (s), .arp = { (op_), (sha_), (sip_), (tha_), (tip_) }, __VA_ARGS__ }
+/* A VM's ARP request for tip, and the vRouter's answer to it. */
+#define ARP_ASK(vm, vmip, tip, ...) ARPFR(M_BCAST, vm, ARP_REQUEST, vm, vmip, M_ZERO, tip, __VA_ARGS__)
+#define ARP_ANSWER(vm, vmip, tip, ...) ARPFR(vm, M_VR, ARP_REPLY, M_VR, tip, vm, vmip, __VA_ARGS__)
+/* A tunnel frame from the underlay neighbour to this host, and one from this host to the neighbour. */
+#define FROM_NBR(lbl, f, ...)                                                                                 \
+	{ .kind = FK_MPLS, .dst = M_FAB, .src = M_NBR, .tun = { .src = NBR_IP, .dst = HOST_IP, .label = (lbl) },   \
+	  .ip = f, __VA_ARGS__ }
+#define TO_NBR(lbl, f, ...)                                                                                   \
+	{ .kind = FK_MPLS, .dst = M_NBR, .src = M_FAB, .tun = { .src = HOST_IP, .dst = NBR_IP, .label = (lbl) },   \
+	  .ip = f, __VA_ARGS__ }
+
+static uint32_t label_of(uint32_t l)
+{
+	return (l & LBL_VIF) ? vifs[l & 0xff].label : l;
+}
+
+/* The UDP source port the datapath must choose for the inner IPv4 packet at ip_off, per headers/vr_hash.h:
+ * the hash of addresses, protocol and the 32-bit port word as they sit in the packet; the port word is 0 for
+ * protocols without ports and for every fragment (first ones included: all fragments must share a path). */
+static uint16_t model_sport(const struct pkt *p, size_t ip_off)
+{
+	uint32_t saddr, daddr, ports = 0;
+	uint16_t frag = pkt_get16(p, ip_off + 6);
+	uint8_t proto = p->b[ip_off + 9];
+	size_t hlen = (size_t)(p->b[ip_off] & 0xf) * 4;
+
+	memcpy(&saddr, p->b + ip_off + 12, 4);
+	memcpy(&daddr, p->b + ip_off + 16, 4);
+	if (!(frag & (IP_MF_ | 0x1fff)) &&
+	    (proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_) && ip_off + hlen + 4 <= p->len)
+		memcpy(&ports, p->b + ip_off + hlen, 4);
+	return vr_sport_from_hash(vr_flow_hash4(saddr, daddr, ports, proto, cfg.hash_seed));
+}
+
+static const uint8_t v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+
+static void build_flow(struct pkt *p, const struct flow *f, struct layout *lo)
+{
+	uint8_t seed = (uint8_t)(f->sport ^ f->dport ^ f->id);
+	size_t ip, l4;
+
+	if (f->v6) {
+		ip = pkt_ipv6(p, IPPROTO_UDP_, f->ttl, v6_src, v6_dst);
+		l4 = pkt_udp(p, f->sport, f->dport);
+		pkt_payload(p, f->len, seed);
+		pkt_udp_end(p, ip, l4, true);
+		pkt_ipv6_end(p, ip);
+		lo->in3 = ip;
+		lo->in4 = l4;
+		return;
+	}
+
+	struct ipv4_spec s = {
+		.ihl = f->ihl, .tos = f->tos, .id = f->id, .frag = f->frag, .ttl = f->ttl, .proto = f->proto,
+		.src = f->src, .dst = f->dst,
+	};
+	ip = pkt_ipv4(p, &s);
+	lo->in3 = ip;
+	lo->in4 = l4 = p->len;
+	if (f->frag & 0x1fff) {
+		/* A later fragment: no L4 header, just the datagram's continuation. */
+		pkt_payload(p, f->len, seed);
+	} else if (f->proto == IPPROTO_UDP_) {
+		pkt_udp(p, f->sport, f->dport);
+		pkt_payload(p, f->len, seed);
+		pkt_udp_end(p, ip, l4, true);
+	} else if (f->proto == IPPROTO_TCP_) {
+		pkt_tcp(p, f->sport, f->dport, 0x01020304, 0x0a0b0c0d, TCP_ACK | TCP_PSH);
+		pkt_payload(p, f->len, seed);
+		pkt_tcp_end(p, ip, l4);
+	} else if (f->proto == IPPROTO_ICMP_) {
+		pkt_icmp_echo(p, ICMP_ECHO_, f->sport, f->dport);
+		pkt_payload(p, f->len, seed);
+		pkt_icmp_end(p, l4);
+	} else {
+		pkt_payload(p, f->len, seed);
+	}
+	pkt_ipv4_end(p, ip);
+}
+
+static void build(struct pkt *p, const struct frame *fr, struct layout *lo)
+{
+	uint16_t natural;
+
+	pkt_init(p);
+	memset(lo, 0, sizeof(*lo));
+	switch (fr->kind) {
+	case FK_IP:
+		natural = fr->ip.v6 ? ETHTYPE_IPV6 : ETHTYPE_IP;
+		break;
+	case FK_MPLS:
+		natural = ETHTYPE_IP;
+		break;
+	case FK_ARP:
+		natural = ETHTYPE_ARP;
+		break;
+	default:
+		natural = fr->type;
+		break;
+	}
+	if (fr->vlan) {
+		pkt_eth(p, macs[fr->dst], macs[fr->src], fr->type ? fr->type : ETHTYPE_VLAN);
+		pkt_vlan(p, fr->vlan, natural);
+	} else {
+		pkt_eth(p, macs[fr->dst], macs[fr->src], fr->type ? fr->type : natural);
+	}
+	lo->l3 = p->len;
+
+	switch (fr->kind) {
+	case FK_IP:
+		build_flow(p, &fr->ip, lo);
+		break;
+	case FK_MPLS: {
+		const struct tun *t = &fr->tun;
+		struct ipv4_spec o = {
+			.ihl = t->ihl, .tos = fr->ip.tos, .frag = t->frag ? t->frag : IP_DF_, .ttl = VR_OUTER_TTL,
+			.proto = IPPROTO_UDP_, .src = t->src, .dst = t->dst,
+		};
+		uint8_t tc = fr->ip.tos >> 5, ttl = fr->ip.ttl;
+		uint32_t label = label_of(t->label);
+
+		pkt_ipv4(p, &o);
+		lo->l4 = pkt_udp(p, 0, t->dport ? t->dport : VR_MPLS_UDP_PORT);
+		lo->mpls = p->len;
+		if (t->stack)
+			pkt_mpls(p, label, tc, false, ttl);
+		pkt_mpls(p, label, tc, true, ttl);
+		build_flow(p, &fr->ip, lo);
+		pkt_put16(p, lo->l4, t->sport ? t->sport : model_sport(p, lo->in3));
+		pkt_udp_end(p, lo->l3, lo->l4, false);
+		pkt_ipv4_end(p, lo->l3);
+		break;
+	}
+	case FK_ARP: {
+		const struct arp *a = &fr->arp;
+
+		pkt_arp(p, a->op, macs[a->sha], a->sip, macs[a->tha], a->tip);
+		break;
+	}
+	default:
+		pkt_payload(p, fr->ip.len, 0xa5);
+		break;
+	}
+
+	if (fr->pad)
+		pkt_push(p, fr->pad);
+	if (fr->cut && fr->cut < p->len)
+		p->len = fr->cut;
+	if (fr->relen) {
+		size_t ip = fr->kind == FK_MPLS ? lo->l3 : lo->in3;
+
+		pkt_put16(p, ip + 2, (uint16_t)(p->len - ip));
+		pkt_ipv4_csum(p, ip);
+		if (fr->kind == FK_MPLS)
+			pkt_put16(p, lo->l4 + 4, (uint16_t)(p->len - lo->l4));
+	}
+	if (fr->fix)
+		fr->fix(p, lo);
+}
+
+/* Deliberate damage. */
+static void fix_ihl4(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->in3] = 0x44;
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_ihl15(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->in3] = 0x4f; /* 60 bytes of header in a 28-byte packet */
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_totlen_below_header(struct pkt *p, const struct layout *lo)
+{
+	pkt_put16(p, lo->in3 + 2, 16);
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_version6(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->in3] = 0x65;
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_arp_hln8(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->l3 + 4] = 8;
+}
+
+static void fix_arp_hrd_ieee802(struct pkt *p, const struct layout *lo)
+{
+	pkt_put16(p, lo->l3, 6);
+}
+
+static void fix_arp_proto_ipv6(struct pkt *p, const struct layout *lo)
+{
+	pkt_put16(p, lo->l3 + 2, ETHTYPE_IPV6);
+}
+
+/* The frame carries 8 trailing bytes after the outer IPv4 packet (.pad = 8); the inner header claims them. */
+static void fix_inner_totlen_into_trailer(struct pkt *p, const struct layout *lo)
+{
+	pkt_put16(p, lo->in3 + 2, (uint16_t)(pkt_get16(p, lo->in3 + 2) + 8));
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_udp_len_beyond_ip(struct pkt *p, const struct layout *lo)
+{
+	pkt_put16(p, lo->l4 + 4, (uint16_t)(pkt_get16(p, lo->l4 + 4) + 4));
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* The case table                                                                                        */
+
+struct tcase {
+	const char *name;
+	const char *desc;
+	int ing;            /* the device the frame arrives on (FAB: the fabric program, else the vif program) */
+	struct frame in;
+	__u32 verdict;
+	struct frame out;   /* the expected frame (FK_SAME: the input unchanged); not checked for XDP_DROP */
+	int drop;           /* the one drop reason that must be counted (with XDP_DROP) */
+	int tx;             /* the vif that must count the frame as sent to its VM (0: none) */
+};
+
+static const struct tcase cases[] = {
+	/* --- VM -> VM on this host: ENCAP nexthops ----------------------------------------------------- */
+	{ "vif/local-udp", "VM -> VM in one VRF: TTL-1 with the checksum patched, src MAC = vRouter, dst MAC = VM",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .ttl = 63)), .tx = VM2 },
+	{ "vif/local-tcp", "TCP the other way, with a DSCP value that must survive",
+	  VM2, IPFR(M_VR, M_VM2, TCPF(VM2_IP, VM1_IP, .tos = 0x28)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, TCPF(VM2_IP, VM1_IP, .tos = 0x28, .ttl = 63)), .tx = VM1 },
+	{ "vif/local-icmp-ttl255", "ICMP echo with TTL 255",
+	  VM1, IPFR(M_VR, M_VM1, ICMPF(VM1_IP, VM2_IP, .ttl = 255)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, ICMPF(VM1_IP, VM2_IP, .ttl = 254)), .tx = VM2 },
+	{ "vif/local-ttl2", "TTL 2 still leaves with TTL 1",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .ttl = 2)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .ttl = 1)), .tx = VM2 },
+	{ "vif/local-padding-trimmed", "a 42-byte frame padded to 60: the padding is not delivered",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .len = 0), .pad = 18),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .len = 0, .ttl = 63)), .tx = VM2 },
+	{ "vif/local-ip-options", "IHL 6 (Router Alert): forwarded with the option intact",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .ihl = 6)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .ihl = 6, .ttl = 63)), .tx = VM2 },
+	{ "vif/local-first-fragment", "MF set, offset 0: routed like any packet",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .frag = IP_MF_, .len = 64)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .frag = IP_MF_, .len = 64, .ttl = 63)), .tx = VM2 },
+	{ "vif/local-later-fragment", "offset != 0, no L4 header: routed",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .frag = 9, .len = 40)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .frag = 9, .len = 40, .ttl = 63)), .tx = VM2 },
+
+	/* --- VM -> remote host: TUNNEL nexthops ------------------------------------------------------ */
+	{ "vif/encap-udp", "MPLS-in-UDP to the neighbour: outer MACs from the fib, TC from the precedence",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .tos = 0xb8)),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .tos = 0xb8, .ttl = 63)) },
+	{ "vif/encap-tcp", "TCP with DF set inside",
+	  VM1, IPFR(M_VR, M_VM1, TCPF(VM1_IP, REMOTE_IP, .ttl = 20)),
+	  XDP_REDIRECT, TO_NBR(100, TCPF(VM1_IP, REMOTE_IP, .ttl = 19)) },
+	{ "vif/encap-icmp", "no ports: the source port hashes addresses and protocol only",
+	  VM1, IPFR(M_VR, M_VM1, ICMPF(VM1_IP, REMOTE_IP, .tos = 0x20)),
+	  XDP_REDIRECT, TO_NBR(100, ICMPF(VM1_IP, REMOTE_IP, .tos = 0x20, .ttl = 63)) },
+	{ "vif/encap-longest-prefix", "10.9.5.0/24 wins over 10.9.0.0/16: label 150",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_LPM_IP)),
+	  XDP_REDIRECT, TO_NBR(150, UDPF(VM1_IP, REMOTE_LPM_IP, .ttl = 63)) },
+	{ "vif/encap-ip-options", "inner IHL 6 is carried intact; the ports come after the options",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .ihl = 6)),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .ihl = 6, .ttl = 63)) },
+	{ "vif/encap-first-fragment", "MF set: the source port ignores the ports",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .frag = IP_MF_, .len = 64)),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .frag = IP_MF_, .len = 64, .ttl = 63)) },
+	{ "vif/encap-later-fragment", "offset != 0: the source port ignores what sits where ports would be",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .frag = 185, .len = 32)),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .frag = 185, .len = 32, .ttl = 63)) },
+	{ "vif/encap-padding-trimmed", "Ethernet padding is not tunnelled",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 0), .pad = 18),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .len = 0, .ttl = 63)) },
+	{ "vif/encap-mtu-exact", "a 1468-byte inner packet makes a 1500-byte outer one: fits fab0's MTU",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 1440)),
+	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .len = 1440, .ttl = 63)) },
+	{ "vif/encap-frag-needed", "1469 bytes inside would be 1501 outside: dropped, counted",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 1441)), XDP_DROP, .drop = VR_DROP_FRAG_NEEDED },
+	{ "vif/encap-vrf2", "VRF 2's own route to the same prefix: label 200",
+	  VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, REMOTE_IP)),
+	  XDP_REDIRECT, TO_NBR(200, UDPF(VM3_IP, REMOTE_IP, .ttl = 63)) },
+	{ "vif/encap-unresolved-neigh", "the underlay next hop has no neighbour entry",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, NONEIGH_NET_IP)), XDP_DROP, .drop = VR_DROP_NO_NEIGH },
+	{ "vif/encap-underlay-unreachable", "no underlay route to the remote host",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, UNREACH_NET_IP)), XDP_DROP, .drop = VR_DROP_UNDERLAY_UNREACH },
+	{ "vif/encap-ttl1", "TTL 1 towards a tunnel",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .ttl = 1)), XDP_DROP, .drop = VR_DROP_TTL },
+
+	/* --- lookups that end the packet's walk ------------------------------------------------------ */
+	{ "vif/ttl1", "TTL 1 cannot be forwarded", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .ttl = 1)),
+	  XDP_DROP, .drop = VR_DROP_TTL },
+	{ "vif/ttl0", "TTL 0 cannot be forwarded", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .ttl = 0)),
+	  XDP_DROP, .drop = VR_DROP_TTL },
+	{ "vif/no-route", "nothing covers 10.200.0.1 in VRF 1", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, NOROUTE_IP)),
+	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "vif/vrf-isolation", "VM3 (VRF 2) cannot reach VM2 (VRF 1)", VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, VM2_IP)),
+	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "vif/discard", "a discard route", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, DISCARD_IP)),
+	  XDP_DROP, .drop = VR_DROP_DISCARD },
+	{ "vif/receive", "a receive route: to the host stack, untouched (no TTL change)",
+	  VM1, IPFR(M_VR, M_VM1, ICMPF(VM1_IP, GW1)), XDP_PASS },
+	{ "vif/receive-ttl1", "RFC 1812 4.2.2.9: a packet to the router itself is received even with TTL 1",
+	  VM1, IPFR(M_VR, M_VM1, ICMPF(VM1_IP, GW1, .ttl = 1)), XDP_PASS },
+	{ "vif/unknown-vif", "a device that is no vif", NOVIF, IPFR(M_VR, M_NOVIF, UDPF(IP4(10, 1, 0, 9), VM2_IP)),
+	  XDP_DROP, .drop = VR_DROP_UNKNOWN_VIF },
+
+	/* --- frames the vRouter does not route ------------------------------------------------------- */
+	{ "vif/ipv6", "IPv6 is not routed (yet)", VM1, IPFR(M_VR, M_VM1, V6F()),
+	  XDP_DROP, .drop = VR_DROP_ETHERTYPE },
+	{ "vif/lldp", "LLDP", VM1, ETHFR(M_LLDP, M_VM1, ETHTYPE_LLDP, 46), XDP_DROP, .drop = VR_DROP_ETHERTYPE },
+	{ "vif/vlan", "802.1Q-tagged IPv4", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .vlan = 100),
+	  XDP_DROP, .drop = VR_DROP_VLAN },
+	{ "vif/qinq", "802.1ad-tagged IPv4", VM1,
+	  IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .vlan = 100, .type = ETHTYPE_QINQ), XDP_DROP, .drop = VR_DROP_VLAN },
+
+	/* --- malformed IPv4 from a VM ---------------------------------------------------------------- */
+	/* Frames shorter than an Ethernet header cannot be tested: BPF_PROG_TEST_RUN refuses them (on 6.18 even
+	 * behind XDP metadata), and no driver delivers them. The shortest frame is a bare Ethernet header. */
+	{ "vif/eth-only", "Ethertype IPv4 and nothing after the Ethernet header",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .cut = 14), XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "vif/ipv4-truncated", "10 bytes of IPv4 header", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .cut = 24),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "vif/ihl4", "IHL 4 (< 5)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .fix = fix_ihl4),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "vif/ihl-beyond-packet", "IHL 15 in a 28-byte packet",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .len = 0), .fix = fix_ihl15), XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "vif/totlen-beyond-frame", "total length 8 bytes more than the frame holds",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .len = 32), .cut = 14 + 20 + 8 + 24),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "vif/totlen-below-header", "total length 16 < the 20-byte header",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .fix = fix_totlen_below_header), XDP_DROP,
+	  .drop = VR_DROP_MALFORMED },
+	{ "vif/version6-as-ipv4", "Ethertype IPv4 but version 6",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .fix = fix_version6), XDP_DROP, .drop = VR_DROP_MALFORMED },
+
+	/* --- ARP ---------------------------------------------------------------------------------------- */
+	{ "arp/gateway", "a VM asks for its gateway: answered with the vRouter MAC",
+	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, GW1), .tx = VM1 },
+	{ "arp/local-vm", "a VM asks for another VM: the vRouter answers, not the VM",
+	  VM1, ARP_ASK(M_VM1, VM1_IP, VM2_IP), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, VM2_IP), .tx = VM1 },
+	{ "arp/remote-route", "an address behind a tunnel",
+	  VM1, ARP_ASK(M_VM1, VM1_IP, REMOTE_IP), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, REMOTE_IP), .tx = VM1 },
+	{ "arp/vrf2-gateway", "VRF 2's gateway from VM3",
+	  VM3, ARP_ASK(M_VM3, VM3_IP, GW2), XDP_TX, ARP_ANSWER(M_VM3, VM3_IP, GW2), .tx = VM3 },
+	{ "arp/unicast-refresh", "a unicast request (cache refresh) to the vRouter MAC",
+	  VM2, ARPFR(M_VR, M_VM2, ARP_REQUEST, M_VM2, VM2_IP, M_VR, GW1),
+	  XDP_TX, ARP_ANSWER(M_VM2, VM2_IP, GW1), .tx = VM2 },
+	{ "arp/padded", "a request padded to 60 bytes: the answer keeps the frame's length",
+	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .pad = 18), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, GW1, .pad = 18), .tx = VM1 },
+	{ "arp/unrouted", "an address not routed in the VRF", VM1, ARP_ASK(M_VM1, VM1_IP, NOROUTE_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_NO_ROUTE },
+	{ "arp/discard-route", "an address under a discard route", VM1, ARP_ASK(M_VM1, VM1_IP, DISCARD_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_NO_ROUTE },
+	{ "arp/other-vrf", "VM3 asks for VM2, which lives in VRF 1", VM3, ARP_ASK(M_VM3, VM3_IP, VM2_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_NO_ROUTE },
+	{ "arp/gratuitous-request", "gratuitous ARP (request, sender = target)", VM1, ARP_ASK(M_VM1, VM1_IP, VM1_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_IGNORED },
+	{ "arp/gratuitous-reply", "gratuitous ARP (reply, sender = target)",
+	  VM1, ARPFR(M_BCAST, M_VM1, ARP_REPLY, M_VM1, VM1_IP, M_BCAST, VM1_IP), XDP_DROP, .drop = VR_DROP_ARP_IGNORED },
+	{ "arp/reply", "a VM's ARP reply", VM1, ARPFR(M_VR, M_VM1, ARP_REPLY, M_VM1, VM1_IP, M_VR, GW1),
+	  XDP_DROP, .drop = VR_DROP_ARP_IGNORED },
+	{ "arp/probe", "RFC 5227 probe (sender 0.0.0.0)", VM1, ARP_ASK(M_VM1, 0, VM2_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_IGNORED },
+	{ "arp/own-address", "a request for the VM's own address", VM1, ARP_ASK(M_VM1, IP4(10, 1, 0, 99), VM1_IP),
+	  XDP_DROP, .drop = VR_DROP_ARP_IGNORED },
+	{ "arp/truncated", "20 of the 28 ARP bytes", VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .cut = 34),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "arp/bad-hln", "hardware address length 8", VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .fix = fix_arp_hln8),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "arp/bad-hrd", "hardware type IEEE 802", VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .fix = fix_arp_hrd_ieee802),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "arp/bad-proto", "protocol type IPv6", VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .fix = fix_arp_proto_ipv6),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+
+	/* --- fabric -> VM: decapsulation ------------------------------------------------------------- */
+	{ "fab/decap-vif-label", "a vif's label: outer headers stripped, Ethernet to the VM from the vRouter MAC",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .ttl = 63)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .ttl = 63)), .tx = VM1 },
+	{ "fab/decap-vif-label-vrf2", "a vif in VRF 2, TCP inside",
+	  FAB, FROM_NBR(LBL(VM3), TCPF(REMOTE_IP, VM3_IP, .tos = 0x48)),
+	  XDP_REDIRECT, IPFR(M_VM3, M_VR, TCPF(REMOTE_IP, VM3_IP, .tos = 0x48)), .tx = VM3 },
+	{ "fab/decap-legacy-port", "UDP port 51234 is accepted too",
+	  FAB, FROM_NBR(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.dport = VR_MPLS_UDP_PORT_LEGACY),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/decap-vrf-label", "VRF 2's label: the inner destination picks the vif",
+	  FAB, FROM_NBR(VRF2_LABEL, ICMPF(REMOTE_IP, VM3_IP)),
+	  XDP_REDIRECT, IPFR(M_VM3, M_VR, ICMPF(REMOTE_IP, VM3_IP)), .tx = VM3 },
+	{ "fab/decap-vrf-label-no-route", "VRF 2's label, inner destination not routed there",
+	  FAB, FROM_NBR(VRF2_LABEL, UDPF(REMOTE_IP, VM2_IP)), XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "fab/decap-vrf-label-to-tunnel", "VRF 2's label, inner destination behind a tunnel: never re-tunnelled",
+	  FAB, FROM_NBR(VRF2_LABEL, UDPF(REMOTE_IP, IP4(10, 9, 7, 7))), XDP_DROP, .drop = VR_DROP_NH_INVALID },
+	{ "fab/decap-padding-trimmed", "Ethernet padding after the outer packet is not delivered",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 0), .pad = 16),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 0)), .tx = VM1 },
+	{ "fab/decap-tunnel-padding-trimmed", "bytes inside the UDP payload after the inner packet are not delivered",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .pad = 6, .relen = true),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP)), .tx = VM1 },
+	{ "fab/decap-outer-options", "outer IPv4 with options (IHL 6)",
+	  FAB, FROM_NBR(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.ihl = 6),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/decap-inner-options", "inner IPv4 with options, delivered intact",
+	  FAB, FROM_NBR(LBL(VM2), UDPF(REMOTE_IP, VM2_IP, .ihl = 6)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP, .ihl = 6)), .tx = VM2 },
+	{ "fab/decap-inner-fragment", "an inner later fragment",
+	  FAB, FROM_NBR(LBL(VM2), UDPF(REMOTE_IP, VM2_IP, .frag = 100, .len = 48)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP, .frag = 100, .len = 48)), .tx = VM2 },
+	{ "fab/decap-large", "a 1468-byte inner packet in a 1500-byte outer one",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 1440)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 1440)), .tx = VM1 },
+
+	/* --- fabric: the host's own traffic passes untouched ----------------------------------------- */
+	{ "fab/pass-other-dst", "MPLS-in-UDP for another underlay address",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.dst = OTHER_HOST_IP), XDP_PASS },
+	{ "fab/pass-other-port", "UDP to us on another port (VXLAN's)",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.dport = 4789), XDP_PASS },
+	{ "fab/pass-udp", "plain UDP to the host", FAB, IPFR(M_FAB, M_NBR, UDPF(NBR_IP, HOST_IP, .dport = 53)),
+	  XDP_PASS },
+	{ "fab/pass-tcp", "TCP to the host (port 6635 too)", FAB,
+	  IPFR(M_FAB, M_NBR, TCPF(NBR_IP, HOST_IP, .dport = VR_MPLS_UDP_PORT)), XDP_PASS },
+	{ "fab/pass-icmp", "ping to the host", FAB, IPFR(M_FAB, M_NBR, ICMPF(NBR_IP, HOST_IP)), XDP_PASS },
+	{ "fab/pass-arp", "ARP for the host", FAB, ARPFR(M_BCAST, M_NBR, ARP_REQUEST, M_NBR, NBR_IP, M_ZERO, HOST_IP),
+	  XDP_PASS },
+	{ "fab/pass-ipv6", "IPv6", FAB, IPFR(M_FAB, M_NBR, V6F()), XDP_PASS },
+	{ "fab/pass-vlan", "a VLAN-tagged tunnel packet", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .vlan = 7), XDP_PASS },
+	{ "fab/pass-outer-fragment", "a fragmented tunnel packet is left to the host to reassemble", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.frag = IP_MF_), XDP_PASS },
+	{ "fab/pass-outer-truncated", "outer total length beyond the frame", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 40), .cut = 90), XDP_PASS },
+	{ "fab/pass-eth-only", "a bare Ethernet header with Ethertype IPv4", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14), XDP_PASS },
+	{ "fab/pass-lldp", "LLDP", FAB, ETHFR(M_LLDP, M_NBR, ETHTYPE_LLDP, 46), XDP_PASS },
+
+	/* --- fabric: tunnel packets for us that cannot be delivered ---------------------------------- */
+	{ "fab/bad-label", "label 999 is not allocated", FAB, FROM_NBR(999, UDPF(REMOTE_IP, VM1_IP)),
+	  XDP_DROP, .drop = VR_DROP_BAD_LABEL },
+	{ "fab/reserved-label", "label 3 (implicit null) never names a nexthop", FAB,
+	  FROM_NBR(3, UDPF(REMOTE_IP, VM1_IP)), XDP_DROP, .drop = VR_DROP_BAD_LABEL },
+	{ "fab/label-stack", "two labels (S=0 on the first)", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.stack = true), XDP_DROP, .drop = VR_DROP_MPLS_STACK },
+	{ "fab/inner-ipv6", "IPv6 inside", FAB, FROM_NBR(LBL(VM1), V6F()), XDP_DROP, .drop = VR_DROP_INNER_PROTO },
+	{ "fab/mpls-truncated", "2 bytes of MPLS in a consistent UDP packet", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 2, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/no-inner", "a label and nothing after it", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 4, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/inner-short", "19 bytes of inner header", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 4 + 19, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/inner-truncated", "inner total length beyond the frame", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 4 + 30, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/inner-ihl4", "inner IHL 4", FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .fix = fix_ihl4),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/inner-totlen-beyond-udp", "inner total length reaches past the UDP datagram into trailing bytes", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .pad = 8, .fix = fix_inner_totlen_into_trailer),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/udp-len-beyond-ip", "UDP length larger than the IPv4 payload", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .fix = fix_udp_len_beyond_ip), XDP_DROP,
+	  .drop = VR_DROP_MALFORMED },
+};
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Running programs and reading counters                                                                */
+
+static int prog_for(int dev)
+{
+	return dev == FAB ? fabric_prog : vif_prog;
+}
+
+/* One run of prog on in, as if it arrived on ifx; out and *retval filled. Returns 0 or -errno. */
+static int run_once(int prog, int ifx, const struct pkt *in, struct pkt *out, __u32 *retval)
+{
+	struct xdp_md ctx = { .data_end = (__u32)in->len, .ingress_ifindex = (__u32)ifx };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b, .data_size_in = (__u32)in->len, .data_out = out->b,
+		    .data_size_out = sizeof(out->b), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog, &o);
+	if (err)
+		return err < 0 ? err : -errno;
+	out->len = o.data_size_out;
+	*retval = o.retval;
+	return 0;
+}
+
+struct counters {
+	__u64 drops[VR_DROP_MAX];
+	struct vr_vif_stats vif[NDEV];
+};
+
+static int counters_get(struct counters *c)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	err = vr_drops_get(&h, c->drops);
+	for (int d = 0; !err && d < NDEV; d++)
+		if (IS_VIF(d))
+			err = vr_vif_stats_get(&h, vifs[d].vif_id, &c->vif[d]);
+	return err;
+}
+
+/* Every counter must move exactly as the case says: one drop reason (or none), the ingress vif's rx and
+ * drops, the target vif's tx; nothing else. */
+static void check_counters(const struct counters *a, const struct counters *b, const struct tcase *tc,
+			   size_t in_len, size_t out_len)
+{
+	for (int r = 1; r < VR_DROP_MAX; r++) {
+		long long d = (long long)(b->drops[r] - a->drops[r]);
+		int want = r == tc->drop;
+
+		if (d != want)
+			why("drop counter %s moved by %lld, expected %d", drop_name(r), d, want);
+	}
+	for (int v = 0; v < NDEV; v++) {
+		const struct vr_vif_stats *x = &a->vif[v], *y = &b->vif[v];
+		bool ing = v == tc->ing, tx = v == tc->tx;
+
+		if (!IS_VIF(v))
+			continue;
+		if (y->rx_packets - x->rx_packets != (ing ? 1u : 0u) ||
+		    y->rx_bytes - x->rx_bytes != (ing ? in_len : 0))
+			why("%s rx moved by %llu packets / %llu bytes, expected %d / %zu", devs[v].name,
+			    (unsigned long long)(y->rx_packets - x->rx_packets),
+			    (unsigned long long)(y->rx_bytes - x->rx_bytes), ing, ing ? in_len : 0);
+		if (y->tx_packets - x->tx_packets != (tx ? 1u : 0u) ||
+		    y->tx_bytes - x->tx_bytes != (tx ? out_len : 0))
+			why("%s tx moved by %llu packets / %llu bytes, expected %d / %zu", devs[v].name,
+			    (unsigned long long)(y->tx_packets - x->tx_packets),
+			    (unsigned long long)(y->tx_bytes - x->tx_bytes), tx, tx ? out_len : 0);
+		if (y->drops - x->drops != (ing && tc->verdict == XDP_DROP ? 1u : 0u))
+			why("%s drops moved by %llu, expected %d", devs[v].name,
+			    (unsigned long long)(y->drops - x->drops), ing && tc->verdict == XDP_DROP);
+	}
+}
+
+static struct pkt in_buf, want_buf, got_buf;
+
+/* VR_TEST_PCAP=FILE: every case's input and output frames go to a pcap file, for tshark to decode
+ * independently of the builder (tshark -r FILE -o ip.check_checksum:TRUE -V). */
+static FILE *pcap;
+
+static void pcap_open(void)
+{
+	const char *path = getenv("VR_TEST_PCAP");
+	uint32_t hdr[6] = { 0xa1b2c3d4, 2 | 4 << 16, 0, 0, 65535, 1 /* Ethernet */ };
+
+	if (!path || !*path)
+		return;
+	pcap = fopen(path, "w");
+	if (pcap)
+		fwrite(hdr, sizeof(hdr), 1, pcap);
+	else
+		fprintf(stderr, "# cannot write %s: %s\n", path, strerror(errno));
+}
+
+static void pcap_write(const struct pkt *p)
+{
+	static uint32_t seq;
+	uint32_t rec[4] = { ++seq, 0, (uint32_t)p->len, (uint32_t)p->len };
+
+	if (!pcap)
+		return;
+	fwrite(rec, sizeof(rec), 1, pcap);
+	fwrite(p->b, p->len, 1, pcap);
+}
+
+static void run_case(const struct tcase *tc)
+{
+	struct counters before, after;
+	struct layout lo;
+	__u32 retval = 0;
+	int err;
+
+	tbegin();
+	build(&in_buf, &tc->in, &lo);
+	if (tc->out.kind == FK_SAME)
+		want_buf = in_buf;
+	else
+		build(&want_buf, &tc->out, &lo);
+
+	err = counters_get(&before);
+	if (!err)
+		err = run_once(prog_for(tc->ing), ifindex[tc->ing], &in_buf, &got_buf, &retval);
+	else
+		why("reading counters: %s", vr_strerror());
+	if (err) {
+		why("test run failed: %s", strerror(-err));
+		tend(tc->name, tc->desc);
+		return;
+	}
+	if (counters_get(&after))
+		why("reading counters: %s", vr_strerror());
+	pcap_write(&in_buf);
+	if (retval != XDP_DROP)
+		pcap_write(&got_buf);
+
+	if (retval != tc->verdict) {
+		why("verdict %s, expected %s", xdp_name(retval), xdp_name(tc->verdict));
+		if (tc->verdict == XDP_DROP)
+			why("expected drop reason %s", drop_name(tc->drop));
+	}
+	if (tc->verdict != XDP_DROP &&
+	    (got_buf.len != want_buf.len || memcmp(got_buf.b, want_buf.b, want_buf.len))) {
+		why("output frame differs from the expected one");
+		hexdiff(&want_buf, &got_buf);
+	}
+	check_counters(&before, &after, tc, in_buf.len, tc->verdict == XDP_DROP ? 0 : want_buf.len);
+	tend(tc->name, tc->desc);
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Tests beyond the table                                                                                */
+
+/* What the loader wrote into the config map is what we asked for. */
+static void test_config(void)
+{
+	static const uint8_t vr_mac[6] = VR_DEFAULT_MAC;
+	struct vr_config c;
+	int err;
+
+	tbegin();
+	err = vr_config_get(&h, &c);
+	if (err) {
+		why("vr_config_get: %s", vr_strerror());
+	} else {
+		if (c.host_ip != htonl(HOST_IP))
+			why("host_ip %s, expected %s", ip_str(ntohl(c.host_ip)), ip_str(HOST_IP));
+		if (c.fabric_ifindex != (__u32)ifindex[FAB])
+			why("fabric_ifindex %u, expected %d", c.fabric_ifindex, ifindex[FAB]);
+		if (memcmp(c.vr_mac, vr_mac, 6))
+			why("vRouter MAC is not the default 00:00:5e:00:01:00");
+		if (c.udp_port != VR_MPLS_UDP_PORT)
+			why("udp_port %u, expected %u", c.udp_port, VR_MPLS_UDP_PORT);
+	}
+	tend("setup/config", "vr_config_get returns what vr_load was given");
+}
+
+/* Every vif got a distinct id and label, its nexthop, and the addresses we gave it. */
+static void test_vifs(void)
+{
+	tbegin();
+	for (int d = 0; d < NDEV; d++) {
+		struct vr_vif v;
+
+		if (!IS_VIF(d))
+			continue;
+		if (vr_vif_get(&h, devs[d].name, &v)) {
+			why("vr_vif_get %s: %s", devs[d].name, vr_strerror());
+			continue;
+		}
+		if (memcmp(&v, &vifs[d], sizeof(v)))
+			why("%s: vr_vif_get differs from what vr_vif_add returned", devs[d].name);
+		if (!v.vif_id || v.vif_id >= VR_MAX_VIFS)
+			why("%s: vif id %u outside 1..%u", devs[d].name, v.vif_id, VR_MAX_VIFS - 1);
+		if (v.vrf_id != devs[d].vrf || v.ifindex != (__u32)ifindex[d] || v.ip != htonl(devs[d].ip) ||
+		    v.gw_ip != htonl(devs[d].gw) || memcmp(v.mac, devs[d].peer_mac, 6))
+			why("%s: vrf/ifindex/ip/gw/mac not as added", devs[d].name);
+		if (v.label < VR_LABEL_MIN || v.label >= VR_MAX_LABELS)
+			why("%s: label %u outside %u..%u", devs[d].name, v.label, VR_LABEL_MIN, VR_MAX_LABELS - 1);
+		if (!v.nh_id)
+			why("%s: no nexthop", devs[d].name);
+		for (int e = 0; e < d; e++)
+			if (IS_VIF(e) && (vifs[e].vif_id == v.vif_id || vifs[e].label == v.label))
+				why("%s and %s share a vif id or a label", devs[e].name, devs[d].name);
+	}
+	tend("setup/vifs", "vif ids and labels are distinct, labels >= 16");
+}
+
+/* The TTL decrement patches the header checksum incrementally (RFC 1624). Sweeping the identification field
+ * over all 65536 values makes the original checksum take every value, carries and the 0x0000/0xffff corner
+ * included; each result must equal a checksum computed from scratch. Then every TTL from 2 to 255. */
+static void test_csum_sweep(void)
+{
+	long bad = 0;
+
+	tbegin();
+	for (uint32_t i = 0; i < 65536 + 254; i++) {
+		uint16_t id = i < 65536 ? (uint16_t)i : 0x1c46;
+		uint8_t ttl = i < 65536 ? 64 : (uint8_t)(i - 65536 + 2);
+		struct frame fi = IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .id = id, .ttl = ttl, .len = 4));
+		struct frame fo = IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .id = id, .ttl = ttl - 1, .len = 4));
+		struct layout lo;
+		__u32 retval;
+		int err;
+
+		build(&in_buf, &fi, &lo);
+		build(&want_buf, &fo, &lo);
+		err = run_once(vif_prog, ifindex[VM1], &in_buf, &got_buf, &retval);
+		if (err) {
+			why("test run failed: %s", strerror(-err));
+			break;
+		}
+		if (retval != XDP_REDIRECT || got_buf.len != want_buf.len ||
+		    memcmp(got_buf.b, want_buf.b, want_buf.len)) {
+			if (!bad++) {
+				why("id 0x%04x ttl %u: %s", id, ttl, xdp_name(retval));
+				hexdiff(&want_buf, &got_buf);
+			}
+		}
+	}
+	if (bad)
+		why("%ld of %d headers came out wrong", bad, 65536 + 254);
+	tend("csum/ttl-decrement-sweep", "incremental checksum equals a full recomputation for every checksum value");
+}
+
+/* Runs one encapsulated flow and returns the UDP source port chosen, or -1 (why() says why). */
+static int encap_sport(const struct frame *fr)
+{
+	struct layout lo;
+	__u32 retval;
+	int err;
+
+	build(&in_buf, fr, &lo);
+	err = run_once(vif_prog, ifindex[VM1], &in_buf, &got_buf, &retval);
+	if (err) {
+		why("test run failed: %s", strerror(-err));
+		return -1;
+	}
+	if (retval != XDP_REDIRECT || got_buf.len != in_buf.len + VR_ENCAP_OVERHEAD) {
+		why("flow %s -> %s: %s, %zu bytes", ip_str(fr->ip.src), ip_str(fr->ip.dst), xdp_name(retval), got_buf.len);
+		return -1;
+	}
+	return pkt_get16(&got_buf, ETH_HLEN_ + 20);
+}
+
+static uint32_t xorshift32(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+/*
+ * The UDP source port spreads flows over the underlay's paths (RFC 7510 section 3). 10,000 distinct flows
+ * in four groups of 2,500, each group varying one field from a base flow: the source port, the destination
+ * port, the source address, the destination address (TCP and UDP alternate). Every port must be in
+ * 49152..65535 and equal what headers/vr_hash.h says, and the same flow must get the same port again.
+ *
+ * Spread, with bounds an ideal random function passes except with negligible probability while a hash
+ * that ignores a field, or folds into fewer bits, fails by far:
+ *  - chi-square of the 10,000 ports over 64 equal bins of 256 ports (expected 156.25 each), 63 degrees of
+ *    freedom: below 113.5, the 0.9999 quantile (a uniform hash fails 1 run in 10,000; the 0.999 quantile,
+ *    103.4, would fail 1 run in 1,000, too often for CI with a seed that changes every load);
+ *  - distinct ports: n = 10,000 balls in m = 16,384 bins leave m(1 - e^(-n/m)) = 7,485 bins occupied on
+ *    average, standard deviation 33.4, so at least 7,300 (5.5 sd below). No uniform hash can reach 9,000:
+ *    collisions are expected at this load. Per group of 2,500: mean 2,318.6, sd 12.2, so at least 2,250
+ *    (5.6 sd below); a hash that ignored the varied field would give 1.
+ */
+static void test_sport_spread(void)
+{
+	enum { GROUP = 2500, N = 4 * GROUP, BINS = 64 };
+	static const char *groups[4] = { "source port", "destination port", "source address", "destination address" };
+	static uint16_t ports[N];
+	static uint8_t seen[16384], seen_group[16384];
+	unsigned bins[BINS] = { 0 };
+	long out_of_range = 0, model_mismatch = 0, unstable = 0;
+	uint32_t rng = 0x9e3779b9;
+	int distinct = 0;
+	double chi2 = 0;
+
+	tbegin();
+	memset(seen, 0, sizeof(seen));
+	for (int pass = 0; pass < 2 && !t_why[0]; pass++) {
+		for (int i = 0; i < N; i++) {
+			int g = i / GROUP, k = i % GROUP;
+			struct frame fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, IP4(10, 9, 200, 1), .len = 8));
+			int port;
+
+			fr.ip.proto = (k & 1) ? IPPROTO_TCP_ : IPPROTO_UDP_;
+			if (g == 0)
+				fr.ip.sport = (uint16_t)(1024 + k);
+			else if (g == 1)
+				fr.ip.dport = (uint16_t)(1024 + k);
+			else if (g == 2)
+				fr.ip.src = IP4(10, 1, 16, 0) + (uint32_t)k;
+			else
+				fr.ip.dst = IP4(10, 9, 0, 0) + (uint32_t)k; /* 10.9.0.0 - 10.9.9.195 */
+			if (pass == 0)
+				fr.ip.id = (uint16_t)xorshift32(&rng); /* not part of the flow */
+			port = encap_sport(&fr);
+			if (port < 0)
+				break;
+			if (pass == 1) {
+				if (port != ports[i] && !unstable++)
+					why("flow %d got port %u, then %d", i, ports[i], port);
+				continue;
+			}
+			ports[i] = (uint16_t)port;
+			if (port < VR_SPORT_BASE || port > 65535)
+				out_of_range++;
+			if (port != model_sport(&in_buf, ETH_HLEN_))
+				model_mismatch++;
+		}
+	}
+	if (t_why[0]) {
+		tend("sport/spread", "10,000 flows: range, determinism, uniformity");
+		return;
+	}
+
+	for (int g = 0; g < 4; g++) {
+		int dg = 0;
+
+		memset(seen_group, 0, sizeof(seen_group));
+		for (int k = 0; k < GROUP; k++) {
+			uint16_t v = ports[g * GROUP + k] & VR_SPORT_MASK;
+
+			dg += !seen_group[v];
+			seen_group[v] = 1;
+		}
+		if (dg < 2250)
+			why("varying the %s alone gives only %d distinct ports out of %d flows (expected about 2319)",
+			    groups[g], dg, GROUP);
+	}
+	for (int i = 0; i < N; i++) {
+		uint16_t v = ports[i] & VR_SPORT_MASK;
+
+		distinct += !seen[v];
+		seen[v] = 1;
+		bins[v / (16384 / BINS)]++;
+	}
+	for (int b = 0; b < BINS; b++) {
+		double e = (double)N / BINS, d = bins[b] - e;
+
+		chi2 += d * d / e;
+	}
+	if (out_of_range)
+		why("%ld ports outside %u..65535", out_of_range, VR_SPORT_BASE);
+	if (model_mismatch)
+		why("%ld ports differ from vr_sport_from_hash(vr_flow_hash4(...))", model_mismatch);
+	if (unstable)
+		why("%ld flows changed port on a second run", unstable);
+	if (distinct < 7300)
+		why("only %d distinct ports for %d flows (expected about 7485)", distinct, N);
+	if (chi2 >= 113.5)
+		why("chi-square %.1f over %d bins is above 113.5 (the 0.9999 quantile for 63 df)", chi2, BINS);
+	detail("    %d distinct ports, chi-square %.1f\n", distinct, chi2);
+	if (!t_why[0])
+		printf("# sport spread: %d distinct ports of 10000 flows, chi-square %.1f (64 bins, bound 113.5)\n",
+		       distinct, chi2);
+	tend("sport/spread", "10,000 flows: range, determinism, uniformity");
+}
+
+/* Every fragment of a datagram must take the same path: the port word is left out of the hash for first
+ * fragments (MF) and later ones alike, whatever sits where the ports would be. */
+static void test_sport_fragments(void)
+{
+	struct frame a = IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .frag = IP_MF_, .sport = 1111, .dport = 2222, .len = 64));
+	struct frame b = IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .frag = IP_MF_, .sport = 3333, .dport = 4444, .len = 64));
+	struct frame c = IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .frag = 8, .sport = 5555, .len = 64));
+	struct frame whole = IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .sport = 1111, .dport = 2222, .len = 64));
+	uint32_t s = htonl(VM1_IP), d = htonl(REMOTE_IP);
+	uint16_t want = vr_sport_from_hash(vr_flow_hash4(s, d, 0, IPPROTO_UDP_, cfg.hash_seed));
+	int pa, pb, pc, pw;
+
+	tbegin();
+	pa = encap_sport(&a);
+	pb = encap_sport(&b);
+	pc = encap_sport(&c);
+	pw = encap_sport(&whole);
+	if (!t_why[0]) {
+		if (pa != want || pb != want || pc != want)
+			why("fragment ports %d %d %d, expected %u for all (hash without ports)", pa, pb, pc, want);
+		if (pw == want) /* 1 in 16384 by chance for a given seed: report, do not guess */
+			why("the unfragmented datagram hashed to the fragments' port %d: ports ignored?", pw);
+	}
+	tend("sport/fragments", "fragments hash without the port word and share one port");
+}
+
+static int ev_seen;
+
+static void ev_cb(const struct vr_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type == VR_EV_NEIGH_MISS && ev->ifindex == (__u32)ifindex[FAB] && ev->addr == htonl(NONEIGH_IP))
+		ev_seen++;
+}
+
+/* An unresolved underlay neighbour is reported to user space (DESIGN.md: no silent loss forever). */
+static void test_neigh_event(void)
+{
+	struct frame fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, NONEIGH_NET_IP));
+	struct vr_events *ev;
+	struct layout lo;
+	__u32 retval;
+	int err;
+
+	tbegin();
+	ev = vr_events_open(&h, ev_cb, NULL);
+	if (!ev) {
+		why("vr_events_open: %s", vr_strerror());
+		tend("events/neigh-miss", NULL);
+		return;
+	}
+	vr_events_poll(ev, 0); /* what earlier cases left in the ring */
+	ev_seen = 0;
+	build(&in_buf, &fr, &lo);
+	err = run_once(vif_prog, ifindex[VM1], &in_buf, &got_buf, &retval);
+	if (err)
+		why("test run failed: %s", strerror(-err));
+	else if (retval != XDP_DROP)
+		why("verdict %s, expected XDP_DROP", xdp_name(retval));
+	for (int i = 0; i < 10 && !ev_seen; i++)
+		vr_events_poll(ev, 50);
+	if (!err && !ev_seen)
+		why("no VR_EV_NEIGH_MISS for %s on fab0", ip_str(NONEIGH_IP));
+	vr_events_close(ev);
+	tend("events/neigh-miss", "a neighbour miss emits VR_EV_NEIGH_MISS {fab0, 192.0.2.3}");
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Live frames: the redirect really reaches the device the tx counter names                             */
+
+struct live_case {
+	const char *name;
+	int ing;        /* where the frame enters */
+	int cap;        /* the device whose peer must receive the result */
+	struct frame in, out;
+};
+
+static const struct live_case live_cases[] = {
+	{ "live/local", VM1, VM2, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP)),
+	  IPFR(M_VM2, M_VR, UDPF(VM1_IP, VM2_IP, .ttl = 63)) },
+	{ "live/encap", VM1, FAB, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .tos = 0x10)),
+	  TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .tos = 0x10, .ttl = 63)) },
+	{ "live/decap", FAB, VM3, FROM_NBR(LBL(VM3), UDPF(REMOTE_IP, VM3_IP)),
+	  IPFR(M_VM3, M_VR, UDPF(REMOTE_IP, VM3_IP)) },
+	{ "live/arp", VM1, VM1, ARP_ASK(M_VM1, VM1_IP, GW1), ARP_ANSWER(M_VM1, VM1_IP, GW1) },
+};
+
+static int capture_open(int ifx)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifx };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to timeout_ms for want among the frames the socket receives; the last other frame is kept. */
+static bool capture_expect(int fd, const struct pkt *want, struct pkt *last, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+
+	last->len = 0;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		long left = end - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return false;
+		n = recvfrom(fd, last->b, sizeof(last->b), 0, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			continue;
+		if (from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		last->len = (size_t)n;
+		if (last->len == want->len && !memcmp(last->b, want->b, want->len))
+			return true;
+	}
+}
+
+static void run_live(const struct live_case *lc)
+{
+	struct xdp_md ctx = { .ingress_ifindex = (__u32)ifindex[lc->ing] };
+	struct layout lo;
+	int fd, err;
+
+	tbegin();
+	build(&in_buf, &lc->in, &lo);
+	build(&want_buf, &lc->out, &lo);
+	ctx.data_end = (__u32)in_buf.len;
+	fd = capture_open(peer_ifindex[lc->cap]);
+	if (fd < 0) {
+		why("packet socket on %s: %s", devs[lc->cap].peer, strerror(-fd));
+		tend(lc->name, NULL);
+		return;
+	}
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in_buf.b, .data_size_in = (__u32)in_buf.len,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+		err = bpf_prog_test_run_opts(prog_for(lc->ing), &o);
+	}
+	if (err) {
+		why("live test run failed: %s", strerror(errno));
+	} else if (!capture_expect(fd, &want_buf, &got_buf, 1000)) {
+		why("the expected frame did not arrive on %s within 1 s", devs[lc->cap].peer);
+		if (got_buf.len) {
+			detail("    last frame seen there:\n");
+			hexdiff(&want_buf, &got_buf);
+		}
+	}
+	close(fd);
+	tend(lc->name, "BPF_F_TEST_XDP_LIVE_FRAMES: the frame arrives on the far end of the target veth");
+}
+
+/* rx_otherhost_dropped of a device (IFLA_STATS64): frames the stack threw away because their destination
+ * MAC was not the device's. Returns 0, or -errno (-EOPNOTSUPP when the kernel does not report it). */
+static int link_otherhost(int ifx, __u64 *out)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifx },
+	};
+	static char buf[32768];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = -ENOENT;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0 || (n = recv(fd, buf, sizeof(buf), 0)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	close(fd);
+	if (!NLMSG_OK(nh, (size_t)n) || nh->nlmsg_type != RTM_NEWLINK)
+		return -EPROTO;
+	{
+		struct ifinfomsg *ifi = NLMSG_DATA(nh);
+		int len = (int)IFLA_PAYLOAD(nh);
+
+		for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+			struct rtnl_link_stats64 st = { 0 };
+			size_t need = offsetof(struct rtnl_link_stats64, rx_otherhost_dropped) + sizeof(__u64);
+
+			if (a->rta_type != IFLA_STATS64)
+				continue;
+			if (RTA_PAYLOAD(a) < need)
+				return -EOPNOTSUPP;
+			memcpy(&st, RTA_DATA(a), need);
+			*out = st.rx_otherhost_dropped;
+			err = 0;
+		}
+	}
+	return err;
+}
+
+/* A RECEIVE route hands the frame to the host (XDP_PASS, unchanged): the stack of the vif's device must then
+ * take it, not discard it as addressed to another host. The frame's destination MAC is the vRouter MAC that
+ * the VM learnt by ARP, so the device must accept that MAC. Live mode passes XDP_PASS frames to the stack. */
+static void test_live_receive(void)
+{
+	struct frame fr = IPFR(M_VR, M_VM1, ICMPF(VM1_IP, GW1));
+	struct xdp_md ctx = { .ingress_ifindex = (__u32)ifindex[VM1] };
+	__u64 before = 0, after = 0;
+	struct layout lo;
+	int err;
+
+	tbegin();
+	build(&in_buf, &fr, &lo);
+	ctx.data_end = (__u32)in_buf.len;
+	err = link_otherhost(ifindex[VM1], &before);
+	if (err) {
+		why("reading vm1's rx_otherhost_dropped: %s", strerror(-err));
+	} else {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in_buf.b, .data_size_in = (__u32)in_buf.len,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+		if (bpf_prog_test_run_opts(vif_prog, &o))
+			why("live test run failed: %s", strerror(errno));
+		else if ((err = link_otherhost(ifindex[VM1], &after)))
+			why("reading vm1's rx_otherhost_dropped: %s", strerror(-err));
+		else if (after != before)
+			why("vm1 dropped the frame as PACKET_OTHERHOST (rx_otherhost_dropped +%llu): its MAC "
+			    "%02x:%02x:%02x:%02x:%02x:%02x is not the vRouter MAC the frame is addressed to",
+			    (unsigned long long)(after - before), devs[VM1].mac[0], devs[VM1].mac[1], devs[VM1].mac[2],
+			    devs[VM1].mac[3], devs[VM1].mac[4], devs[VM1].mac[5]);
+	}
+	tend("live/receive-to-host", "a RECEIVE route's frame reaches the host IP layer of the vif device");
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Setup and teardown                                                                                    */
+
+static char setup_err[4096];
+
+static int __attribute__((format(printf, 1, 2))) setup_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(setup_err, sizeof(setup_err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Runs a shell command; on failure, its output goes into setup_err. */
+static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
+{
+	char cmd[1024], out[2048] = "";
+	size_t n = 0;
+	va_list ap;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " 2>&1");
+	f = popen(cmd, "r");
+	if (!f)
+		return setup_fail("cannot run '%s': %s", cmd, strerror(errno));
+	while (n < sizeof(out) - 1 && fgets(out + n, (int)(sizeof(out) - n), f))
+		n = strlen(out);
+	st = pclose(f);
+	if (st != 0)
+		return setup_fail("'%s' failed (status %d): %s", cmd, st, out);
+	return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return setup_fail("cannot open %s: %s", path, strerror(errno));
+	n = write(fd, s, strlen(s));
+	close(fd);
+	if (n != (ssize_t)strlen(s))
+		return setup_fail("cannot write %s", path);
+	return 0;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* New mount and network namespaces: everything below dies with this process. */
+static int setup_isolation(void)
+{
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET))
+		return setup_fail("unshare(CLONE_NEWNS | CLONE_NEWNET): %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return setup_fail("making / private: %s", strerror(errno));
+	/* A sysfs of the new network namespace (as 'ip netns exec' does), for anything that reads
+	 * /sys/class/net; its fs/bpf mount point then hides the host's bpffs from us and us from the host. */
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
+		fprintf(stderr, "# mounting a private sysfs failed (%s); going on with the host's\n", strerror(errno));
+	if (is_dir("/sys/fs/bpf")) {
+		snprintf(bpffs_dir, sizeof(bpffs_dir), "/sys/fs/bpf");
+	} else {
+		snprintf(bpffs_dir, sizeof(bpffs_dir), "/tmp/vr-test-bpffs.XXXXXX");
+		if (!mkdtemp(bpffs_dir))
+			return setup_fail("mkdtemp: %s", strerror(errno));
+		bpffs_tmp = true;
+	}
+	if (mount("bpf", bpffs_dir, "bpf", 0, "mode=0700"))
+		return setup_fail("mounting bpffs on %s: %s", bpffs_dir, strerror(errno));
+	bpffs_mounted = true;
+	snprintf(pin_dir, sizeof(pin_dir), "%s/vrouter-test", bpffs_dir);
+	return 0;
+}
+
+static int setup_devices(void)
+{
+	/* No IPv6 on the new devices: no router solicitations or MLD reports in the live captures. */
+	if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1") ||
+	    write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1"))
+		setup_err[0] = '\0'; /* no IPv6 in this kernel: nothing to silence */
+	if (write_file("/proc/sys/net/ipv4/ip_forward", "1"))
+		return -1;
+	if (sh("ip link set lo up"))
+		return -1;
+	for (int d = 0; d < NDEV; d++) {
+		const struct dev *v = &devs[d];
+		char mac[18], pmac[18], path[128];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v->mac[0], v->mac[1], v->mac[2], v->mac[3],
+			 v->mac[4], v->mac[5]);
+		snprintf(pmac, sizeof(pmac), "%02x:%02x:%02x:%02x:%02x:%02x", v->peer_mac[0], v->peer_mac[1],
+			 v->peer_mac[2], v->peer_mac[3], v->peer_mac[4], v->peer_mac[5]);
+		if (sh("ip link add %s address %s type veth peer name %s address %s", v->name, mac, v->peer, pmac) ||
+		    sh("ip link set %s up", v->name) || sh("ip link set %s up", v->peer) ||
+		    /* XDP_REDIRECT into a veth delivers only when the peer runs NAPI (PITFALLS.md). */
+		    sh("ethtool -K %s gro on", v->peer))
+			return -1;
+		/* The peers stand for VMs and the remote host, not routers: what the live tests deliver to them
+		 * must not be routed back (the encapsulated frame would loop between fab0p and fab0). */
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", v->peer);
+		if (write_file(path, "0"))
+			return -1;
+		ifindex[d] = (int)if_nametoindex(v->name);
+		peer_ifindex[d] = (int)if_nametoindex(v->peer);
+		if (!ifindex[d] || !peer_ifindex[d])
+			return setup_fail("%s or %s has no ifindex", v->name, v->peer);
+	}
+	if (sh("ip addr add 192.0.2.1/24 dev fab0") ||
+	    sh("ip neigh replace 192.0.2.2 lladdr 02:00:00:00:00:02 dev fab0 nud permanent"))
+		return -1;
+	return 0;
+}
+
+static int setup_vrouter(void)
+{
+	struct vr_load_opts lo = { .fabric = devs[FAB].name, .host_ip = htonl(HOST_IP) };
+	char path[512];
+	int err;
+
+	err = vr_load(pin_dir, &lo);
+	if (err)
+		return setup_fail("vr_load: %s", vr_strerror());
+	loaded = true;
+	err = vr_open(pin_dir, &h);
+	if (err)
+		return setup_fail("vr_open: %s", vr_strerror());
+	opened = true;
+	if (vr_config_get(&h, &cfg))
+		return setup_fail("vr_config_get: %s", vr_strerror());
+	if (vr_vrf_add(&h, 1, 0) || vr_vrf_add(&h, 2, VRF2_LABEL))
+		return setup_fail("vr_vrf_add: %s", vr_strerror());
+	for (int d = 0; d < NDEV; d++) {
+		struct vr_vif_spec s = {
+			.ifname = devs[d].name, .vrf_id = devs[d].vrf, .ip = htonl(devs[d].ip), .gw_ip = htonl(devs[d].gw),
+		};
+
+		if (!IS_VIF(d))
+			continue;
+		memcpy(s.mac, devs[d].peer_mac, 6);
+		if (vr_vif_add(&h, &s, &vifs[d]))
+			return setup_fail("vr_vif_add %s: %s", devs[d].name, vr_strerror());
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *r = &routes[i];
+		struct vr_nh_spec nh = {
+			.type = r->type, .ifname = r->type == VR_NH_ENCAP ? devs[r->dev].name : NULL,
+			.remote_ip = htonl(r->remote), .label = r->label,
+		};
+
+		if (vr_route_add(&h, r->vrf, htonl(r->prefix), r->plen, &nh))
+			return setup_fail("vr_route_add %s/%u in VRF %u: %s", ip_str(r->prefix), r->plen, r->vrf,
+					  vr_strerror());
+	}
+	snprintf(path, sizeof(path), "%s/prog_vr_vif_xdp", pin_dir);
+	vif_prog = bpf_obj_get(path);
+	if (vif_prog < 0)
+		return setup_fail("bpf_obj_get %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/prog_vr_fabric_xdp", pin_dir);
+	fabric_prog = bpf_obj_get(path);
+	if (fabric_prog < 0)
+		return setup_fail("bpf_obj_get %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static void teardown(void)
+{
+	if (vif_prog >= 0)
+		close(vif_prog);
+	if (fabric_prog >= 0)
+		close(fabric_prog);
+	if (opened)
+		vr_close(&h);
+	if (loaded && vr_unload(pin_dir))
+		fprintf(stderr, "# vr_unload: %s\n", vr_strerror());
+	/* The devices and the mounts go with the namespaces when we exit; tidy up anyway. */
+	for (int d = 0; d < NDEV; d++)
+		if (ifindex[d])
+			sh("ip link del %s", devs[d].name);
+	if (bpffs_mounted)
+		umount2(bpffs_dir, MNT_DETACH);
+	if (bpffs_tmp)
+		rmdir(bpffs_dir);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("skip test_datapath: needs root (namespaces, bpffs, XDP)\n");
+		printf("0 passed, 0 failed, 1 skipped\n");
+		return 0;
+	}
+	vr_set_verbosity(0);
+	if (setup_isolation() || setup_devices() || setup_vrouter()) {
+		printf("FAIL setup: %s\n", setup_err);
+		n_fail++;
+		teardown();
+		printf("%d passed, %d failed\n", n_pass, n_fail);
+		return 1;
+	}
+
+	pcap_open();
+	test_config();
+	test_vifs();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	test_csum_sweep();
+	test_sport_spread();
+	test_sport_fragments();
+	test_neigh_event();
+	for (size_t i = 0; i < sizeof(live_cases) / sizeof(live_cases[0]); i++)
+		run_live(&live_cases[i]);
+	test_live_receive();
+
+	teardown();
+	if (pcap)
+		fclose(pcap);
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail ? 1 : 0;
+}
