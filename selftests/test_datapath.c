@@ -1637,8 +1637,104 @@ static void teardown(void)
 		rmdir(bpffs_dir);
 }
 
-int main(void)
+/* ---------------------------------------------------------------------------------------------------- */
+/* Per-packet cost (--cost): BPF_PROG_TEST_RUN timings of each path against an XDP_PASS program          */
+
+/* The programs rewrite their buffer, and repeat would rerun them on their own output (an encap would
+ * encapsulate again): each sample is one run (repeat = 1) on a fresh copy, timed by the kernel around the
+ * program alone; the median of many samples is the figure, and XDP_PASS measured the same way is the floor. */
+static int cost_cmp(const void *a, const void *b)
 {
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long cost_median(int prog, int ifx, const struct frame *fr, __u32 want, int n)
+{
+	struct xdp_md ctx = { .ingress_ifindex = (__u32)ifx };
+	__u32 *samples = calloc((size_t)n, sizeof(*samples));
+	struct layout lo;
+	long median = -1;
+	int i;
+
+	if (!samples)
+		return -1;
+	build(&in_buf, fr, &lo);
+	ctx.data_end = (__u32)in_buf.len;
+	for (i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in_buf.b, .data_size_in = (__u32)in_buf.len,
+			    .data_out = got_buf.b, .data_size_out = sizeof(got_buf.b), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		if (bpf_prog_test_run_opts(prog, &o) || o.retval != want)
+			break;
+		samples[i] = o.duration;
+	}
+	if (i == n) {
+		qsort(samples, (size_t)n, sizeof(*samples), cost_cmp);
+		median = samples[n / 2];
+	}
+	free(samples);
+	return median;
+}
+
+static int cost_pass_prog(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "vr_xdp_pass", "GPL", insns, 2, NULL);
+}
+
+static int run_cost(int samples)
+{
+	const struct {
+		const char *name;
+		int dev;
+		struct frame fr;
+		__u32 verdict;
+	} paths[] = {
+		{ "vif local VM->VM (ENCAP nexthop)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP)), XDP_REDIRECT },
+		{ "vif encap MPLS-in-UDP (TUNNEL nexthop)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP)), XDP_REDIRECT },
+		{ "fabric decap to a vif label", FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP)), XDP_REDIRECT },
+		{ "fabric decap via a VRF label", FAB, FROM_NBR(VRF2_LABEL, UDPF(REMOTE_IP, VM3_IP)), XDP_REDIRECT },
+		{ "vif ARP reply for the gateway", VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_TX },
+		{ "fabric pass-through (host traffic)", FAB, IPFR(M_FAB, M_NBR, TCPF(NBR_IP, HOST_IP)), XDP_PASS },
+	};
+	struct frame pass_fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP));
+	int pass = cost_pass_prog(), rc = 0;
+	long base;
+
+	if (pass < 0) {
+		printf("cost: loading an XDP_PASS program failed: %s\n", strerror(errno));
+		return 1;
+	}
+	base = cost_median(pass, ifindex[VM1], &pass_fr, XDP_PASS, samples);
+	printf("%-42s %8s %10s\n", "path (BPF_PROG_TEST_RUN, 64-byte-class frames)", "ns/pkt", "over PASS");
+	printf("%-42s %8ld %10s\n", "XDP_PASS program (floor)", base, "-");
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		long ns = cost_median(prog_for(paths[i].dev), ifindex[paths[i].dev], &paths[i].fr, paths[i].verdict,
+				      samples);
+
+		if (ns < 0) {
+			printf("%-42s   failed (unexpected verdict or test run error)\n", paths[i].name);
+			rc = 1;
+			continue;
+		}
+		printf("%-42s %8ld %+10ld\n", paths[i].name, ns, ns - base);
+	}
+	close(pass);
+	printf("(median of %d single runs each; kernel.bpf_stats_enabled must be 0)\n", samples);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	bool cost = argc > 1 && !strcmp(argv[1], "--cost");
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
 		printf("skip test_datapath: needs root (namespaces, bpffs, XDP)\n");
@@ -1654,6 +1750,12 @@ int main(void)
 		return 1;
 	}
 
+	if (cost) {
+		int rc = run_cost(argc > 2 ? atoi(argv[2]) : 200000);
+
+		teardown();
+		return rc;
+	}
 	pcap_open();
 	test_config();
 	test_vifs();
