@@ -69,7 +69,7 @@ $(BUILD)/tapvm: selftests/tapvm.c
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
-	    iproute2 ethtool tshark iputils-ping procps
+	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \

@@ -95,6 +95,7 @@ struct vr_vif_stats {
 	X(VR_DROP_NO_CONFIG, "no_config", "host address or fabric device not configured")       \
 	X(VR_DROP_NO_NEIGH, "unresolved_neigh", "underlay neighbour not resolved yet")          \
 	X(VR_DROP_UNDERLAY_UNREACH, "underlay_unreachable", "no underlay route to the remote host") \
+	X(VR_DROP_UNDERLAY_FWD_OFF, "underlay_fwd_disabled", "IPv4 forwarding is off on the fabric device") \
 	X(VR_DROP_FRAG_NEEDED, "frag_needed", "encapsulated packet exceeds the underlay MTU")   \
 	X(VR_DROP_BAD_LABEL, "bad_label", "MPLS label not in the label table")                  \
 	X(VR_DROP_MPLS_STACK, "mpls_stack", "MPLS label stack deeper than one")                 \

@@ -274,6 +274,10 @@ static int route_add(int argc, char **argv)
 			return rc;
 		if (nh.label < VR_LABEL_MIN)
 			return cli_usage("label: %u is reserved (labels start at %u)", nh.label, VR_LABEL_MIN);
+	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel")) {
+		return cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL'");
+	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
+		return cli_usage("route add: expected 'via vif DEV'");
 	} else {
 		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'discard' or "
 				 "'receive' after the VRF");

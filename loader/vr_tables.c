@@ -11,6 +11,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <net/if_arp.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
@@ -430,28 +432,39 @@ static int vr_vif_id_alloc(struct vr_handle *h, __u32 *id)
 	return 0;
 }
 
+/* Device facts come from ioctls on a socket of this process's network namespace: /sys may show another
+ * namespace's devices (nsenter --net keeps the old /sys mount). */
 static int vr_dev_mtu(const char *ifname)
 {
-	char path[128], buf[32];
-	FILE *f;
-	int mtu = 0;
+	struct ifreq ifr = {};
+	int fd, mtu = 1500;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			mtu = atoi(buf);
-		fclose(f);
-	}
-	return mtu > 0 ? mtu : 1500;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return mtu;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
 }
 
 static bool vr_dev_is_tap(const char *ifname)
 {
-	char path[128];
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	bool tap = false;
+	int fd;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
-	return access(path, F_OK) == 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		tap = !strcmp(info.driver, "tun");
+	close(fd);
+	return tap;
 }
 
 /* The vif device answers to the vRouter MAC: frames a VM addresses to its gateway that the datapath hands to

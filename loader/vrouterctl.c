@@ -75,12 +75,14 @@ int cli_open(struct vr_handle *h)
 
 int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char **argv)
 {
+	bool top = !strcmp(object, "vrouterctl");
+
 	if (argc < 1)
 		return cli_usage("%s: missing command (try 'vrouterctl help')", object);
 	for (const struct cli_cmd *c = cmds; c->name; c++)
-		if (!strncmp(argv[0], c->name, strlen(argv[0])))
+		if (argv[0][0] && !strncmp(argv[0], c->name, strlen(argv[0])))
 			return c->fn(argc - 1, argv + 1);
-	return cli_usage("%s: unknown command '%s'", object, argv[0]);
+	return cli_usage("%s: unknown %s '%s' (try 'vrouterctl help')", object, top ? "object" : "command", argv[0]);
 }
 
 int cli_parse_kv(int argc, char **argv, struct cli_kv *kv, int nkv)

@@ -676,18 +676,18 @@ static const struct tcase cases[] = {
 
 	/* --- ARP ---------------------------------------------------------------------------------------- */
 	{ "arp/gateway", "a VM asks for its gateway: answered with the vRouter MAC",
-	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, GW1), .tx = VM1 },
+	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_REDIRECT, ARP_ANSWER(M_VM1, VM1_IP, GW1), .tx = VM1 },
 	{ "arp/local-vm", "a VM asks for another VM: the vRouter answers, not the VM",
-	  VM1, ARP_ASK(M_VM1, VM1_IP, VM2_IP), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, VM2_IP), .tx = VM1 },
+	  VM1, ARP_ASK(M_VM1, VM1_IP, VM2_IP), XDP_REDIRECT, ARP_ANSWER(M_VM1, VM1_IP, VM2_IP), .tx = VM1 },
 	{ "arp/remote-route", "an address behind a tunnel",
-	  VM1, ARP_ASK(M_VM1, VM1_IP, REMOTE_IP), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, REMOTE_IP), .tx = VM1 },
+	  VM1, ARP_ASK(M_VM1, VM1_IP, REMOTE_IP), XDP_REDIRECT, ARP_ANSWER(M_VM1, VM1_IP, REMOTE_IP), .tx = VM1 },
 	{ "arp/vrf2-gateway", "VRF 2's gateway from VM3",
-	  VM3, ARP_ASK(M_VM3, VM3_IP, GW2), XDP_TX, ARP_ANSWER(M_VM3, VM3_IP, GW2), .tx = VM3 },
+	  VM3, ARP_ASK(M_VM3, VM3_IP, GW2), XDP_REDIRECT, ARP_ANSWER(M_VM3, VM3_IP, GW2), .tx = VM3 },
 	{ "arp/unicast-refresh", "a unicast request (cache refresh) to the vRouter MAC",
 	  VM2, ARPFR(M_VR, M_VM2, ARP_REQUEST, M_VM2, VM2_IP, M_VR, GW1),
-	  XDP_TX, ARP_ANSWER(M_VM2, VM2_IP, GW1), .tx = VM2 },
+	  XDP_REDIRECT, ARP_ANSWER(M_VM2, VM2_IP, GW1), .tx = VM2 },
 	{ "arp/padded", "a request padded to 60 bytes: the answer keeps the frame's length",
-	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .pad = 18), XDP_TX, ARP_ANSWER(M_VM1, VM1_IP, GW1, .pad = 18), .tx = VM1 },
+	  VM1, ARP_ASK(M_VM1, VM1_IP, GW1, .pad = 18), XDP_REDIRECT, ARP_ANSWER(M_VM1, VM1_IP, GW1, .pad = 18), .tx = VM1 },
 	{ "arp/unrouted", "an address not routed in the VRF", VM1, ARP_ASK(M_VM1, VM1_IP, NOROUTE_IP),
 	  XDP_DROP, .drop = VR_DROP_ARP_NO_ROUTE },
 	{ "arp/discard-route", "an address under a discard route", VM1, ARP_ASK(M_VM1, VM1_IP, DISCARD_IP),
@@ -1701,7 +1701,7 @@ static int run_cost(int samples)
 		{ "vif encap MPLS-in-UDP (TUNNEL nexthop)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP)), XDP_REDIRECT },
 		{ "fabric decap to a vif label", FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP)), XDP_REDIRECT },
 		{ "fabric decap via a VRF label", FAB, FROM_NBR(VRF2_LABEL, UDPF(REMOTE_IP, VM3_IP)), XDP_REDIRECT },
-		{ "vif ARP reply for the gateway", VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_TX },
+		{ "vif ARP reply for the gateway", VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_REDIRECT },
 		{ "fabric pass-through (host traffic)", FAB, IPFR(M_FAB, M_NBR, TCPF(NBR_IP, HOST_IP)), XDP_PASS },
 	};
 	struct frame pass_fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP));

@@ -1,5 +1,5 @@
 /* The ARP responder: the vRouter answers a VM's ARP requests for its gateway and for every address routed
- * in the VM's VRF with its own MAC, so VMs never learn each other's (or remote hosts') MACs. */
+ * in the VM's VRF with its own MAC (sent back with a redirect to the same device), so VMs never learn each other's (or remote hosts') MACs. */
 #ifndef VR_BPF_ARP_H
 #define VR_BPF_ARP_H
 
@@ -59,7 +59,9 @@ static __always_inline int vr_arp_respond(struct xdp_md *ctx, const struct vr_vi
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
 	vr_count_tx(vif->vif_id, end - data);
-	return XDP_TX;
+	/* Not XDP_TX: on a veth, XDP_TX wakes the peer only if the peer runs XDP itself, and the reply would
+	 * wait in its queue; a redirect to the same device takes the path that always delivers. */
+	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
 }
 
 #endif /* VR_BPF_ARP_H */

@@ -89,8 +89,9 @@ static __always_inline __u32 vr_underlay_lookup(struct xdp_md *ctx, struct bpf_f
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
-	case BPF_FIB_LKUP_RET_NOT_FWDED:
 	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return VR_DROP_UNDERLAY_FWD_OFF;
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
 	case BPF_FIB_LKUP_RET_UNSUPP_LWT:
 	default:
 		return VR_DROP_UNDERLAY_UNREACH;
