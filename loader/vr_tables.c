@@ -685,6 +685,18 @@ static int vr_vrf_open(struct vr_handle *h, __u32 vrf_id)
 	return fd;
 }
 
+/* The table of vrf_id, for a change to prefix/plen (checked first). Returns an fd or -errno. */
+static int vr_route_table(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	int err;
+
+	vr_err_clear();
+	err = vr_prefix_check(prefix, plen);
+	if (err)
+		return err;
+	return vr_vrf_open(h, vrf_id);
+}
+
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
 {
 	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
@@ -692,11 +704,7 @@ int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, c
 	__u32 nh_id;
 	int fd, err;
 
-	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
-	if (err)
-		return err;
-	fd = vr_vrf_open(h, vrf_id);
+	fd = vr_route_table(h, vrf_id, prefix, plen);
 	if (fd < 0)
 		return fd;
 	err = vr_nh_from_spec(h, vrf_id, spec, &nh);
@@ -725,11 +733,7 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 	__u32 nh_id;
 	int fd, err;
 
-	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
-	if (err)
-		return err;
-	fd = vr_vrf_open(h, vrf_id);
+	fd = vr_route_table(h, vrf_id, prefix, plen);
 	if (fd < 0)
 		return fd;
 	/* An LPM lookup returns the exact entry when it exists; the delete is exact and tells us whether. */

@@ -30,14 +30,8 @@ static void usage(FILE *f)
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n");
 }
 
-int cli_usage(const char *fmt, ...)
+static void cli_print_error(const char *msg)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (cli.json) {
 		jw_obj_begin(NULL);
 		jw_str("error", msg);
@@ -46,6 +40,17 @@ int cli_usage(const char *fmt, ...)
 	} else {
 		fprintf(stderr, "Error: %s\n", msg);
 	}
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_print_error(msg);
 	return CLI_EXIT_USAGE;
 }
 
@@ -55,14 +60,7 @@ int cli_fail(const char *what)
 	char msg[768];
 
 	snprintf(msg, sizeof(msg), "%s%s%s", what, *why ? ": " : "", why);
-	if (cli.json) {
-		jw_obj_begin(NULL);
-		jw_str("error", msg);
-		jw_obj_end();
-		jw_finish();
-	} else {
-		fprintf(stderr, "Error: %s\n", msg);
-	}
+	cli_print_error(msg);
 	return CLI_EXIT_FAIL;
 }
 
