@@ -23,6 +23,7 @@ _Static_assert(sizeof(struct vr_vif) == 40, "struct vr_vif layout");
 
 enum vr_vif_flags {
 	VR_VIF_F_TAP = 1 << 0, /* device is a tap (informational: redirect needs a reader) */
+	VR_VIF_F_TC = 1 << 1,  /* "mode tc": served by the TC skb path only (GSO, checksum offload) */
 };
 
 /* Nexthop types. */
@@ -36,12 +37,17 @@ enum vr_nh_type {
 	VR_NH_TYPE_MAX,
 };
 
+enum vr_nh_flags {
+	VR_NH_F_SKB = 1 << 0, /* ENCAP: the target vif is in mode tc: deliver as an skb (via TC), not by XDP */
+};
+
 /* nexthops map: ARRAY, key = nexthop id (__u32), value = struct vr_nexthop. */
 struct vr_nexthop {
 	__u8 type;        /* enum vr_nh_type */
-	__u8 flags;
+	__u8 flags;       /* VR_NH_F_* */
 	__u16 pad0;
 	__u32 vif_id;     /* ENCAP: target vif (devmap index) */
+	__u32 ifindex;    /* ENCAP: target device (TC redirects) */
 	__u32 vrf_id;     /* VRF_LOOKUP: table to look up */
 	__u32 label;      /* TUNNEL: label to push (20 bits) */
 	__be32 remote_ip; /* TUNNEL: far host's underlay address */
@@ -49,7 +55,7 @@ struct vr_nexthop {
 	__u16 pad1;
 	__u32 refcnt;     /* user space bookkeeping: routes + labels + vifs using this nexthop */
 };
-_Static_assert(sizeof(struct vr_nexthop) == 32, "struct vr_nexthop layout");
+_Static_assert(sizeof(struct vr_nexthop) == 36, "struct vr_nexthop layout");
 
 /* Key of the per-VRF IPv4 LPM tries (value: __u32 nexthop id). */
 struct vr_route4_key {
@@ -68,6 +74,16 @@ struct vr_config {
 	__u32 flags;            /* reserved */
 };
 _Static_assert(sizeof(struct vr_config) == 24, "struct vr_config layout");
+
+/* XDP -> TC hand-over: an XDP program that wants a frame delivered as an skb (to a vif in mode tc, where
+ * GRO can merge it first) leaves this in the XDP metadata area and passes the frame; the TC program on the
+ * same device finds it in skb->data_meta and redirects to ifindex. */
+#define VR_META_MAGIC 0x76726d31 /* "vrm1" */
+struct vr_xdp_meta {
+	__u32 magic;
+	__u32 ifindex;
+};
+_Static_assert(sizeof(struct vr_xdp_meta) == 8, "struct vr_xdp_meta layout");
 
 /* vif_stats map: PERCPU_ARRAY indexed by vif id. rx: from the VM, tx: to the VM. */
 struct vr_vif_stats {
@@ -96,11 +112,13 @@ struct vr_vif_stats {
 	X(VR_DROP_NO_NEIGH, "unresolved_neigh", "underlay neighbour not resolved yet")          \
 	X(VR_DROP_UNDERLAY_UNREACH, "underlay_unreachable", "no underlay route to the remote host") \
 	X(VR_DROP_UNDERLAY_FWD_OFF, "underlay_fwd_disabled", "IPv4 forwarding is off on the fabric device") \
-	X(VR_DROP_FRAG_NEEDED, "frag_needed", "encapsulated packet exceeds the underlay MTU")   \
+	X(VR_DROP_FRAG_NEEDED, "frag_needed", "too big for the tunnel, DF set: ICMP sent to the VM") \
+	X(VR_DROP_TOO_BIG, "too_big", "too big for the tunnel, DF clear: dropped")            \
 	X(VR_DROP_BAD_LABEL, "bad_label", "MPLS label not in the label table")                  \
 	X(VR_DROP_MPLS_STACK, "mpls_stack", "MPLS label stack deeper than one")                 \
 	X(VR_DROP_INNER_PROTO, "inner_proto", "inner packet is not IPv4")                        \
-	X(VR_DROP_ADJUST_FAIL, "adjust_head_failed", "could not make room for headers")
+	X(VR_DROP_ADJUST_FAIL, "adjust_head_failed", "could not make room for headers")         \
+	X(VR_DROP_REDIRECT_FAIL, "redirect_failed", "XDP to TC hand-over failed")
 
 #define VR_DROP_ENUM_ENTRY(id, name, desc) id,
 enum vr_drop_reason {

@@ -98,7 +98,8 @@ int cmd_vrf(int argc, char **argv)
 
 static int vif_add(int argc, char **argv)
 {
-	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" }, { .key = "ip" }, { .key = "gw" }, { .key = "mtu" }, { .key = "label" } };
+	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" }, { .key = "ip" },    { .key = "gw" },
+			       { .key = "mtu" }, { .key = "label" }, { .key = "mode" } };
 	struct vr_vif_spec spec = {};
 	struct vr_handle h;
 	struct vr_vif vif;
@@ -108,7 +109,7 @@ static int vif_add(int argc, char **argv)
 	if (argc < 1)
 		return cli_usage("vif add: missing device name");
 	spec.ifname = argv[0];
-	if ((rc = cli_parse_kv(argc - 1, argv + 1, kv, 6)))
+	if ((rc = cli_parse_kv(argc - 1, argv + 1, kv, 7)))
 		return rc;
 	for (int i = 0; i < 3; i++)
 		if (!kv[i].seen)
@@ -130,6 +131,12 @@ static int vif_add(int argc, char **argv)
 			return rc;
 		if (spec.label < VR_LABEL_MIN)
 			return cli_usage("label: %u is reserved (labels start at %u)", spec.label, VR_LABEL_MIN);
+	}
+	if (kv[6].seen) {
+		if (!strcmp(kv[6].val, "xdp"))
+			spec.xdp = true;
+		else if (strcmp(kv[6].val, "tc"))
+			return cli_usage("mode: '%s' is neither 'tc' nor 'xdp'", kv[6].val);
 	}
 	if ((spec.mac[0] & 1) || !memcmp(spec.mac, "\0\0\0\0\0\0", 6))
 		return cli_usage("mac: %s is not a unicast address", kv[1].val);
@@ -190,10 +197,12 @@ static int vif_print(const struct vr_vif *v, void *arg)
 		jw_u64("label", v->label);
 		jw_u64("nh", v->nh_id);
 		jw_str("kind", v->flags & VR_VIF_F_TAP ? "tap" : "veth");
+		jw_str("mode", v->flags & VR_VIF_F_TC ? "tc" : "xdp");
 		jw_obj_end();
 	} else {
-		printf("%-4u %-15s %-7u %-5u %-17s %-15s %-15s %-5u %-7u %-5u %s\n", v->vif_id, name, v->ifindex,
-		       v->vrf_id, mac, ip, gw, v->mtu, v->label, v->nh_id, v->flags & VR_VIF_F_TAP ? "tap" : "veth");
+		printf("%-4u %-15s %-7u %-5u %-17s %-15s %-15s %-5u %-7u %-5u %-4s %s\n", v->vif_id, name, v->ifindex,
+		       v->vrf_id, mac, ip, gw, v->mtu, v->label, v->nh_id, v->flags & VR_VIF_F_TAP ? "tap" : "veth",
+		       v->flags & VR_VIF_F_TC ? "tc" : "xdp");
 	}
 	return 0;
 }
@@ -211,8 +220,8 @@ static int vif_list(int argc, char **argv)
 	if (cli.json)
 		jw_arr_begin(NULL);
 	else
-		printf("%-4s %-15s %-7s %-5s %-17s %-15s %-15s %-5s %-7s %-5s %s\n", "vif", "device", "ifindex", "vrf",
-		       "mac", "ip", "gw", "mtu", "label", "nh", "kind");
+		printf("%-4s %-15s %-7s %-5s %-17s %-15s %-15s %-5s %-7s %-5s %-4s %s\n", "vif", "device", "ifindex",
+		       "vrf", "mac", "ip", "gw", "mtu", "label", "nh", "kind", "mode");
 	rc = vr_vif_foreach(&h, vif_print, NULL) ? cli_fail("vif list") : 0;
 	if (cli.json) {
 		jw_arr_end();

@@ -67,6 +67,7 @@ struct vr_vif_spec {
 	__be32 gw_ip;  /* 0: none */
 	__u16 mtu;     /* 0: the device's MTU */
 	__u32 label;   /* 0: allocate the lowest free label >= 16 */
+	bool xdp;      /* mode xdp (XDP fast path for single frames) instead of mode tc (skb path, GSO) */
 };
 int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vif *out);
 int vr_vif_del(struct vr_handle *h, const char *ifname);

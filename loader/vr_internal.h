@@ -7,8 +7,14 @@
 /* Pin names under the pin dir. Maps are pinned under their own names (vr_vifs, vr_vrf4, ...). */
 #define VR_PIN_PROG_VIF "prog_vr_vif_xdp"
 #define VR_PIN_PROG_FABRIC "prog_vr_fabric_xdp"
+#define VR_PIN_PROG_VIF_TC "prog_vr_vif_tc"
+#define VR_PIN_PROG_FABRIC_TC "prog_vr_fabric_tc"
 #define VR_PIN_LINK_FABRIC "link_fabric"
 #define VR_PIN_LINK_VIF_FMT "link_vif_%u"
+
+/* Our cls_bpf filter on a clsact ingress hook: handle and priority (0x7672 = "vr"). */
+#define VR_TC_HANDLE 0x7672
+#define VR_TC_PRIO 1
 
 /* Record a failure: returns -|err| so callers can `return vr_err(-ENOENT, "...")`. */
 int vr_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -20,6 +26,11 @@ int vr_pin_path(char *out, size_t len, const char *pin_dir, const char *name);
 /* XDP attach through a pinned bpf_link; replaces atomically if the pin exists. */
 int vr_xdp_link_attach(const char *pin_dir, const char *link_name, int prog_fd, int ifindex);
 int vr_xdp_link_detach(const char *pin_dir, const char *link_name);
+int vr_tc_attach(int ifindex, int prog_fd);
+int vr_tc_detach(int ifindex);
+/* Attach a vif's programs as its mode wants (TC always, XDP in mode xdp) / detach them. */
+int vr_vif_attach(const char *pin_dir, const struct vr_vif *vif);
+void vr_vif_detach(const char *pin_dir, const struct vr_vif *vif);
 
 /* Nexthops: find an equal one and take a reference, or allocate. */
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);

@@ -70,65 +70,6 @@ static int vr_check_root(void)
 	return 0;
 }
 
-int vr_xdp_link_attach(const char *pin_dir, const char *link_name, int prog_fd, int ifindex)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	err = vr_pin_path(path, sizeof(path), pin_dir, link_name);
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
-
-		/* Same device: swap the program in place (atomic, no packet sees an empty hook). */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
-		    (int)info.xdp.ifindex == ifindex) {
-			err = bpf_link_update(fd, prog_fd, NULL);
-			close(fd);
-			if (err)
-				return vr_err(err, "replacing the program on ifindex %d failed: %s", ifindex, strerror(-err));
-			return 0;
-		}
-		close(fd);
-		unlink(path);
-	}
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, NULL);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			return vr_err(err, "device ifindex %d already has an XDP program that is not ours", ifindex);
-		return vr_err(err, "attaching XDP to ifindex %d failed: %s", ifindex, strerror(-err));
-	}
-	if (bpf_obj_pin(fd, path)) {
-		err = -errno;
-		close(fd);
-		return vr_err(err, "pinning %s failed: %s", path, strerror(-err));
-	}
-	close(fd);
-	return 0;
-}
-
-int vr_xdp_link_detach(const char *pin_dir, const char *link_name)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	err = vr_pin_path(path, sizeof(path), pin_dir, link_name);
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	/* Detach now even if someone else holds the link open. */
-	bpf_link_detach(fd);
-	close(fd);
-	unlink(path);
-	return 0;
-}
-
 /* bpf_fib_lookup works only on devices with IPv4 forwarding enabled. */
 static int vr_enable_forwarding(const char *dev)
 {
@@ -189,31 +130,22 @@ static int vr_pin_prog(const char *pin_dir, const char *name, struct bpf_program
 	return 0;
 }
 
-/* Re-point every vif link at the new vif program (after a reload). */
-static int vr_update_vif_links(const char *pin_dir, int prog_fd)
+/* Re-attach every vif to the freshly pinned programs (after a reload): links and filters are replaced in
+ * place, so no packet meets an empty hook. */
+static int vr_reattach_vifs(const char *pin_dir, int vifs_fd)
 {
-	struct dirent *de;
-	DIR *d = opendir(pin_dir);
+	__u32 key, next, *prev = NULL;
+	struct vr_vif vif;
 	int err = 0;
 
-	if (!d)
-		return vr_err(-errno, "cannot read %s: %s", pin_dir, strerror(errno));
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-		int fd;
-
-		if (strncmp(de->d_name, "link_vif_", 9))
+	while (!bpf_map_get_next_key(vifs_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(vifs_fd, &key, &vif))
 			continue;
-		if (vr_pin_path(path, sizeof(path), pin_dir, de->d_name))
-			continue;
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (bpf_link_update(fd, prog_fd, NULL) && !err)
-			err = vr_err(-errno, "replacing the program behind %s failed: %s", de->d_name, strerror(errno));
-		close(fd);
+		if (vr_vif_attach(pin_dir, &vif) && !err)
+			err = -EIO; /* keep going: re-attach as many as we can, report the first failure */
 	}
-	closedir(d);
 	return err;
 }
 
@@ -243,11 +175,10 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		return vr_err(-errno, "opening the BPF object failed: %s", strerror(errno));
 	bpf_object__for_each_map(map, skel->obj) {
 		const char *name = bpf_map__name(map);
+		bool reused;
 
 		if (strchr(name, '.')) /* .rodata etc. and the inner map template are not pinned */
 			continue;
-		bool reused;
-
 		err = vr_pin_path(path, sizeof(path), pin_dir, name);
 		if (!err)
 			err = vr_map_reuse(map, path, &reused);
@@ -305,10 +236,17 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 	if (!err)
 		err = vr_pin_prog(pin_dir, VR_PIN_PROG_FABRIC, skel->progs.vr_fabric_xdp);
 	if (!err)
+		err = vr_pin_prog(pin_dir, VR_PIN_PROG_VIF_TC, skel->progs.vr_vif_tc);
+	if (!err)
+		err = vr_pin_prog(pin_dir, VR_PIN_PROG_FABRIC_TC, skel->progs.vr_fabric_tc);
+	/* TC first: from the moment XDP hands frames over, the TC side must be there to take them. */
+	if (!err)
+		err = vr_tc_attach((int)cfg.fabric_ifindex, bpf_program__fd(skel->progs.vr_fabric_tc));
+	if (!err)
 		err = vr_xdp_link_attach(pin_dir, VR_PIN_LINK_FABRIC, bpf_program__fd(skel->progs.vr_fabric_xdp),
 					 (int)cfg.fabric_ifindex);
 	if (!err)
-		err = vr_update_vif_links(pin_dir, bpf_program__fd(skel->progs.vr_vif_xdp));
+		err = vr_reattach_vifs(pin_dir, bpf_map__fd(skel->maps.vr_vifs));
 out:
 	vrouter__destroy(skel);
 	/* A failed first load leaves nothing behind; a failed reload leaves the running instance alone. */
@@ -322,11 +260,37 @@ out:
 	return err;
 }
 
+/* TC filters are not pinned objects: find their devices in the pinned maps and detach them. */
+static void vr_detach_tc_all(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct vr_config cfg;
+	__u32 key, next, *prev = NULL, zero = 0;
+	struct vr_vif vif;
+	int fd;
+
+	if (!vr_pin_path(path, sizeof(path), pin_dir, "vr_vifs") && (fd = bpf_obj_get(path)) >= 0) {
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			key = next;
+			prev = &key;
+			if (!bpf_map_lookup_elem(fd, &key, &vif))
+				vr_vif_detach(pin_dir, &vif);
+		}
+		close(fd);
+	}
+	if (!vr_pin_path(path, sizeof(path), pin_dir, "vr_config") && (fd = bpf_obj_get(path)) >= 0) {
+		if (!bpf_map_lookup_elem(fd, &zero, &cfg) && cfg.fabric_ifindex)
+			vr_tc_detach((int)cfg.fabric_ifindex);
+		close(fd);
+	}
+}
+
 static int vr_remove_pins(const char *pin_dir)
 {
 	struct dirent *de;
 	DIR *d;
 
+	vr_detach_tc_all(pin_dir);
 	d = opendir(pin_dir);
 	if (!d) {
 		if (errno == ENOENT)

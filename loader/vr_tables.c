@@ -63,8 +63,9 @@ fail:
 
 static bool vr_nh_equal(const struct vr_nexthop *a, const struct vr_nexthop *b)
 {
-	return a->type == b->type && a->vif_id == b->vif_id && a->vrf_id == b->vrf_id && a->label == b->label &&
-	       a->remote_ip == b->remote_ip && !memcmp(a->dmac, b->dmac, 6);
+	return a->type == b->type && a->flags == b->flags && a->vif_id == b->vif_id && a->ifindex == b->ifindex &&
+	       a->vrf_id == b->vrf_id && a->label == b->label && a->remote_ip == b->remote_ip &&
+	       !memcmp(a->dmac, b->dmac, 6);
 }
 
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
@@ -506,11 +507,10 @@ static int vr_zero_vif_stats(struct vr_handle *h, __u32 vif_id)
 int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vif *out)
 {
 	struct vr_nexthop nh = { .type = VR_NH_ENCAP };
-	char link_name[32], path[512];
 	struct vr_vif vif = {}, old;
 	struct vr_config cfg;
 	__u32 ifindex, label = 0;
-	int err, vrf_fd, prog_fd;
+	int err, vrf_fd;
 
 	vr_err_clear();
 	ifindex = if_nametoindex(spec->ifname);
@@ -540,7 +540,7 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	vif.gw_ip = spec->gw_ip;
 	memcpy(vif.mac, spec->mac, 6);
 	vif.mtu = spec->mtu ? spec->mtu : vr_dev_mtu(spec->ifname);
-	vif.flags = vr_dev_is_tap(spec->ifname) ? VR_VIF_F_TAP : 0;
+	vif.flags = (vr_dev_is_tap(spec->ifname) ? VR_VIF_F_TAP : 0) | (spec->xdp ? 0 : VR_VIF_F_TC);
 	err = vr_vif_id_alloc(h, &vif.vif_id);
 	if (err)
 		return err;
@@ -549,6 +549,8 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 		return err;
 
 	nh.vif_id = vif.vif_id;
+	nh.ifindex = ifindex;
+	nh.flags = spec->xdp ? 0 : VR_NH_F_SKB;
 	memcpy(nh.dmac, spec->mac, 6);
 	err = vr_nh_get(h, &nh, &vif.nh_id);
 	if (err)
@@ -568,17 +570,7 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 		err = vr_err(-errno, "writing vif %s failed: %s", spec->ifname, strerror(errno));
 		goto del_tx;
 	}
-	snprintf(link_name, sizeof(link_name), VR_PIN_LINK_VIF_FMT, ifindex);
-	err = vr_pin_path(path, sizeof(path), h->pin_dir, VR_PIN_PROG_VIF);
-	if (err)
-		goto del_vif;
-	prog_fd = bpf_obj_get(path);
-	if (prog_fd < 0) {
-		err = vr_err(-errno, "cannot open %s: %s", path, strerror(errno));
-		goto del_vif;
-	}
-	err = vr_xdp_link_attach(h->pin_dir, link_name, prog_fd, (int)ifindex);
-	close(prog_fd);
+	err = vr_vif_attach(h->pin_dir, &vif);
 	if (err)
 		goto del_vif;
 	if (out)
@@ -600,7 +592,6 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 {
 	struct vr_nexthop nh;
 	struct vr_vif vif;
-	char link_name[32];
 	int err;
 
 	vr_err_clear();
@@ -609,9 +600,8 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 		return err;
 	if (!bpf_map_lookup_elem(h->nexthops_fd, &vif.nh_id, &nh) && nh.refcnt > 1)
 		return vr_err(-EBUSY, "%u route(s) still point at vif %s; delete them first", nh.refcnt - 1, ifname);
-	/* Stop the program first, then take the state away. */
-	snprintf(link_name, sizeof(link_name), VR_PIN_LINK_VIF_FMT, vif.ifindex);
-	vr_xdp_link_detach(h->pin_dir, link_name);
+	/* Stop the programs first, then take the state away. */
+	vr_vif_detach(h->pin_dir, &vif);
 	bpf_map_delete_elem(h->vifs_fd, &vif.ifindex);
 	vr_label_free(h, vif.label);
 	bpf_map_delete_elem(h->tx_fd, &vif.vif_id);
@@ -636,8 +626,9 @@ static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh
 			return err;
 		if (vif.vrf_id != vrf_id)
 			return vr_err(-EINVAL, "vif %s is in VRF %u, not in VRF %u", spec->ifname, vif.vrf_id, vrf_id);
-		nh->vif_id = vif.vif_id;
-		memcpy(nh->dmac, vif.mac, 6);
+		/* The vif's own nexthop, shared. */
+		if (bpf_map_lookup_elem(h->nexthops_fd, &vif.nh_id, nh))
+			return vr_err(-errno, "reading the nexthop of vif %s failed: %s", spec->ifname, strerror(errno));
 		return 0;
 	case VR_NH_TUNNEL:
 		if (!spec->remote_ip)

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"  vrouterctl load fabric DEV host-ip ADDR [mac MAC] [udp-port PORT]\n"
 		"  vrouterctl unload\n"
 		"  vrouterctl vrf add ID [label LABEL] | vrf del ID | vrf list\n"
-		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [mtu MTU] [label LABEL]\n"
+		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [mtu MTU] [label LABEL] [mode tc|xdp]\n"
 		"  vrouterctl vif del DEV | vif list\n"
 		"  vrouterctl route add PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL | discard | receive }\n"
 		"  vrouterctl route del PREFIX vrf ID | route show [vrf ID]\n"

@@ -360,6 +360,8 @@ declare -A VR_VM_HOST=([t1a]=h1 [t1b]=h2 [t1c]=h1 [t2a]=h1 [t2b]=h2 [t2c]=h1 [t2
 declare -A VR_VM_VRF=([t1a]=1 [t1b]=1 [t1c]=1 [t2a]=2 [t2b]=2 [t2c]=2 [t2d]=2)
 declare -A VR_VM_IP=([t1a]=10.1.0.1 [t1b]=10.1.0.2 [t1c]=10.1.0.3 [t2a]=10.1.0.1 [t2b]=10.1.0.2 [t2c]=10.1.0.3 [t2d]=10.1.0.4)
 declare -A VR_VM_KIND=([t1a]=veth [t1b]=veth [t1c]=tap [t2a]=veth [t2b]=veth [t2c]=veth [t2d]=veth)
+# The datapath each vif runs: tenant 1 on the XDP fast path, tenant 2 on the TC skb path (offloads left on).
+declare -A VR_VM_MODE=([t1a]=xdp [t1b]=xdp [t1c]=xdp [t2a]=tc [t2b]=tc [t2c]=tc [t2d]=tc)
 declare -A VR_VM_LABEL=()
 
 # Device names (all within IFNAMSIZ): the vif of VM v on its host, the fabric NIC of host h, and the
@@ -413,7 +415,8 @@ vr_topo_vm() {
 	fi
 	ip netns exec "$hns" sysctl -qw "net.ipv6.conf.$vif.disable_ipv6=1" 2>/dev/null
 	# The XDP path loses the skb's "checksum still to compute" state: the VM must send complete checksums.
-	if [ "${VR_VM_KIND[$vm]}" = veth ]; then
+	# Vifs in mode tc keep the VM's offloads (TSO, checksum) on.
+	if [ "${VR_VM_KIND[$vm]}" = veth ] && [ "${VR_VM_MODE[$vm]:-xdp}" = xdp ]; then
 		vr_must ip netns exec "$vns" ethtool -K eth0 tx off
 	fi
 	# Neighbour entries stay REACHABLE for the whole run: no unicast ARP re-probes from idle VMs move the vif
@@ -437,7 +440,8 @@ vr_topo_vrouters() {
 	done
 	for vm in $VR_TOPO_VMS; do
 		vr_must vrctl "${VR_VM_HOST[$vm]}" vif add "$(vr_vif_dev "$vm")" vrf "${VR_VM_VRF[$vm]}" \
-			mac "$(vr_vm_mac "$vm")" ip "${VR_VM_IP[$vm]}" gw "$VR_GW" mtu "$VR_VM_MTU"
+			mac "$(vr_vm_mac "$vm")" ip "${VR_VM_IP[$vm]}" gw "$VR_GW" mtu "$VR_VM_MTU" \
+			mode "${VR_VM_MODE[$vm]:-xdp}"
 	done
 	for vm in $VR_TOPO_VMS; do
 		label=$(vrctl "${VR_VM_HOST[$vm]}" -j vif list |
@@ -457,6 +461,33 @@ vr_topo_vrouters() {
 					via tunnel "${VR_HOST_IP[$other]}" label "${VR_VM_LABEL[$vm]}"
 			fi
 		done
+	done
+}
+
+# vr_topo_attach VM [VIF-ADD OPTIONS...]: make VM's existing device (vr_vif_dev VM, already in its host's
+# namespace) a vif, the way vr_topo_vrouters does for the topology's own VMs, with extra 'vif add' options
+# (e.g. "mode tc"), then add its /32 on every host: via the vif on its own host, via a tunnel elsewhere.
+# For VMs that are not in VR_TOPO_VMS (a qemu guest); call after vr_topo_up. Returns 1 if a step failed
+# (its error on stderr) instead of stopping the test.
+vr_topo_attach() {
+	local vm=$1 h label
+	shift
+	vrctl "${VR_VM_HOST[$vm]}" vif add "$(vr_vif_dev "$vm")" vrf "${VR_VM_VRF[$vm]}" mac "$(vr_vm_mac "$vm")" \
+		ip "${VR_VM_IP[$vm]}" gw "$VR_GW" mtu "$VR_VM_MTU" "$@" >/dev/null || return 1
+	label=$(vrctl "${VR_VM_HOST[$vm]}" -j vif list |
+		jq -r --arg n "$(vr_vif_dev "$vm")" '.[] | select(.name == $n) | .label')
+	if ! [[ "$label" =~ ^[0-9]+$ ]] || [ "$label" -lt 16 ]; then
+		echo "no MPLS label for $vm in 'vif list -j' (got '$label')" >&2
+		return 1
+	fi
+	VR_VM_LABEL[$vm]=$label
+	for h in $VR_TOPO_HOSTS; do
+		if [ "$h" = "${VR_VM_HOST[$vm]}" ]; then
+			vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" via vif "$(vr_vif_dev "$vm")" || return 1
+		else
+			vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" \
+				via tunnel "${VR_HOST_IP[${VR_VM_HOST[$vm]}]}" label "$label" || return 1
+		fi
 	done
 }
 
@@ -526,4 +557,38 @@ vr_vif_stat() {
 # vr_drop_stat H REASON: one drop counter from 'stats -j' on host H.
 vr_drop_stat() {
 	vrctl "$1" -j stats | jq -r --arg r "$2" '.drops[$r] // "missing"'
+}
+
+# ---------------------------------------------------------------- benchmarks
+#
+# Helpers of the benchmarks (bench_*.sh): the machine's load beside every figure, and medians. Two sessions on
+# two cores distort each other's figures (PITFALLS.md), so a figure without the load it was taken under is not
+# worth comparing.
+
+# The load averages (1, 5, 15 min) and runnable/total tasks, as /proc/loadavg has them.
+vr_loadavg() { cut -d' ' -f1-4 /proc/loadavg; }
+
+# "BUSY TOTAL" jiffies of all CPUs since boot (guest time is already inside user time, so it is not added).
+vr_cpu_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
+# vr_cpu_busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": the share of all CPUs that was busy between two samples, %.
+vr_cpu_busy_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]
+		printf "%.0f\n", (d > 0) ? 100 * (y[1] - x[1]) / d : 0 }'
+}
+
+# vr_cpu_busy_over SECONDS: the machine's busy share over a quiet window (what other sessions are using).
+vr_cpu_busy_over() {
+	local a
+	a=$(vr_cpu_ticks)
+	sleep "$1"
+	vr_cpu_busy_pct "$a" "$(vr_cpu_ticks)"
+}
+
+# vr_median NUMBER...: the median (mean of the middle two for an even count); prints nothing without input.
+vr_median() {
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }

@@ -615,8 +615,8 @@ static const struct tcase cases[] = {
 	{ "vif/encap-mtu-exact", "a 1468-byte inner packet makes a 1500-byte outer one: fits fab0's MTU",
 	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 1440)),
 	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .len = 1440, .ttl = 63)) },
-	{ "vif/encap-frag-needed", "1469 bytes inside would be 1501 outside: dropped, counted",
-	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 1441)), XDP_DROP, .drop = VR_DROP_FRAG_NEEDED },
+	{ "vif/encap-too-big", "1469 bytes inside would be 1501 outside, DF clear: dropped, counted",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .len = 1441)), XDP_DROP, .drop = VR_DROP_TOO_BIG },
 	{ "vif/encap-vrf2", "VRF 2's own route to the same prefix: label 200",
 	  VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, REMOTE_IP)),
 	  XDP_REDIRECT, TO_NBR(200, UDPF(VM3_IP, REMOTE_IP, .ttl = 63)) },
@@ -1587,6 +1587,7 @@ static int setup_vrouter(void)
 	for (int d = 0; d < NDEV; d++) {
 		struct vr_vif_spec s = {
 			.ifname = devs[d].name, .vrf_id = devs[d].vrf, .ip = htonl(devs[d].ip), .gw_ip = htonl(devs[d].gw),
+			.xdp = true, /* these cases exercise the XDP programs */
 		};
 
 		if (!IS_VIF(d))

@@ -23,32 +23,32 @@ struct vr_arp_eth_ipv4 {
 	__be32 tip;
 } __attribute__((packed));
 
-static __always_inline int vr_arp_respond(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
+/* A VM's ARP frame at data: if it is a request the vRouter answers, rewrite it in place into the reply
+ * (to be sent back out of the same device) and return 0; otherwise return a drop reason. */
+static __always_inline __u32 vr_arp_answer(void *data, void *end, const struct vr_vif *vif, const struct vr_config *cfg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct vr_arp_eth_ipv4 *arp = (void *)(eth + 1);
 	__u32 reason = 0;
 	__be32 tip, sip;
 
 	if ((void *)(arp + 1) > end)
-		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+		return VR_DROP_MALFORMED;
 	if (arp->hrd != bpf_htons(VR_ARPHRD_ETHER) || arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
 	    arp->pln != 4)
-		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+		return VR_DROP_MALFORMED;
 
 	tip = arp->tip;
 	sip = arp->sip;
 	/* Replies, gratuitous ARP and address probes (RFC 5227, sender 0) need no answer. */
 	if (arp->op != bpf_htons(VR_ARPOP_REQUEST) || sip == tip || sip == 0 || tip == vif->ip)
-		return vr_drop(vif->vif_id, VR_DROP_ARP_IGNORED);
+		return VR_DROP_ARP_IGNORED;
 
 	if (tip != vif->gw_ip) {
 		struct vr_nexthop *nh = vr_route4_lookup(vif->vrf_id, tip, &reason);
 
 		if (!nh || nh->type == VR_NH_DISCARD)
-			return vr_drop(vif->vif_id, VR_DROP_ARP_NO_ROUTE);
+			return VR_DROP_ARP_NO_ROUTE;
 	}
 
 	arp->op = bpf_htons(VR_ARPOP_REPLY);
@@ -59,9 +59,7 @@ static __always_inline int vr_arp_respond(struct xdp_md *ctx, const struct vr_vi
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
 	vr_count_tx(vif->vif_id, end - data);
-	/* Not XDP_TX: on a veth, XDP_TX wakes the peer only if the peer runs XDP itself, and the reply would
-	 * wait in its queue; a redirect to the same device takes the path that always delivers. */
-	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
+	return 0;
 }
 
 #endif /* VR_BPF_ARP_H */

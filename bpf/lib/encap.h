@@ -1,4 +1,5 @@
-/* MPLS-in-UDP (RFC 7510) encapsulation and decapsulation in XDP, and delivery to a local vif.
+/* MPLS-in-UDP (RFC 7510) headers, the underlay lookup and the flow's source port: what the XDP and TC
+ * paths share when they encapsulate.
  * Wire format: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4 */
 #ifndef VR_BPF_ENCAP_H
 #define VR_BPF_ENCAP_H
@@ -30,36 +31,11 @@ static __always_inline __be32 vr_mpls_shim(__u32 label, __u8 tc, __u8 ttl)
 	return bpf_htonl((label & 0xfffff) << 12 | (__u32)(tc & 7) << 9 | 1 << 8 | ttl);
 }
 
-/* Drop a trailing pad (e.g. Ethernet minimum-size padding) beyond the IPv4 total length, so that what we
- * tunnel or deliver is exactly the IP packet. */
-static __always_inline int vr_trim_to(struct xdp_md *ctx, __u32 want)
-{
-	__u32 have = ctx->data_end - ctx->data;
-
-	if (have > want)
-		return bpf_xdp_adjust_tail(ctx, (int)want - (int)have);
-	return 0;
-}
-
-/* Frame at ctx->data is Ethernet + IPv4 for VM-side nexthop nh: rewrite MACs, redirect to the vif. */
-static __always_inline int vr_deliver_local(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_config *cfg)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > end)
-		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
-	vr_count_tx(nh->vif_id, end - data);
-	return bpf_redirect_map(&vr_tx, nh->vif_id, 0);
-}
-
-/* Resolve the underlay: route to the remote host and its next hop's MAC from the host's own tables.
- * Returns 0 with params filled, or a drop reason. A missing neighbour is reported to user space. */
-static __always_inline __u32 vr_underlay_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib, const struct vr_config *cfg,
+/* Resolve the underlay: route to the remote host and its next hop's MAC from the host's own tables, for an
+ * outer packet of tot_len bytes (0: no MTU check). Returns 0 with fib filled, or a drop reason; with
+ * VR_DROP_FRAG_NEEDED fib->mtu_result holds the underlay MTU. A missing neighbour is reported to user space.
+ * ctx is the program's context (XDP or skb). */
+static __always_inline __u32 vr_underlay_lookup(void *ctx, struct bpf_fib_lookup *fib, const struct vr_config *cfg,
 						__be32 remote, __u16 sport, __u16 tot_len)
 {
 	int rc;
@@ -98,47 +74,30 @@ static __always_inline __u32 vr_underlay_lookup(struct xdp_md *ctx, struct bpf_f
 	}
 }
 
-/* Encapsulate the IPv4 packet behind the Ethernet header at ctx->data (already validated, hlen bytes of
- * header, TTL already decremented) towards a TUNNEL nexthop and redirect it to the underlay. */
-static __always_inline int vr_encap_mpls_udp(struct xdp_md *ctx, const struct vr_nexthop *nh,
-					     const struct vr_config *cfg, __u32 vif_id, __u32 hlen)
+/* The Ethernet header of a frame to a local VM (ENCAP nexthop nh). */
+static __always_inline void vr_eth_to_vm(struct ethhdr *eth, const struct vr_nexthop *nh, const struct vr_config *cfg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct iphdr *inner = data + sizeof(struct ethhdr);
-	struct vr_mpls_udp_hdr *hdr;
-	struct bpf_fib_lookup fib;
-	struct ethhdr *eth;
-	__u32 hash, reason;
-	__u16 inner_len, sport;
-	__u8 tos, ttl;
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+}
 
-	if ((void *)(inner + 1) > end)
-		return vr_drop(vif_id, VR_DROP_MALFORMED);
-	inner_len = bpf_ntohs(inner->tot_len);
-	tos = inner->tos;
-	ttl = inner->ttl;
-	hash = vr_flow_hash4(inner->saddr, inner->daddr, vr_ipv4_ports(inner, hlen, end), inner->protocol,
-			     cfg->hash_seed);
-	sport = vr_sport_from_hash(hash);
+/* The UDP source port (host order) for an inner IPv4 packet: hashed from its flow. */
+static __always_inline __u16 vr_flow_sport(struct iphdr *inner, __u32 hlen, void *end, const struct vr_config *cfg)
+{
+	return vr_sport_from_hash(vr_flow_hash4(inner->saddr, inner->daddr, vr_ipv4_ports(inner, hlen, end),
+						inner->protocol, cfg->hash_seed));
+}
 
-	reason = vr_underlay_lookup(ctx, &fib, cfg, nh->remote_ip, sport, inner_len + VR_ENCAP_OVERHEAD);
-	if (reason)
-		return vr_drop(vif_id, reason);
-
-	if (vr_trim_to(ctx, sizeof(struct ethhdr) + inner_len) ||
-	    bpf_xdp_adjust_head(ctx, -(int)VR_ENCAP_OVERHEAD))
-		return vr_drop(vif_id, VR_DROP_ADJUST_FAIL);
-
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = data;
-	hdr = (void *)(eth + 1);
-	if ((void *)(hdr + 1) > end)
-		return vr_drop(vif_id, VR_DROP_ADJUST_FAIL);
-
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+/* Write the outer Ethernet, IPv4, UDP and MPLS headers in front of an inner packet of inner_len bytes
+ * (tos and ttl are the inner packet's, TTL already decremented). */
+static __always_inline void vr_tunnel_headers_write(struct ethhdr *eth, struct vr_mpls_udp_hdr *hdr,
+						    const struct bpf_fib_lookup *fib, const struct vr_config *cfg,
+						    const struct vr_nexthop *nh, __u16 inner_len, __u8 tos, __u8 ttl,
+						    __u16 sport)
+{
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 
 	hdr->ip.version = 4;
@@ -159,7 +118,6 @@ static __always_inline int vr_encap_mpls_udp(struct xdp_md *ctx, const struct vr
 	hdr->udp.check = 0; /* RFC 7510 section 3: zero UDP checksum is allowed over IPv4 */
 
 	hdr->mpls = vr_mpls_shim(nh->label, tos >> 5, ttl);
-	return bpf_redirect(fib.ifindex, 0);
 }
 
 #endif /* VR_BPF_ENCAP_H */

@@ -13,9 +13,10 @@
 #define VR_IP_OFFSET 0x1fff
 #define VR_IP_DF 0x4000
 
-/* A validated IPv4 header at iph: version 4, IHL >= 5 within the packet, total length covering the header
- * and not beyond the packet. Returns the header length in bytes, or -1. */
-static __always_inline int vr_ipv4_check(struct iphdr *iph, void *end)
+/* A validated IPv4 header at iph: version 4, IHL >= 5 with the whole header readable (before end), total
+ * length covering the header and not beyond the avail bytes the packet has from iph on (XDP: end - iph;
+ * an skb may hold more than its linear part). Returns the header length in bytes, or -1. */
+static __always_inline int vr_ipv4_check(struct iphdr *iph, void *end, __u32 avail)
 {
 	__u32 hlen, tot;
 
@@ -27,7 +28,7 @@ static __always_inline int vr_ipv4_check(struct iphdr *iph, void *end)
 	if ((void *)iph + hlen > end)
 		return -1;
 	tot = bpf_ntohs(iph->tot_len);
-	if (tot < hlen || (void *)iph + tot > end)
+	if (tot < hlen || tot > avail)
 		return -1;
 	return hlen;
 }

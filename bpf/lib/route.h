@@ -4,6 +4,7 @@
 
 #include "maps.h"
 #include "stats.h"
+#include "parse.h"
 
 /* Longest-prefix match of daddr in VRF vrf_id. Returns the nexthop, or NULL with *reason set. */
 static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 daddr, __u32 *reason)
@@ -29,6 +30,28 @@ static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 
 		return NULL;
 	}
 	return nh;
+}
+
+/* A VM's IPv4 packet at iph: validate it, find its nexthop in the vif's VRF, and check that forwarding may
+ * spend its TTL (avail: bytes the packet has from iph on). Returns 0 with *nhp and *hlenp set, or a drop
+ * reason. */
+static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u32 avail, const struct vr_vif *vif,
+					       struct vr_nexthop **nhp, int *hlenp)
+{
+	__u32 reason = 0;
+	int hlen;
+
+	hlen = vr_ipv4_check(iph, end, avail);
+	if (hlen < 0)
+		return VR_DROP_MALFORMED;
+	*nhp = vr_route4_lookup(vif->vrf_id, iph->daddr, &reason);
+	if (!*nhp)
+		return reason;
+	/* Only forwarding spends TTL: the host accepts packets for itself even at TTL 0/1 (RFC 1812 4.2.2.9). */
+	if (((*nhp)->type == VR_NH_ENCAP || (*nhp)->type == VR_NH_TUNNEL) && iph->ttl <= 1)
+		return VR_DROP_TTL;
+	*hlenp = hlen;
+	return 0;
 }
 
 static __always_inline struct vr_config *vr_config_get(void)

@@ -2,6 +2,7 @@
 #ifndef VR_BPF_STATS_H
 #define VR_BPF_STATS_H
 
+#include <linux/pkt_cls.h>
 #include "maps.h"
 
 static __always_inline void vr_count_rx(__u32 vif_id, __u64 bytes)
@@ -24,8 +25,8 @@ static __always_inline void vr_count_tx(__u32 vif_id, __u64 bytes)
 	}
 }
 
-/* Count a drop under its reason (and against the vif it came from, if any) and return XDP_DROP. */
-static __always_inline int vr_drop(__u32 vif_id, __u32 reason)
+/* Count a drop under its reason (and against the vif it came from, if any). */
+static __always_inline void vr_count_drop(__u32 vif_id, __u32 reason)
 {
 	__u64 *cnt = bpf_map_lookup_elem(&vr_drops, &reason);
 
@@ -37,7 +38,20 @@ static __always_inline int vr_drop(__u32 vif_id, __u32 reason)
 		if (st)
 			st->drops++;
 	}
+}
+
+/* XDP: count and drop. */
+static __always_inline int vr_drop(__u32 vif_id, __u32 reason)
+{
+	vr_count_drop(vif_id, reason);
 	return XDP_DROP;
+}
+
+/* TC: count and drop. */
+static __always_inline int vr_tc_drop(__u32 vif_id, __u32 reason)
+{
+	vr_count_drop(vif_id, reason);
+	return TC_ACT_SHOT;
 }
 
 #endif /* VR_BPF_STATS_H */

@@ -1,0 +1,140 @@
+/* What the TC (cls_bpf, direct-action) programs do with an skb once the lookups have decided: the skb path
+ * for GSO/TSO super-packets and checksum offload. Encapsulation goes through bpf_skb_adjust_room with the
+ * ENCAP flags, so the kernel segments the result as a UDP tunnel and finishes offloaded checksums. */
+#ifndef VR_BPF_TC_H
+#define VR_BPF_TC_H
+
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include "encap.h"
+#include "icmp.h"
+
+/* Ethernet + the largest IPv4 header + the largest TCP header: all the datapath ever reads. */
+#define VR_TC_HDR_MAX (14 + 60 + 60)
+
+/* Make the first want bytes (or the whole skb, if shorter) directly readable. */
+static __always_inline int vr_tc_pull(struct __sk_buff *skb, __u32 want)
+{
+	if (want > skb->len)
+		want = skb->len;
+	if ((void *)(long)skb->data + want <= (void *)(long)skb->data_end)
+		return 0;
+	return bpf_skb_pull_data(skb, want);
+}
+
+/* Deliver the skb (Ethernet + IPv4) to ENCAP nexthop nh: rewrite MACs, redirect out of the vif's device. */
+static __always_inline int vr_tc_deliver(struct __sk_buff *skb, const struct vr_nexthop *nh, const struct vr_config *cfg,
+					 __u32 from_vif)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return vr_tc_drop(from_vif, VR_DROP_MALFORMED);
+	vr_eth_to_vm(eth, nh, cfg);
+	vr_count_tx(nh->vif_id, skb->len);
+	return bpf_redirect(nh->ifindex, 0);
+}
+
+/* Reply to the VM with ICMP fragmentation needed quoting its packet (IPv4 header of hlen bytes). */
+static __always_inline int vr_tc_frag_needed(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg,
+					     __u32 hlen, __u16 mtu)
+{
+	void *data, *end;
+
+	/* Trimming also clears GSO state: the reply is one small packet. */
+	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + 8, 0) ||
+	    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0) || bpf_skb_pull_data(skb, skb->len))
+		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	vr_count_drop(vif->vif_id, VR_DROP_FRAG_NEEDED);
+	vr_count_tx(vif->vif_id, skb->len);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Length of one segment's IPv4 packet after GSO splits the skb (inner headers + gso_size). */
+static __always_inline __u32 vr_tc_seglen(struct __sk_buff *skb, struct iphdr *inner, __u32 hlen, void *end)
+{
+	__u32 l4 = 0;
+
+	if (inner->protocol == IPPROTO_TCP) {
+		struct tcphdr *tcp = (void *)inner + hlen;
+
+		if ((void *)(tcp + 1) <= end)
+			l4 = tcp->doff * 4;
+	} else if (inner->protocol == IPPROTO_UDP) {
+		l4 = sizeof(struct udphdr);
+	}
+	return hlen + l4 + skb->gso_size;
+}
+
+/* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
+ * TUNNEL nexthop and redirect it to the underlay. Too big for the underlay MTU: a GSO packet whose segments
+ * would fit without the tunnel is re-segmented 32 bytes smaller; anything else gets ICMP (DF) or is dropped. */
+static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_nexthop *nh, const struct vr_vif *vif,
+				       const struct vr_config *cfg, __u32 hlen)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *inner = data + sizeof(struct ethhdr);
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+		      BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(__be32)) | BPF_F_ADJ_ROOM_FIXED_GSO;
+	struct vr_mpls_udp_hdr *hdr;
+	struct bpf_fib_lookup fib;
+	__u16 inner_len, sport;
+	__u32 reason, size;
+	__u8 tos, ttl;
+
+	if ((void *)(inner + 1) > end)
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	inner_len = bpf_ntohs(inner->tot_len);
+	sport = vr_flow_sport(inner, hlen, end, cfg);
+
+	/* No MTU check by the lookup (tot_len 0): fib.mtu_result is the egress device's MTU, checked here. */
+	reason = vr_underlay_lookup(skb, &fib, cfg, nh->remote_ip, sport, 0);
+	if (reason && reason != VR_DROP_FRAG_NEEDED)
+		return vr_tc_drop(vif->vif_id, reason);
+	size = skb->gso_size ? vr_tc_seglen(skb, inner, hlen, end) : inner_len;
+	if (reason || size + VR_ENCAP_OVERHEAD > fib.mtu_result) {
+		if (!reason && skb->gso_size && size <= fib.mtu_result) {
+			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= 32 */
+		} else if (inner->frag_off & bpf_htons(VR_IP_DF)) {
+			return vr_tc_frag_needed(skb, vif, cfg, hlen, fib.mtu_result - VR_ENCAP_OVERHEAD);
+		} else {
+			return vr_tc_drop(vif->vif_id, VR_DROP_TOO_BIG);
+		}
+	}
+
+	vr_ipv4_ttl_dec(inner);
+	tos = inner->tos;
+	ttl = inner->ttl;
+	if (skb->len > sizeof(struct ethhdr) + inner_len &&
+	    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + inner_len, 0))
+		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	if (bpf_skb_adjust_room(skb, VR_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, flags))
+		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	hdr = data + sizeof(struct ethhdr);
+	if ((void *)(hdr + 1) > end)
+		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	vr_tunnel_headers_write(data, hdr, &fib, cfg, nh, inner_len, tos, ttl, sport);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* An skb that an XDP program on this device handed over (vr_xdp_handover): where to redirect it, or 0. */
+static __always_inline __u32 vr_tc_handover_target(struct __sk_buff *skb)
+{
+	struct vr_xdp_meta *meta = (void *)(long)skb->data_meta;
+
+	if ((void *)(meta + 1) > (void *)(long)skb->data || meta->magic != VR_META_MAGIC)
+		return 0;
+	return meta->ifindex;
+}
+
+#endif /* VR_BPF_TC_H */

@@ -1,0 +1,116 @@
+/* What the XDP programs do with a frame once the lookups have decided: deliver it to a local vif (by
+ * redirect, or handed to TC as an skb for vifs in mode tc), tunnel it, or answer with ICMP. */
+#ifndef VR_BPF_XDP_H
+#define VR_BPF_XDP_H
+
+#include "encap.h"
+#include "icmp.h"
+
+/* Drop a trailing pad (e.g. Ethernet minimum-size padding) beyond the IPv4 total length, so that what we
+ * tunnel or deliver is exactly the IP packet. */
+static __always_inline int vr_xdp_trim_to(struct xdp_md *ctx, __u32 want)
+{
+	__u32 have = ctx->data_end - ctx->data;
+
+	if (have > want)
+		return bpf_xdp_adjust_tail(ctx, (int)want - (int)have);
+	return 0;
+}
+
+/* Pass the frame up as an skb with a note for the TC program on this device: "redirect to ifindex". */
+static __always_inline int vr_xdp_handover(struct xdp_md *ctx, __u32 ifindex, __u32 vif_id)
+{
+	struct vr_xdp_meta *meta;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+		return vr_drop(vif_id, VR_DROP_REDIRECT_FAIL);
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > data)
+		return vr_drop(vif_id, VR_DROP_REDIRECT_FAIL);
+	meta->magic = VR_META_MAGIC;
+	meta->ifindex = ifindex;
+	return XDP_PASS;
+}
+
+/* Frame at ctx->data is Ethernet + IPv4 for ENCAP nexthop nh: rewrite MACs, send it to the vif. */
+static __always_inline int vr_xdp_deliver(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_config *cfg,
+					  __u32 from_vif)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return vr_drop(from_vif, VR_DROP_MALFORMED);
+	vr_eth_to_vm(eth, nh, cfg);
+	vr_count_tx(nh->vif_id, end - data);
+	if (nh->flags & VR_NH_F_SKB)
+		return vr_xdp_handover(ctx, nh->ifindex, from_vif);
+	return bpf_redirect_map(&vr_tx, nh->vif_id, 0);
+}
+
+/* The VM's packet (IPv4 header of hlen bytes after Ethernet) is too big for the tunnel and has DF: turn the
+ * frame into an ICMP fragmentation-needed reply quoting it, and send that back to the VM. */
+static __always_inline int vr_xdp_frag_needed(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
+					      __u32 hlen, __u16 mtu)
+{
+	__u32 keep = sizeof(struct ethhdr) + hlen + 8;
+	void *data, *end;
+
+	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -(int)VR_ICMP_ROOM))
+		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+	vr_count_drop(vif->vif_id, VR_DROP_FRAG_NEEDED);
+	vr_count_tx(vif->vif_id, end - data);
+	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
+}
+
+/* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
+ * TUNNEL nexthop and redirect it to the underlay. */
+static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
+					const struct vr_config *cfg, __u32 hlen)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *inner = data + sizeof(struct ethhdr);
+	struct vr_mpls_udp_hdr *hdr;
+	struct bpf_fib_lookup fib;
+	__u16 inner_len, sport;
+	__u32 reason;
+	__u8 tos, ttl;
+
+	if ((void *)(inner + 1) > end)
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+	inner_len = bpf_ntohs(inner->tot_len);
+	sport = vr_flow_sport(inner, hlen, end, cfg);
+
+	reason = vr_underlay_lookup(ctx, &fib, cfg, nh->remote_ip, sport, inner_len + VR_ENCAP_OVERHEAD);
+	if (reason == VR_DROP_FRAG_NEEDED) {
+		if (inner->frag_off & bpf_htons(VR_IP_DF))
+			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, fib.mtu_result - VR_ENCAP_OVERHEAD);
+		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
+	}
+	if (reason)
+		return vr_drop(vif->vif_id, reason);
+
+	vr_ipv4_ttl_dec(inner);
+	tos = inner->tos;
+	ttl = inner->ttl;
+	if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + inner_len) || bpf_xdp_adjust_head(ctx, -(int)VR_ENCAP_OVERHEAD))
+		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	hdr = data + sizeof(struct ethhdr);
+	if ((void *)(hdr + 1) > end)
+		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	vr_tunnel_headers_write(data, hdr, &fib, cfg, nh, inner_len, tos, ttl, sport);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+#endif /* VR_BPF_XDP_H */

@@ -1,0 +1,83 @@
+/* vr_vif_tc: TC ingress on every VM-facing device. For vifs in mode tc it is the whole datapath (the same
+ * packet walks as vr_vif_xdp, on skbs that may be GSO super-packets with checksum offload pending); on vifs
+ * in mode xdp it finishes what XDP handed over and routes what XDP passed up. */
+
+static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	struct vr_nexthop *nh;
+	__u32 reason;
+	int hlen = 0;
+
+	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, &nh, &hlen);
+	if (reason)
+		return vr_tc_drop(vif->vif_id, reason);
+
+	switch (nh->type) {
+	case VR_NH_ENCAP:
+		vr_ipv4_ttl_dec(iph);
+		if (skb->len > sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len) &&
+		    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len), 0))
+			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_tc_deliver(skb, nh, cfg, vif->vif_id);
+	case VR_NH_TUNNEL:
+		if (!cfg->host_ip || !cfg->fabric_ifindex)
+			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+		return vr_tc_encap(skb, nh, vif, cfg, hlen);
+	case VR_NH_RECEIVE:
+		return TC_ACT_OK;
+	case VR_NH_DISCARD:
+		return vr_tc_drop(vif->vif_id, VR_DROP_DISCARD);
+	default:
+		return vr_tc_drop(vif->vif_id, VR_DROP_NH_INVALID);
+	}
+}
+
+SEC("tc")
+int vr_vif_tc(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, target;
+	struct vr_config *cfg;
+	struct vr_vif *vif;
+	struct ethhdr *eth;
+	void *data, *end;
+	__u32 reason;
+
+	target = vr_tc_handover_target(skb);
+	if (target)
+		return bpf_redirect(target, 0);
+	vif = bpf_map_lookup_elem(&vr_vifs, &ifindex);
+	if (!vif)
+		return vr_tc_drop(0, VR_DROP_UNKNOWN_VIF);
+	cfg = vr_config_get();
+	if (!cfg)
+		return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+	/* On a vif in mode xdp, XDP already counted and routed this frame and passed it up on purpose. */
+	if (!(vif->flags & VR_VIF_F_TC))
+		return TC_ACT_OK;
+	if (vr_tc_pull(skb, VR_TC_HDR_MAX))
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	vr_count_rx(vif->vif_id, skb->len);
+
+	switch (eth->h_proto) {
+	case bpf_htons(ETH_P_IP):
+		return vr_vif_tc_ipv4(skb, vif, cfg);
+	case bpf_htons(ETH_P_ARP):
+		reason = vr_arp_answer(data, end, vif, cfg);
+		if (reason)
+			return vr_tc_drop(vif->vif_id, reason);
+		return bpf_redirect(ifindex, 0);
+	case bpf_htons(ETH_P_8021Q):
+	case bpf_htons(ETH_P_8021AD):
+		return vr_tc_drop(vif->vif_id, VR_DROP_VLAN);
+	default:
+		return vr_tc_drop(vif->vif_id, VR_DROP_ETHERTYPE);
+	}
+}
