@@ -201,9 +201,17 @@ if command -v bpftool >/dev/null; then
 			"$(xdp_prog_on "$h" "$(vr_fabric_dev "$h")")"
 	done
 	for vm in $VR_TOPO_VMS; do
-		vr_check_eq "bpftool net: vr_vif_xdp in native mode on ${VR_VM_HOST[$vm]}'s vif of $vm (${VR_VM_KIND[$vm]})" \
-			"vr_vif_xdp driver" \
-			"$(xdp_prog_on "${VR_VM_HOST[$vm]}" "$(vr_vif_dev "$vm")") $(xdp_mode_on "${VR_VM_HOST[$vm]}" "$(vr_vif_dev "$vm")")"
+		if [ "${VR_VM_MODE[$vm]}" = xdp ]; then
+			vr_check_eq "bpftool net: vr_vif_xdp in native mode on ${VR_VM_HOST[$vm]}'s vif of $vm (${VR_VM_KIND[$vm]})" \
+				"vr_vif_xdp driver" \
+				"$(xdp_prog_on "${VR_VM_HOST[$vm]}" "$(vr_vif_dev "$vm")") $(xdp_mode_on "${VR_VM_HOST[$vm]}" "$(vr_vif_dev "$vm")")"
+		else
+			vr_check_eq "bpftool net: no XDP on ${VR_VM_HOST[$vm]}'s vif of $vm (mode tc)" "none" \
+				"$(xdp_prog_on "${VR_VM_HOST[$vm]}" "$(vr_vif_dev "$vm")")"
+		fi
+		vr_check_match "bpftool net: vr_vif_tc on the ingress of ${VR_VM_HOST[$vm]}'s vif of $vm" \
+			"$(vr_vif_dev "$vm")\(.*\) clsact/ingress vr_vif_tc" \
+			"$(nsenter --net="/run/netns/$(vr_ns "${VR_VM_HOST[$vm]}")" bpftool net show)"
 	done
 	vr_check_eq "bpftool net: nothing attached to the router's devices" "none" "$(xdp_prog_on rt "$(vr_rt_dev h1)")"
 	vr_check_match "bpftool prog show lists vr_vif_xdp and vr_fabric_xdp" "vr_fabric_xdp.*vr_vif_xdp|vr_vif_xdp.*vr_fabric_xdp" \

@@ -215,7 +215,9 @@ vr_check_unchanged() {
 
 # vr_check_match DESC EXTENDED-REGEX TEXT
 vr_check_match() {
-	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+	# A here-string, not a pipe: grep -q stops reading early and, under pipefail, the writer's SIGPIPE
+	# would turn a match into a failure.
+	if grep -Eq -- "$2" <<<"$3"; then
 		vr_pass "$1"
 	else
 		vr_failed "$1 (no match for /$2/)"
@@ -515,7 +517,7 @@ vr_topo_up() {
 
 # vr_ping VM DST [COUNT]: all COUNT echo requests answered.
 vr_ping() {
-	vr_in "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" | grep -q ' 0% packet loss'
+	vr_in "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" | grep ' 0% packet loss' >/dev/null
 }
 
 # Wait until VM reaches DST (the first packets across hosts may wait for the monitor to resolve the underlay).
@@ -536,7 +538,9 @@ vr_capture_start() {
 	ip netns exec "$ns" tshark -n -q -i "$dev" -f "$filter" -w "$file" >"$file.log" 2>&1 9>&- &
 	VR_CAPTURE_PID=$!
 	vr_register_pid "$VR_CAPTURE_PID"
-	vr_wait_until 10 grep -q "Capturing on" "$file.log"
+	vr_wait_until 10 grep -q "Capturing on" "$file.log" || return 1
+	# dumpcap says so just before the socket is live.
+	sleep 0.5
 }
 
 # Stop the capture and let tshark finish the file.
