@@ -69,7 +69,10 @@ $(BUILD)/tapvm: selftests/tapvm.c
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
-	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux
+	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3
+# `make bench` also needs these; they are installed only for it.
+BENCH_PKGS := iperf3
+bench: DEB_PKGS += $(BENCH_PKGS)
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -85,6 +88,12 @@ demo: deps
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash selftests/run.sh
+
+# Benchmarks (root): TCP VM -> VM through bpf-vrouter beside kernel VXLAN and plain routing; results in
+# $(BUILD)/bench/.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)VR_BUILD=$(abspath $(BUILD)) bash selftests/bench.sh
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -87,27 +87,11 @@ vr_check_unchanged "stats: tenant 2's 10.1.0.2 (t2b) saw none of it" "$o2r $o2t"
 
 # ------------------------------------------------------------------ TCP across hosts
 
-tcp_transfer() {   # tcp_transfer FROM TO PORT: 4 MiB over TCP, compare digests
-	local from=$1 to=$2 port=$3 src=$VR_TMP/tcp-$1-$2.src dst=$VR_TMP/tcp-$1-$2.dst pid i
-	head -c $((4 << 20)) /dev/urandom >"$src"
-	vr_in "$to" timeout 30 socat -u "TCP-LISTEN:$port,reuseaddr,bind=${VR_VM_IP[$to]}" "OPEN:$dst,creat,trunc" \
-		2>"$VR_TMP/socat-$to.log" 9>&- &
-	pid=$!
-	for i in $(seq 50); do
-		vr_in "$to" ss -Htln "sport = :$port" | grep -q LISTEN && break
-		sleep 0.1
-	done
-	vr_in "$from" timeout 30 socat -u "OPEN:$src" "TCP:${VR_VM_IP[$to]}:$port,connect-timeout=5" ||
-		{ kill "$pid" 2>/dev/null; wait "$pid"; return 1; }
-	wait "$pid" || return 1
-	[ "$(sha256sum <"$src")" = "$(sha256sum <"$dst")" ]
-}
-
 if command -v socat >/dev/null && command -v ss >/dev/null; then
-	vr_check "TCP 4 MiB across hosts, tenant 1 (t1a -> t1b), intact" tcp_transfer t1a t1b 5001
-	vr_check "TCP 4 MiB across hosts, tenant 2 (t2b -> t2a), intact" tcp_transfer t2b t2a 5002
-	vr_check "TCP 4 MiB across hosts from the tap VM (t1c -> t1b), intact" tcp_transfer t1c t1b 5003
-	vr_check "TCP 4 MiB same host, tenant 2 (t2c -> t2a), intact" tcp_transfer t2c t2a 5004
+	vr_check "TCP 4 MiB across hosts, tenant 1 (t1a -> t1b), intact" vr_tcp_transfer t1a t1b 5001
+	vr_check "TCP 4 MiB across hosts, tenant 2 (t2b -> t2a), intact" vr_tcp_transfer t2b t2a 5002
+	vr_check "TCP 4 MiB across hosts from the tap VM (t1c -> t1b), intact" vr_tcp_transfer t1c t1b 5003
+	vr_check "TCP 4 MiB same host, tenant 2 (t2c -> t2a), intact" vr_tcp_transfer t2c t2a 5004
 else
 	vr_skip "TCP transfers: socat or ss missing"
 fi

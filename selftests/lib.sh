@@ -361,7 +361,9 @@ declare -A VR_RT_IP=([h1]=198.18.1.1 [h2]=198.18.2.1)
 declare -A VR_VM_HOST=([t1a]=h1 [t1b]=h2 [t1c]=h1 [t2a]=h1 [t2b]=h2 [t2c]=h1 [t2d]=h2)
 declare -A VR_VM_VRF=([t1a]=1 [t1b]=1 [t1c]=1 [t2a]=2 [t2b]=2 [t2c]=2 [t2d]=2)
 declare -A VR_VM_IP=([t1a]=10.1.0.1 [t1b]=10.1.0.2 [t1c]=10.1.0.3 [t2a]=10.1.0.1 [t2b]=10.1.0.2 [t2c]=10.1.0.3 [t2d]=10.1.0.4)
-declare -A VR_VM_KIND=([t1a]=veth [t1b]=veth [t1c]=tap [t2a]=veth [t2b]=veth [t2c]=veth [t2d]=veth)
+# tap: a tap relayed by tapvm without offloads; tapv: the same with virtio-net headers, TSO and checksum
+# offload (as a hypervisor's tap), so GSO frames arrive on the vif.
+declare -A VR_VM_KIND=([t1a]=veth [t1b]=veth [t1c]=tap [t2a]=veth [t2b]=veth [t2c]=tapv [t2d]=veth)
 # The datapath each vif runs: tenant 1 on the XDP fast path, tenant 2 on the TC skb path (offloads left on).
 declare -A VR_VM_MODE=([t1a]=xdp [t1b]=xdp [t1c]=xdp [t2a]=tc [t2b]=tc [t2c]=tc [t2d]=tc)
 declare -A VR_VM_LABEL=()
@@ -406,8 +408,10 @@ vr_topo_vm() {
 	hns=$(vr_ns "$h")
 	vif=$(vr_vif_dev "$vm")
 	vr_netns_add "$vm"
-	if [ "${VR_VM_KIND[$vm]}" = tap ]; then
-		vr_bg "tapvm-$vm" "$h" "$TAPVM" -r "$VR_TMP/tapvm-$vm.ready" "$vif" "$vns" eth0
+	if [ "${VR_VM_KIND[$vm]}" = tap ] || [ "${VR_VM_KIND[$vm]}" = tapv ]; then
+		local vflag=()
+		[ "${VR_VM_KIND[$vm]}" = tapv ] && vflag=(-v)
+		vr_bg "tapvm-$vm" "$h" "$TAPVM" "${vflag[@]}" -r "$VR_TMP/tapvm-$vm.ready" "$vif" "$vns" eth0
 		vr_wait_until 5 test -e "$VR_TMP/tapvm-$vm.ready" ||
 			{ cat "$VR_TMP/tapvm-$vm.log" >&2; vr_die "tapvm for $vm did not become ready"; }
 	else
@@ -518,6 +522,24 @@ vr_topo_up() {
 # vr_ping VM DST [COUNT]: all COUNT echo requests answered.
 vr_ping() {
 	vr_in "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" | grep ' 0% packet loss' >/dev/null
+}
+
+# vr_tcp_transfer FROM TO PORT [MIB]: MIB (default 4) MiB of random data over TCP from VM FROM to VM TO;
+# passes when the receiver's copy has the sender's digest.
+vr_tcp_transfer() {
+	local from=$1 to=$2 port=$3 src=$VR_TMP/tcp-$1-$2.src dst=$VR_TMP/tcp-$1-$2.dst pid i
+	head -c $((${4:-4} << 20)) /dev/urandom >"$src"
+	vr_in "$to" timeout 30 socat -u "TCP-LISTEN:$port,reuseaddr,bind=${VR_VM_IP[$to]}" "OPEN:$dst,creat,trunc" \
+		2>"$VR_TMP/socat-$to.log" 9>&- &
+	pid=$!
+	for i in $(seq 50); do
+		vr_in "$to" ss -Htln "sport = :$port" | grep -q LISTEN && break
+		sleep 0.1
+	done
+	vr_in "$from" timeout 30 socat -u "OPEN:$src" "TCP:${VR_VM_IP[$to]}:$port,connect-timeout=5" ||
+		{ kill "$pid" 2>/dev/null; wait "$pid"; return 1; }
+	wait "$pid" || return 1
+	[ "$(sha256sum <"$src")" = "$(sha256sum <"$dst")" ]
 }
 
 # Wait until VM reaches DST (the first packets across hosts may wait for the monitor to resolve the underlay).

@@ -7,6 +7,10 @@
  * tap's file descriptor to the other until SIGTERM or SIGINT. The VM side is an ordinary kernel stack whose
  * tap has no virtio-net header and no offloads, so the frames it hands over carry complete checksums.
  *
+ * With -v both taps carry a virtio-net header and offloads (IFF_VNET_HDR, TUNSETOFFLOAD with checksum and
+ * TSO), as a hypervisor's taps do: the VM's stack then sends TSO super-packets with checksums left to
+ * offload, and the relay hands them to the vRouter's tap header and all, like vhost would.
+ *
  * Both taps are opened non-blocking: the tun driver runs a native XDP program on written frames only for
  * non-blocking writers (otherwise it builds an skb and the program sees nothing). When both taps exist it
  * prints one "tapvm: ready ..." line on stdout and, with -r FILE, creates FILE holding its pid, so that a
@@ -35,6 +39,7 @@
 #define BURST 64
 
 static volatile sig_atomic_t stop_signal;
+static bool vnet_hdr;
 
 struct tap {
 	const char *name;
@@ -51,12 +56,13 @@ static void die_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nUsage: tapvm [-r READY_FILE] [-q] HOSTTAP NETNS VMTAP\n"
+	fprintf(stderr, "\nUsage: tapvm [-r READY_FILE] [-q] [-v] HOSTTAP NETNS VMTAP\n"
 			"  HOSTTAP  tap created in the current network namespace (the vRouter's vif)\n"
 			"  NETNS    network namespace of the VM: a name under /run/netns or a path\n"
 			"  VMTAP    tap created inside NETNS (the VM's eth0)\n"
 			"  -r FILE  create FILE (holding the pid) once both taps exist\n"
-			"  -q       no ready line and no statistics on exit\n");
+			"  -q       no ready line and no statistics on exit\n"
+			"  -v       virtio-net headers and offloads (checksum, TSO) on both taps\n");
 	exit(2);
 }
 
@@ -76,7 +82,7 @@ static int tap_open(struct tap *t)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	strncpy(ifr.ifr_name, t->name, IFNAMSIZ - 1);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int err = errno;
@@ -84,6 +90,13 @@ static int tap_open(struct tap *t)
 		fprintf(stderr, "tapvm: create tap %s: %s%s\n", t->name, strerror(err),
 			err == EBUSY ? " (another process has it open)" :
 			err == EINVAL ? " (a device of another type has that name?)" : "");
+		close(t->fd);
+		t->fd = -1;
+		return -1;
+	}
+	/* The reader takes checksum-offloaded and TSO frames: the kernel may hand them over unsegmented. */
+	if (vnet_hdr && ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+		fprintf(stderr, "tapvm: offloads on %s: %s\n", t->name, strerror(errno));
 		close(t->fd);
 		t->fd = -1;
 		return -1;
@@ -156,8 +169,11 @@ int main(int argc, char **argv)
 	bool quiet = false, ready_made = false;
 	int opt, ns_fd = -1, rc = 1;
 
-	while ((opt = getopt(argc, argv, "r:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "r:qvh")) != -1) {
 		switch (opt) {
+		case 'v':
+			vnet_hdr = true;
+			break;
 		case 'r':
 			ready_file = optarg;
 			break;
