@@ -4,9 +4,9 @@
 SEC("tc")
 int vr_fabric_tc(struct __sk_buff *skb)
 {
-	__u32 target = vr_tc_handover_target(skb);
+	__u32 target = 0;
 
-	if (target)
+	if (vr_tc_handover(skb, &target) && target)
 		return bpf_redirect(target, 0);
 	return TC_ACT_OK;
 }

@@ -38,15 +38,14 @@ static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr
 SEC("tc")
 int vr_vif_tc(struct __sk_buff *skb)
 {
-	__u32 ifindex = skb->ifindex, target;
+	__u32 ifindex = skb->ifindex, target = 0;
 	struct vr_config *cfg;
 	struct vr_vif *vif;
 	struct ethhdr *eth;
 	void *data, *end;
 	__u32 reason;
 
-	target = vr_tc_handover_target(skb);
-	if (target)
+	if (vr_tc_handover(skb, &target))
 		return bpf_redirect(target, 0);
 	vif = bpf_map_lookup_elem(&vr_vifs, &ifindex);
 	if (!vif)

@@ -32,6 +32,12 @@ int vr_tc_detach(int ifindex);
 int vr_vif_attach(const char *pin_dir, const struct vr_vif *vif);
 void vr_vif_detach(const char *pin_dir, const struct vr_vif *vif);
 
+/* Devices (vr_dev.c). */
+int vr_dev_mtu(const char *ifname);
+bool vr_dev_is_tap(const char *ifname);
+int vr_dev_set_mac(const char *ifname, const __u8 mac[6]);
+int vr_dev_sysctl(const char *dev, const char *key, const char *val);
+
 /* Nexthops: find an equal one and take a reference, or allocate. */
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
 int vr_nh_put(struct vr_handle *h, __u32 id);

@@ -70,25 +70,6 @@ static int vr_check_root(void)
 	return 0;
 }
 
-/* bpf_fib_lookup works only on devices with IPv4 forwarding enabled. */
-static int vr_enable_forwarding(const char *dev)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", dev);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		int err = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		return vr_err(err, "enabling IPv4 forwarding on %s failed: %s", dev, strerror(-err));
-	}
-	close(fd);
-	return 0;
-}
-
 /* Reuse a map pinned by an earlier load if it has the same shape; libbpf's own check would refuse the
  * devmap, whose flags the kernel amends (BPF_F_RDONLY_PROG) after creation. */
 static int vr_map_reuse(struct bpf_map *map, const char *path, bool *reused)
@@ -219,7 +200,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 			goto out;
 		}
 		cfg.fabric_ifindex = ifindex;
-		err = vr_enable_forwarding(opts->fabric);
+		/* bpf_fib_lookup works only on devices with IPv4 forwarding enabled. */
+		err = vr_dev_sysctl(opts->fabric, "forwarding", "1");
 		if (err)
 			goto out;
 	}

@@ -433,64 +433,6 @@ static int vr_vif_id_alloc(struct vr_handle *h, __u32 *id)
 	return 0;
 }
 
-/* Device facts come from ioctls on a socket of this process's network namespace: /sys may show another
- * namespace's devices (nsenter --net keeps the old /sys mount). */
-static int vr_dev_mtu(const char *ifname)
-{
-	struct ifreq ifr = {};
-	int fd, mtu = 1500;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return mtu;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
-		mtu = ifr.ifr_mtu;
-	close(fd);
-	return mtu;
-}
-
-static bool vr_dev_is_tap(const char *ifname)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = {};
-	bool tap = false;
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
-		tap = !strcmp(info.driver, "tun");
-	close(fd);
-	return tap;
-}
-
-/* The vif device answers to the vRouter MAC: frames a VM addresses to its gateway that the datapath hands to
- * the host (RECEIVE routes) must not be discarded as meant for another host, and whatever the host itself
- * sends to the VM leaves with the MAC the VM learnt for its gateway. */
-static int vr_dev_set_mac(const char *ifname, const __u8 mac[6])
-{
-	struct ifreq ifr = {};
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vr_err(-errno, "socket: %s", strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6))
-		goto out;
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-	if (ioctl(fd, SIOCSIFHWADDR, &ifr))
-		err = vr_err(-errno, "setting the vRouter MAC on %s failed: %s", ifname, strerror(errno));
-out:
-	close(fd);
-	return err;
-}
-
 static int vr_zero_vif_stats(struct vr_handle *h, __u32 vif_id)
 {
 	struct vr_vif_stats *zero = calloc(h->ncpus, sizeof(*zero));

@@ -74,7 +74,8 @@ static __always_inline __u32 vr_tc_seglen(struct __sk_buff *skb, struct iphdr *i
 
 /* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
  * TUNNEL nexthop and redirect it to the underlay. Too big for the underlay MTU: a GSO packet whose segments
- * would fit without the tunnel is re-segmented 32 bytes smaller; anything else gets ICMP (DF) or is dropped. */
+ * would fit without the tunnel is re-segmented 32 bytes smaller; anything else gets ICMP fragmentation
+ * needed (DF set) or is dropped and counted as too_big (DF clear: see the README on fragmentation). */
 static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_nexthop *nh, const struct vr_vif *vif,
 				       const struct vr_config *cfg, __u32 hlen)
 {
@@ -100,13 +101,12 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 		return vr_tc_drop(vif->vif_id, reason);
 	size = skb->gso_size ? vr_tc_seglen(skb, inner, hlen, end) : inner_len;
 	if (reason || size + VR_ENCAP_OVERHEAD > fib.mtu_result) {
-		if (!reason && skb->gso_size && size <= fib.mtu_result) {
+		if (!reason && skb->gso_size && size <= fib.mtu_result)
 			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= 32 */
-		} else if (inner->frag_off & bpf_htons(VR_IP_DF)) {
+		else if (inner->frag_off & bpf_htons(VR_IP_DF))
 			return vr_tc_frag_needed(skb, vif, cfg, hlen, fib.mtu_result - VR_ENCAP_OVERHEAD);
-		} else {
+		else
 			return vr_tc_drop(vif->vif_id, VR_DROP_TOO_BIG);
-		}
 	}
 
 	vr_ipv4_ttl_dec(inner);
@@ -127,14 +127,16 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	return bpf_redirect(fib.ifindex, 0);
 }
 
-/* An skb that an XDP program on this device handed over (vr_xdp_handover): where to redirect it, or 0. */
-static __always_inline __u32 vr_tc_handover_target(struct __sk_buff *skb)
+/* Did an XDP program on this device hand this skb over (vr_xdp_handover)? Returns 1 with *target set to
+ * the device to redirect it to, else 0. */
+static __always_inline int vr_tc_handover(struct __sk_buff *skb, __u32 *target)
 {
 	struct vr_xdp_meta *meta = (void *)(long)skb->data_meta;
 
 	if ((void *)(meta + 1) > (void *)(long)skb->data || meta->magic != VR_META_MAGIC)
 		return 0;
-	return meta->ifindex;
+	*target = meta->ifindex;
+	return 1;
 }
 
 #endif /* VR_BPF_TC_H */
