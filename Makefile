@@ -69,16 +69,14 @@ $(BUILD)/tapvm: selftests/tapvm.c
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
-	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3
-# `make bench` also needs these; they are installed only for it.
-BENCH_PKGS := iperf3
-bench: DEB_PKGS += $(BENCH_PKGS)
+	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \
+	    qemu-system-x86 busybox-static xz-utils
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "  DEPS     installing:" $$missing; \
-		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
 	fi
 
 demo: deps

@@ -37,6 +37,7 @@ int vr_dev_mtu(const char *ifname);
 bool vr_dev_is_tap(const char *ifname);
 int vr_dev_set_mac(const char *ifname, const __u8 mac[6]);
 int vr_dev_sysctl(const char *dev, const char *key, const char *val);
+int vr_dev_gro_on(const char *ifname);
 
 /* Nexthops: find an equal one and take a reference, or allocate. */
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);

@@ -202,6 +202,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		cfg.fabric_ifindex = ifindex;
 		/* bpf_fib_lookup works only on devices with IPv4 forwarding enabled. */
 		err = vr_dev_sysctl(opts->fabric, "forwarding", "1");
+		if (!err)
+			err = vr_dev_gro_on(opts->fabric);
 		if (err)
 			goto out;
 	}

@@ -613,6 +613,14 @@ vr_cpu_busy_over() {
 	vr_cpu_busy_pct "$a" "$(vr_cpu_ticks)"
 }
 
+# Microseconds that some task has spent waiting for a CPU since boot (PSI, /proc/pressure/cpu "some total");
+# empty where the kernel has no PSI. Its growth over a run, against the run's length, says how contended the
+# CPUs were (our own processes included).
+vr_cpu_pressure_us() {
+	[ -r /proc/pressure/cpu ] && awk '$1 == "some" { sub(/total=/, "", $5); print $5 }' /proc/pressure/cpu
+	return 0
+}
+
 # vr_median NUMBER...: the median (mean of the middle two for an even count); prints nothing without input.
 vr_median() {
 	[ $# -gt 0 ] || return 0

@@ -14,6 +14,10 @@
 #define VR_ICMP_FRAG_NEEDED 4
 /* Room the reply needs in front of the quoted header: its own IPv4 header and ICMP header. */
 #define VR_ICMP_ROOM (sizeof(struct iphdr) + sizeof(struct vr_icmp_frag))
+/* Bytes of the offending packet quoted after its IPv4 header. RFC 792 asks for at least 8; we quote 64
+ * (RFC 1812 4.3.2.3 allows more): an skb whose L4 checksum is still left to offload cannot be trimmed
+ * short of its checksum field (TCP's is at offset 16), and the extra bytes help the VM match the flow. */
+#define VR_ICMP_QUOTE 64
 
 struct vr_icmp_frag {
 	__u8 type;
@@ -23,7 +27,7 @@ struct vr_icmp_frag {
 	__be16 mtu;
 };
 
-/* data holds [Ethernet][VR_ICMP_ROOM bytes][the offending packet's IPv4 header + 8 bytes]. Fill in the
+/* data holds [Ethernet][VR_ICMP_ROOM bytes][the offending packet's IPv4 header + VR_ICMP_QUOTE bytes]. Fill in the
  * Ethernet, IPv4 and ICMP headers of the reply to the VM. Returns 0, or -1 if the layout is not there. */
 static __always_inline int vr_icmp_frag_needed_fill(void *data, void *end, const struct vr_vif *vif,
 						    const struct vr_config *cfg, __u16 mtu)
@@ -37,7 +41,7 @@ static __always_inline int vr_icmp_frag_needed_fill(void *data, void *end, const
 
 	if ((void *)(orig + 1) > end)
 		return -1;
-	len = sizeof(*icmp) + orig->ihl * 4 + 8;
+	len = sizeof(*icmp) + orig->ihl * 4 + VR_ICMP_QUOTE;
 
 	__builtin_memcpy(eth->h_dest, vif->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
@@ -60,9 +64,9 @@ static __always_inline int vr_icmp_frag_needed_fill(void *data, void *end, const
 	icmp->check = 0;
 	icmp->unused = 0;
 	icmp->mtu = bpf_htons(mtu);
-	/* ICMP header + quoted header (20..60 bytes) + 8 bytes: at most 38 words, each checked. */
+	/* ICMP header + quoted header (20..60 bytes) + VR_ICMP_QUOTE bytes: at most 66 words, each checked. */
 #pragma unroll
-	for (int i = 0; i < 38; i++) {
+	for (int i = 0; i < (8 + 60 + VR_ICMP_QUOTE) / 2; i++) {
 		if ((__u32)i * 2 < len && (void *)(w + i + 1) <= end)
 			sum += w[i];
 	}

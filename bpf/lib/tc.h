@@ -44,7 +44,7 @@ static __always_inline int vr_tc_frag_needed(struct __sk_buff *skb, const struct
 	void *data, *end;
 
 	/* Trimming also clears GSO state: the reply is one small packet. */
-	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + 8, 0) ||
+	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + VR_ICMP_QUOTE, 0) ||
 	    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0) || bpf_skb_pull_data(skb, skb->len))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	data = (void *)(long)skb->data;

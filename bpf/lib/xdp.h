@@ -56,7 +56,7 @@ static __always_inline int vr_xdp_deliver(struct xdp_md *ctx, const struct vr_ne
 static __always_inline int vr_xdp_frag_needed(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
 					      __u32 hlen, __u16 mtu)
 {
-	__u32 keep = sizeof(struct ethhdr) + hlen + 8;
+	__u32 keep = sizeof(struct ethhdr) + hlen + VR_ICMP_QUOTE;
 	void *data, *end;
 
 	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -(int)VR_ICMP_ROOM))
