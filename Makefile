@@ -30,7 +30,7 @@ endif
 all: $(BUILD)/vrouterctl $(BUILD)/test_datapath $(BUILD)/tapvm
 
 BPF_SRCS := bpf/vrouter.bpf.c
-BPF_DEPS := $(wildcard bpf/lib/*.h) $(wildcard headers/*.h)
+BPF_DEPS := $(wildcard bpf/*.h bpf/lib/*.h headers/*.h)
 LIB_SRCS := $(filter-out loader/vrouterctl.c loader/cli_%.c,$(wildcard loader/*.c))
 CLI_SRCS := loader/vrouterctl.c $(wildcard loader/cli_*.c)
 LIB_HDRS := $(wildcard loader/*.h) $(wildcard headers/*.h)

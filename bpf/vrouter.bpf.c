@@ -5,8 +5,9 @@
  *   vr_vif_xdp    XDP on a vif in mode xdp: single frames
  *   vr_vif_tc     TC ingress on every vif: all traffic of vifs in mode tc (GSO, checksum offload), and
  *                 frames the XDP program handed over
- *   vr_fabric_xdp XDP on the fabric NIC: decapsulation before GRO
- *   vr_fabric_tc  TC ingress on the fabric NIC: delivers decapsulated (and GRO-merged) skbs to vifs in mode tc
+ *   vr_fabric_xdp XDP on the fabric NIC (fabric mode xdp, the default): decapsulation before GRO
+ *   vr_fabric_tc  TC ingress on the fabric NIC: delivers what XDP decapsulated (GRO-merged) to vifs in
+ *                 mode tc; in fabric mode tc it decapsulates itself
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -20,6 +21,7 @@
 #include "lib/route.h"
 #include "lib/arp.h"
 #include "lib/encap.h"
+#include "lib/decap.h"
 #include "lib/icmp.h"
 #include "lib/xdp.h"
 #include "lib/tc.h"

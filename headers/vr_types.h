@@ -71,9 +71,13 @@ struct vr_config {
 	__u8 vr_mac[6];         /* MAC presented to VMs */
 	__u16 udp_port;         /* MPLS-in-UDP destination port (host order), normally 6635 */
 	__u32 hash_seed;        /* seed of the inner-flow hash that picks the UDP source port */
-	__u32 flags;            /* reserved */
+	__u32 flags;            /* VR_CFG_F_* */
 };
 _Static_assert(sizeof(struct vr_config) == 24, "struct vr_config layout");
+
+enum vr_config_flags {
+	VR_CFG_F_FABRIC_TC = 1 << 0, /* fabric mode tc: no XDP on the fabric, vr_fabric_tc decapsulates */
+};
 
 /* XDP -> TC hand-over: an XDP program that wants a frame delivered as an skb (to a vif in mode tc, where
  * GRO can merge it first) leaves this in the XDP metadata area and passes the frame; the TC program on the

@@ -8,12 +8,13 @@
 
 int cmd_load(int argc, char **argv)
 {
-	struct cli_kv kv[] = { { .key = "fabric" }, { .key = "host-ip" }, { .key = "mac" }, { .key = "udp-port" } };
+	struct cli_kv kv[] = { { .key = "fabric" },   { .key = "host-ip" },	  { .key = "mac" },
+			       { .key = "udp-port" }, { .key = "fabric-mode" } };
 	struct vr_load_opts opts = {};
 	__u32 port = 0;
 	int rc;
 
-	rc = cli_parse_kv(argc, argv, kv, 4);
+	rc = cli_parse_kv(argc, argv, kv, 5);
 	if (rc)
 		return rc;
 	opts.fabric = kv[0].val;
@@ -30,6 +31,14 @@ int cmd_load(int argc, char **argv)
 		if (!port)
 			return cli_usage("udp-port: 0 is not a port");
 		opts.udp_port = (__u16)port;
+	}
+	if (kv[4].seen) {
+		if (!strcmp(kv[4].val, "xdp"))
+			opts.fabric_mode = VR_FABRIC_XDP;
+		else if (!strcmp(kv[4].val, "tc"))
+			opts.fabric_mode = VR_FABRIC_TC;
+		else
+			return cli_usage("fabric-mode: '%s' is neither 'xdp' nor 'tc'", kv[4].val);
 	}
 	if (vr_load(cli.pin_dir, &opts))
 		return cli_fail("load failed");

@@ -22,6 +22,13 @@ struct vr_load_opts {
 	__u8 mac[6];           /* vRouter MAC presented to VMs */
 	bool mac_set;          /* default 00:00:5e:00:01:00, or what a previous load set */
 	__u16 udp_port;        /* 0: keep / default 6635 */
+	int fabric_mode;       /* VR_FABRIC_KEEP (what a previous load chose, else xdp), _XDP or _TC */
+};
+
+enum vr_fabric_mode {
+	VR_FABRIC_KEEP = 0,
+	VR_FABRIC_XDP = 1, /* decapsulate in XDP before GRO (default) */
+	VR_FABRIC_TC = 2,  /* no XDP on the fabric: decapsulate skbs in TC (keeps a veth peer's TSO) */
 };
 
 /* Load (or reload over a running datapath: maps are reused, links replaced atomically) and pin everything

@@ -190,6 +190,10 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 	else if (!old.host_ip)
 		memcpy(cfg.vr_mac, default_mac, 6);
 	cfg.udp_port = opts->udp_port ? opts->udp_port : (old.udp_port ? old.udp_port : VR_MPLS_UDP_PORT);
+	if (opts->fabric_mode == VR_FABRIC_TC)
+		cfg.flags |= VR_CFG_F_FABRIC_TC;
+	else if (opts->fabric_mode == VR_FABRIC_XDP)
+		cfg.flags &= ~VR_CFG_F_FABRIC_TC;
 	if (!cfg.hash_seed && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) != sizeof(cfg.hash_seed))
 		cfg.hash_seed = (__u32)getpid() * 2654435761u;
 
@@ -226,7 +230,9 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 	/* TC first: from the moment XDP hands frames over, the TC side must be there to take them. */
 	if (!err)
 		err = vr_tc_attach((int)cfg.fabric_ifindex, bpf_program__fd(skel->progs.vr_fabric_tc));
-	if (!err)
+	if (!err && (cfg.flags & VR_CFG_F_FABRIC_TC))
+		err = vr_xdp_link_detach(pin_dir, VR_PIN_LINK_FABRIC);
+	else if (!err)
 		err = vr_xdp_link_attach(pin_dir, VR_PIN_LINK_FABRIC, bpf_program__fd(skel->progs.vr_fabric_xdp),
 					 (int)cfg.fabric_ifindex);
 	if (!err)

@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"Usage: vrouterctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"  OPTIONS: -j (JSON) | -p (pretty JSON) | -v (verbose, twice for libbpf debug) |\n"
 		"           -d PINDIR (bpffs folder, default " VR_DEFAULT_PIN_DIR ") | -h\n"
-		"  vrouterctl load fabric DEV host-ip ADDR [mac MAC] [udp-port PORT]\n"
+		"  vrouterctl load fabric DEV host-ip ADDR [mac MAC] [udp-port PORT] [fabric-mode xdp|tc]\n"
 		"  vrouterctl unload\n"
 		"  vrouterctl vrf add ID [label LABEL] | vrf del ID | vrf list\n"
 		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [mtu MTU] [label LABEL] [mode tc|xdp]\n"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark driver behind `make bench`: runs each benchmark part in turn (today the TCP throughput
-# comparison, bench_tcp.sh; more parts will follow) and exits non-zero when any part failed. Each part prints
+# comparison, bench_tcp.sh, once per fabric mode; more parts will follow) and exits non-zero when any part failed. Each part prints
 # its own table and writes its JSON results under $VR_BUILD/bench/.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,8 +13,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 rc=0
-for part in bench_tcp.sh; do
-	echo "=== $part"
-	bash "$here/$part" || rc=1
+# TCP throughput once per fabric mode: XDP decapsulation before GRO (the default), and TC decapsulation
+# (for underlays that deliver unsegmented GSO packets). Each run measures the kernel baselines beside it.
+for fabric in xdp tc; do
+	echo "=== bench_tcp.sh, fabric mode $fabric"
+	VR_FABRIC_MODE=$fabric VR_BENCH_OUT="$VR_BUILD/bench/fabric-$fabric" bash "$here/bench_tcp.sh" || rc=1
 done
 exit "$rc"

@@ -187,7 +187,8 @@ setup_vrouter() {
 	mode_args=$(vif_mode_args)
 	for n in 1 2; do
 		vr_register_pindir "$(bns "$v" "h$n")" "$(vr_pindir "$t-h$n")"
-		vr_must vrctl "$t-h$n" load fabric "$FAB" host-ip "${VR_HOST_IP[h$n]}" udp-port "$VR_UDP_PORT"
+		vr_must vrctl "$t-h$n" load fabric "$FAB" host-ip "${VR_HOST_IP[h$n]}" udp-port "$VR_UDP_PORT" \
+			${VR_FABRIC_MODE:+fabric-mode "$VR_FABRIC_MODE"}
 		vr_must vrctl "$t-h$n" vrf add 1
 		# shellcheck disable=SC2086
 		vr_must vrctl "$t-h$n" vif add "$VIF" vrf 1 mac "$(vm_mac "$n")" ip "${VM_IP[$n]}" gw "10.1.$n.254" \

@@ -440,7 +440,9 @@ vr_topo_vrouters() {
 	local h vm other label
 	for h in $VR_TOPO_HOSTS; do
 		vr_register_pindir "$(vr_ns "$h")" "$(vr_pindir "$h")"
-		vr_must vrctl "$h" load fabric "$(vr_fabric_dev "$h")" host-ip "${VR_HOST_IP[$h]}" udp-port "$VR_UDP_PORT"
+		# VR_FABRIC_MODE=xdp|tc picks the fabric's decapsulation path (default: the loader's, xdp).
+		vr_must vrctl "$h" load fabric "$(vr_fabric_dev "$h")" host-ip "${VR_HOST_IP[$h]}" udp-port "$VR_UDP_PORT" \
+			${VR_FABRIC_MODE:+fabric-mode "$VR_FABRIC_MODE"}
 		vr_must vrctl "$h" vrf add 1
 		vr_must vrctl "$h" vrf add 2
 	done

@@ -1,0 +1,88 @@
+/* Receiving MPLS-in-UDP: is this frame a tunnel packet for this host, and what does its label mean?
+ * Shared by the XDP and TC fabric programs. */
+#ifndef VR_BPF_DECAP_H
+#define VR_BPF_DECAP_H
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+#include "route.h"
+
+/* The frame at data (frame_len bytes in all, the headers readable up to end): a whole IPv4/UDP packet to
+ * this host's underlay address on the MPLS-in-UDP port (or the legacy one)? Returns -1 if not (the host's
+ * own traffic), 0 with *outer_len (Ethernet to MPLS shim included) and *inner_max (inner bytes the UDP
+ * datagram holds), or a drop reason for a tunnel packet that is malformed. */
+static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 frame_len, const struct vr_config *cfg,
+						 __u32 *outer_len, __u32 *inner_max)
+{
+	struct ethhdr *eth = data;
+	struct udphdr *udp;
+	struct iphdr *iph;
+	int hlen;
+
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return -1;
+	iph = (void *)(eth + 1);
+	hlen = vr_ipv4_check(iph, end, frame_len - sizeof(*eth));
+	if (hlen < 0 || iph->daddr != cfg->host_ip || iph->protocol != IPPROTO_UDP || vr_ipv4_is_fragment(iph))
+		return -1;
+	udp = (void *)iph + hlen;
+	if ((void *)(udp + 1) > end)
+		return -1;
+	if (udp->dest != bpf_htons(cfg->udp_port) && udp->dest != bpf_htons(VR_MPLS_UDP_PORT_LEGACY))
+		return -1;
+	if (bpf_ntohs(udp->len) < sizeof(*udp) + 4 + sizeof(struct iphdr) ||
+	    bpf_ntohs(udp->len) > bpf_ntohs(iph->tot_len) - hlen)
+		return VR_DROP_MALFORMED;
+	*outer_len = sizeof(*eth) + hlen + sizeof(*udp) + 4;
+	*inner_max = bpf_ntohs(udp->len) - sizeof(*udp) - 4;
+	return 0;
+}
+
+/* The MPLS shim ends outer_len bytes into the frame: check it and the inner IPv4 header, and resolve the
+ * label to the ENCAP nexthop of a local vif (through the VRF for a per-VRF label). Returns 0 with *nhp and
+ * *innerp set, or a drop reason. */
+static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer_len, __u32 inner_max,
+					      struct vr_nexthop **nhp, struct iphdr **innerp)
+{
+	__u32 mpls_off = outer_len - sizeof(__be32);
+	__be32 *mpls = data + mpls_off;
+	struct vr_nexthop *nh;
+	struct iphdr *inner;
+	__u32 shim, label, reason = 0;
+	__u32 *nh_id;
+
+	inner = (void *)(mpls + 1);
+	if ((void *)(inner + 1) > end)
+		return VR_DROP_MALFORMED;
+	shim = bpf_ntohl(*mpls);
+	if (!(shim & (1 << 8)))
+		return VR_DROP_MPLS_STACK;
+	label = shim >> 12;
+	nh_id = bpf_map_lookup_elem(&vr_labels, &label);
+	if (!nh_id || !*nh_id)
+		return VR_DROP_BAD_LABEL;
+	nh = bpf_map_lookup_elem(&vr_nexthops, nh_id);
+	if (!nh)
+		return VR_DROP_NO_NEXTHOP;
+	if (inner->version != 4)
+		return VR_DROP_INNER_PROTO;
+	/* The inner packet must fit the UDP datagram, not merely the frame (trailing bytes are not its). */
+	if (vr_ipv4_check(inner, end, inner_max) < 0)
+		return VR_DROP_MALFORMED;
+	/* A per-VRF label: the inner destination picks the vif. */
+	if (nh->type == VR_NH_VRF_LOOKUP) {
+		nh = vr_route4_lookup(nh->vrf_id, inner->daddr, &reason);
+		if (!nh)
+			return reason;
+	}
+	if (nh->type != VR_NH_ENCAP)
+		return VR_DROP_NH_INVALID;
+	*nhp = nh;
+	*innerp = inner;
+	return 0;
+}
+
+#endif /* VR_BPF_DECAP_H */
