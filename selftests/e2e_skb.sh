@@ -18,8 +18,13 @@ vr_tmp_init e2e-skb
 vr_trap_cleanup
 
 START=$SECONDS
-echo "# bpf-vrouter skb path / MTU test, run $VR_ID, temporary files in $VR_TMP"
+echo "# bpf-vrouter skb path / MTU test, run $VR_ID, fabric mode ${VR_FABRIC_MODE:-default}, temporary files in $VR_TMP"
 vr_topo_up
+if [ -n "${VR_FABRIC_MODE:-}" ]; then
+	vr_check_eq "h2's fabric runs XDP only in fabric mode xdp" \
+		"$([ "$VR_FABRIC_MODE" = xdp ] && echo 1 || echo 0)" \
+		"$(vr_nsenter h2 bpftool -j net show dev "$(vr_fabric_dev h2)" | jq -r '[.[0].xdp[]?] | length')"
+fi
 vr_check "tunnel up: t2a -> t2b" vr_ping_wait t2a "${VR_VM_IP[t2b]}" 10
 vr_check "tunnel up: t1a -> t1b" vr_ping_wait t1a "${VR_VM_IP[t1b]}" 10
 vr_check_eq "t2c's vif is a tap in mode tc" "tap tc" \

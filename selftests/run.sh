@@ -47,7 +47,8 @@ fi
 
 run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
-run_suite "end to end: skb path, GSO, MTU and checksums" bash "$here/e2e_skb.sh"
+run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
+run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"
 
 echo

@@ -1,0 +1,834 @@
+/* Tests of the vrouter-agent configuration loader (agent/config.c): small YAML texts written to temporary
+ * files, each with the exact configuration or the exact error line it must give; the example files load
+ * with the values they document; print -> load gives back the same configuration; hostile input (huge,
+ * deeply nested, alias bombs, bad encodings) is refused with a clean error. Needs no privileges (the
+ * host-name fallback tests run only as root, in a private UTS namespace). Prints `ok NAME` or
+ * `FAIL NAME: why` per test and `N passed, N failed` last. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "config.h"
+
+#ifndef VR_EXAMPLES_DIR
+#define VR_EXAMPLES_DIR "agent/examples"
+#endif
+
+static int passed, failed, skipped;
+static char tmpdir[] = "/tmp/vr-test-config-XXXXXX";
+
+static void ok(const char *name)
+{
+	printf("ok %s\n", name);
+	passed++;
+}
+
+static void fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failed++;
+}
+
+/* Writes len bytes of text to a fresh file in tmpdir; returns its path (static). */
+static const char *write_tmp(const char *text, size_t len)
+{
+	static char path[256];
+	static unsigned int seq;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config-%u.yaml", tmpdir, seq++);
+	f = fopen(path, "w");
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+static __be32 ip(const char *s)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		abort();
+	return a.s_addr;
+}
+
+/* Names the first field where a and b differ into why; true when they are the same. */
+static bool same_config(const struct vr_agent_config *a, const struct vr_agent_config *b, char *why, size_t len)
+{
+#define DIFF(cond, field) do { if (cond) { snprintf(why, len, "%s differs", field); return false; } } while (0)
+	DIFF(strcmp(a->host_name, b->host_name), "host.name");
+	DIFF(a->host_ip != b->host_ip, "host.underlay-address");
+	DIFF(strcmp(a->fabric, b->fabric), "host.fabric-device");
+	DIFF(a->n_controllers != b->n_controllers, "number of controllers");
+	for (unsigned int i = 0; i < a->n_controllers && i < VR_AGENT_MAX_CONTROLLERS; i++) {
+		DIFF(a->controllers[i].addr != b->controllers[i].addr, "controllers[].address");
+		DIFF(a->controllers[i].port != b->controllers[i].port, "controllers[].port");
+		DIFF(a->controllers[i].hold_time != b->controllers[i].hold_time, "controllers[].hold-time");
+	}
+	DIFF(a->label_first != b->label_first, "labels.first");
+	DIFF(a->label_last != b->label_last, "labels.last");
+	DIFF(strcmp(a->pin_dir, b->pin_dir), "bpffs");
+	DIFF(strcmp(a->port_socket, b->port_socket), "port-api.socket");
+	DIFF(a->stale_timeout != b->stale_timeout, "graceful-restart.stale-timeout");
+	DIFF(a->log_level != b->log_level, "logging.level");
+	DIFF(strcmp(a->log_file, b->log_file), "logging.file");
+	return true;
+#undef DIFF
+}
+
+/* Prints cfg, loads the result and compares. */
+static bool round_trip(const struct vr_agent_config *cfg, char *why, size_t len)
+{
+	struct vr_agent_config back;
+	char *text = NULL, err[512];
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	bool same;
+
+	if (!f || vr_agent_config_print(f, cfg) || fclose(f)) {
+		snprintf(why, len, "print failed");
+		free(text);
+		return false;
+	}
+	if (vr_agent_config_load(write_tmp(text, size), &back, err, sizeof(err))) {
+		snprintf(why, len, "printed config does not load: %.200s", err);
+		free(text);
+		return false;
+	}
+	free(text);
+	same = same_config(cfg, &back, why, len);
+	if (!same)
+		strncat(why, " after print and load", len - strlen(why) - 1);
+	return same;
+}
+
+/* The required part, used by most cases (lines 1-3). */
+#define REQ "host:\n  underlay-address: 192.0.2.1\n  fabric-device: eth0\n"
+
+/* What REQ loads to: defaults plus the two required values. */
+static void base(struct vr_agent_config *c)
+{
+	vr_agent_config_defaults(c);
+	c->host_ip = ip("192.0.2.1");
+	strcpy(c->fabric, "eth0");
+}
+
+static void set_nothing(struct vr_agent_config *c)
+{
+	(void)c;
+}
+
+static void set_all(struct vr_agent_config *c)
+{
+	strcpy(c->host_name, "compute-7.example_net");
+	c->host_ip = ip("10.0.0.1");
+	strcpy(c->fabric, "ens3");
+	c->n_controllers = 2;
+	c->controllers[0] = (struct vr_agent_controller){ ip("10.0.0.100"), 5269, 90 };
+	c->controllers[1] = (struct vr_agent_controller){ ip("10.0.0.100"), 5270, 3 };
+	c->label_first = 1000;
+	c->label_last = 1999;
+	strcpy(c->pin_dir, "/sys/fs/bpf/vr1");
+	strcpy(c->port_socket, "/run/vr1.sock");
+	c->stale_timeout = 3600;
+	c->log_level = VR_AGENT_LOG_DEBUG;
+	strcpy(c->log_file, "/var/log/vrouter-agent.log");
+}
+
+static void set_one_controller(struct vr_agent_config *c)
+{
+	c->n_controllers = 1;
+	c->controllers[0] = (struct vr_agent_controller){ ip("192.0.2.100"), 5269, 90 };
+}
+
+static void set_one_label(struct vr_agent_config *c)
+{
+	c->label_first = c->label_last = 1048575;
+}
+
+static void set_odd_paths(struct vr_agent_config *c)
+{
+	strcpy(c->pin_dir, "/sys/fs/bpf/my vrouter #1: \"x\"");
+	strcpy(c->port_socket, "/run/vrouter/agent.sock");
+	strcpy(c->log_file, "/var/log/\xc3\xa9t\xc3\xa9.log");
+	strcpy(c->fabric, "null");
+}
+
+static void set_quoted_numbers(struct vr_agent_config *c)
+{
+	c->label_first = 100;
+	c->label_last = 200;
+	c->stale_timeout = 5;
+}
+
+static void set_warning_to_file(struct vr_agent_config *c)
+{
+	c->log_level = VR_AGENT_LOG_WARNING;
+	strcpy(c->log_file, "/tmp/a");
+}
+
+/* Texts that load: the configuration is REQ's (base) changed by set. */
+static const struct good_case {
+	const char *name;
+	const char *yaml;
+	void (*set)(struct vr_agent_config *c);
+} good_cases[] = {
+	{ "only the required fields: every default", REQ, set_nothing },
+	{ "every field, flow style, quoted values",
+	  "host: {name: compute-7.example_net, underlay-address: \"10.0.0.1\", fabric-device: 'ens3'}\n"
+	  "controllers: [{address: 10.0.0.100}, {address: 10.0.0.100, port: 5270, hold-time: 3}]\n"
+	  "labels: {first: 1000, last: 1999}\n"
+	  "bpffs: /sys/fs/bpf/vr1\n"
+	  "port-api: {socket: /run/vr1.sock}\n"
+	  "graceful-restart: {stale-timeout: 3600}\n"
+	  "logging: {level: debug, file: /var/log/vrouter-agent.log}\n",
+	  set_all },
+	{ "one controller, port and hold time defaulted", REQ "controllers:\n  - address: 192.0.2.100\n",
+	  set_one_controller },
+	{ "controllers with no value: standalone", REQ "controllers:\n", set_nothing },
+	{ "controllers: []", REQ "controllers: []\n", set_nothing },
+	{ "sections with no value take their defaults",
+	  REQ "labels:\nport-api:\ngraceful-restart: ~\nlogging: {}\n", set_nothing },
+	{ "a range of one label", REQ "labels:\n  first: 1048575\n  last: 1048575\n", set_one_label },
+	{ "quoted numbers", REQ "labels: {first: \"100\", last: '200'}\ngraceful-restart:\n  stale-timeout: \"5\"\n",
+	  set_quoted_numbers },
+	{ "paths needing quotes, a device named null",
+	  "host:\n  underlay-address: 192.0.2.1\n  fabric-device: \"null\"\n"
+	  "bpffs: \"/sys/fs/bpf/my vrouter #1: \\\"x\\\"\"\n"
+	  "port-api: {socket: /run/vrouter/agent.sock}\n"
+	  "logging: {file: /var/log/\xc3\xa9t\xc3\xa9.log}\n",
+	  set_odd_paths },
+	{ "log level and file", REQ "logging:\n  level: warning\n  file: /tmp/a\n", set_warning_to_file },
+	{ "explicit document start and end, %YAML directive", "%YAML 1.1\n---\n" REQ "...\n", set_nothing },
+	{ "comments everywhere", "# head\nhost: # trailing\n  # inside\n  underlay-address: 192.0.2.1 # x\n"
+	  "  fabric-device: eth0\n# tail\n", set_nothing },
+	{ "CRLF line ends", "host:\r\n  underlay-address: 192.0.2.1\r\n  fabric-device: eth0\r\n", set_nothing },
+	{ "UTF-8 byte order mark", "\xef\xbb\xbf" REQ, set_nothing },
+};
+
+/* Texts that must fail: ret and the error line after the file name. */
+static const struct bad_case {
+	const char *name;
+	const char *yaml;
+	int ret;
+	const char *msg;
+} bad_cases[] = {
+	/* Where nothing is configured. */
+	{ "empty file", "", -EINVAL, ":1:1: host.underlay-address: required field is missing" },
+	{ "only comments", "# nothing\n", -EINVAL, ":2:1: host.underlay-address: required field is missing" },
+	{ "an empty document", "---\n", -EINVAL, ":2:1: host.underlay-address: required field is missing" },
+	{ "no host section", "bpffs: /x\n", -EINVAL, ":1:1: host.underlay-address: required field is missing" },
+	{ "host with no value", "host:\nbpffs: /x\n", -EINVAL, ":2:1: host.underlay-address: required field is missing" },
+	{ "underlay-address missing", "host:\n  fabric-device: eth0\n", -EINVAL,
+	  ":2:3: host.underlay-address: required field is missing" },
+	{ "fabric-device missing", "host:\n  underlay-address: 192.0.2.1\n", -EINVAL,
+	  ":2:3: host.fabric-device: required field is missing" },
+	{ "controller address missing", REQ "controllers:\n  - port: 5269\n", -EINVAL,
+	  ":5:5: controllers[0].address: required field is missing" },
+	{ "controller with no value", REQ "controllers:\n  -\n", -EINVAL,
+	  ":6:1: controllers[0].address: required field is missing" },
+	/* The top level. */
+	{ "top level is a sequence", "- host\n- labels\n", -EINVAL,
+	  ":1:1: the top level must be a mapping (\"key: value\" lines), found a sequence" },
+	{ "top level is a scalar", "hello\n", -EINVAL,
+	  ":1:1: the top level must be a mapping (\"key: value\" lines), found the value hello" },
+	{ "two documents", REQ "---\nhost: {}\n", -EINVAL, ":4:1: a second YAML document: the file must hold exactly one" },
+	/* Keys. */
+	{ "unknown top-level key", REQ "hots: x\n", -EINVAL,
+	  ":4:1: hots: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, logging)" },
+	{ "misspelt key", "host:\n  underlay-address: 192.0.2.1\n  fabric-devcie: eth0\n", -EINVAL,
+	  ":3:3: host.fabric-devcie: unknown key (expected name, underlay-address, fabric-device)" },
+	{ "unknown controller key", REQ "controllers:\n  - address: 192.0.2.100\n    hold_time: 30\n", -EINVAL,
+	  ":6:5: controllers[0].hold_time: unknown key (expected address, port, hold-time)" },
+	{ "keys are case sensitive", REQ "Logging: {}\n", -EINVAL,
+	  ":4:1: Logging: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, logging)" },
+	{ "duplicate key", REQ "bpffs: /a\nbpffs: /b\n", -EINVAL, ":5:1: bpffs: duplicate key (first given at line 4)" },
+	{ "duplicate nested key", "host:\n  underlay-address: 192.0.2.1\n  fabric-device: eth0\n  fabric-device: eth1\n",
+	  -EINVAL, ":4:3: host.fabric-device: duplicate key (first given at line 3)" },
+	{ "duplicate section", REQ "host:\n  name: x\n", -EINVAL, ":4:1: host: duplicate key (first given at line 1)" },
+	{ "duplicate key in flow style", REQ "labels: {first: 16, first: 17}\n", -EINVAL,
+	  ":4:21: labels.first: duplicate key (first given at line 4)" },
+	{ "a key that is a sequence", REQ "? [a, b]\n: c\n", -EINVAL, ":4:3: expected a key, found a sequence" },
+	/* Kinds of node. */
+	{ "mapping where a value belongs", REQ "bpffs:\n  path: /x\n", -EINVAL,
+	  ":5:3: bpffs: expected a single value, found a mapping" },
+	{ "sequence where a value belongs", REQ "labels:\n  first: [16, 17]\n", -EINVAL,
+	  ":5:10: labels.first: expected a single value, found a sequence" },
+	{ "value where a mapping belongs", REQ "logging: debug\n", -EINVAL,
+	  ":4:10: logging: expected a mapping, found the value debug" },
+	{ "sequence where a mapping belongs", REQ "port-api:\n  - socket: /x\n", -EINVAL,
+	  ":5:3: port-api: expected a mapping, found a sequence" },
+	{ "controllers as a mapping", REQ "controllers:\n  address: 192.0.2.100\n", -EINVAL,
+	  ":5:3: controllers: expected a sequence of controllers (\"- address: ...\"), found a mapping" },
+	{ "controllers as a value", REQ "controllers: 192.0.2.100\n", -EINVAL,
+	  ":4:14: controllers: expected a sequence of controllers (\"- address: ...\"), found the value 192.0.2.100" },
+	{ "controller as a value", REQ "controllers:\n  - 192.0.2.100\n", -EINVAL,
+	  ":5:5: controllers[0]: expected a mapping, found the value 192.0.2.100" },
+	{ "required field with no value", "host:\n  underlay-address:\n  fabric-device: eth0\n", -EINVAL,
+	  ":2:20: host.underlay-address: no value" },
+	{ "optional field with no value", REQ "labels:\n  first: ~\n", -EINVAL,
+	  ":5:10: labels.first: no value (leave the key out for the default)" },
+	/* Controllers. */
+	{ "three controllers", REQ "controllers:\n  - address: 192.0.2.100\n  - address: 192.0.2.101\n"
+	  "  - address: 192.0.2.102\n", -EINVAL, ":7:5: controllers[2]: at most 2 controllers are supported" },
+	{ "the same controller twice", REQ "controllers:\n  - address: 192.0.2.100\n  - address: 192.0.2.100\n"
+	  "    port: 5269\n", -EINVAL, ":6:5: controllers[1]: same address and port as controllers[0]" },
+	{ "port too large", REQ "controllers:\n  - address: 192.0.2.100\n    port: 70000\n", -EINVAL,
+	  ":6:11: controllers[0].port: 70000 is not a port (1..65535)" },
+	{ "port 0", REQ "controllers:\n  - address: 192.0.2.100\n    port: 0\n", -EINVAL,
+	  ":6:11: controllers[0].port: 0 is not a port (1..65535)" },
+	{ "port negative", REQ "controllers:\n  - address: 192.0.2.100\n    port: -1\n", -EINVAL,
+	  ":6:11: controllers[0].port: -1 is not a port (1..65535)" },
+	{ "port in hex", REQ "controllers:\n  - address: 192.0.2.100\n    port: 0x1495\n", -EINVAL,
+	  ":6:11: controllers[0].port: 0x1495 is not a port (1..65535)" },
+	{ "port as a name", REQ "controllers:\n  - address: 192.0.2.100\n    port: xmpp client\n", -EINVAL,
+	  ":6:11: controllers[0].port: \"xmpp client\" is not a port (1..65535)" },
+	{ "port with a fraction", REQ "controllers:\n  - address: 192.0.2.100\n    port: 5269.0\n", -EINVAL,
+	  ":6:11: controllers[0].port: 5269.0 is not a port (1..65535)" },
+	{ "port with a space", REQ "controllers:\n  - address: 192.0.2.100\n    port: \" 5269\"\n", -EINVAL,
+	  ":6:11: controllers[0].port: \" 5269\" is not a port (1..65535)" },
+	{ "port beyond 64 bits", REQ "controllers:\n  - address: 192.0.2.100\n    port: 99999999999999999999999\n",
+	  -EINVAL, ":6:11: controllers[0].port: 99999999999999999999999 is not a port (1..65535)" },
+	{ "hold time too short", REQ "controllers:\n  - address: 192.0.2.100\n    hold-time: 2\n", -EINVAL,
+	  ":6:16: controllers[0].hold-time: 2 is not a hold time in seconds (3..65535)" },
+	{ "hold time too long", REQ "controllers:\n  - address: 192.0.2.100\n    hold-time: 65536\n", -EINVAL,
+	  ":6:16: controllers[0].hold-time: 65536 is not a hold time in seconds (3..65535)" },
+	{ "controller address is IPv6", REQ "controllers:\n  - address: 2001:db8::1\n", -EINVAL,
+	  ":5:14: controllers[0].address: 2001:db8::1 is not an IPv4 address" },
+	{ "controller address is a name", REQ "controllers:\n  - address: control-1\n", -EINVAL,
+	  ":5:14: controllers[0].address: control-1 is not an IPv4 address" },
+	/* Host. */
+	{ "underlay address short", "host:\n  underlay-address: 192.0.2\n  fabric-device: eth0\n", -EINVAL,
+	  ":2:21: host.underlay-address: 192.0.2 is not an IPv4 address" },
+	{ "underlay address with a prefix length", "host:\n  underlay-address: 192.0.2.1/24\n", -EINVAL,
+	  ":2:21: host.underlay-address: 192.0.2.1/24 is not an IPv4 address" },
+	{ "underlay address 0.0.0.0", "host:\n  underlay-address: 0.0.0.0\n", -EINVAL,
+	  ":2:21: host.underlay-address: 0.0.0.0 is not a unicast address" },
+	{ "underlay address multicast", "host:\n  underlay-address: 224.0.0.5\n", -EINVAL,
+	  ":2:21: host.underlay-address: 224.0.0.5 is not a unicast address" },
+	{ "underlay address broadcast", "host:\n  underlay-address: 255.255.255.255\n", -EINVAL,
+	  ":2:21: host.underlay-address: 255.255.255.255 is not a unicast address" },
+	{ "fabric device with a slash", "host:\n  fabric-device: eth0/1\n", -EINVAL,
+	  ":2:18: host.fabric-device: eth0/1 is not a network device name (1..15 characters, no '/', ':' or spaces)" },
+	{ "fabric device with a colon", "host:\n  fabric-device: eth0:1\n", -EINVAL,
+	  ":2:18: host.fabric-device: eth0:1 is not a network device name (1..15 characters, no '/', ':' or spaces)" },
+	{ "fabric device with a space", "host:\n  fabric-device: \"eth 0\"\n", -EINVAL,
+	  ":2:18: host.fabric-device: \"eth 0\" is not a network device name (1..15 characters, no '/', ':' or spaces)" },
+	{ "fabric device empty", "host:\n  fabric-device: \"\"\n", -EINVAL,
+	  ":2:18: host.fabric-device: \"\" is not a network device name (1..15 characters, no '/', ':' or spaces)" },
+	{ "fabric device too long", "host:\n  fabric-device: abcdefghijklmnop\n", -EINVAL,
+	  ":2:18: host.fabric-device: abcdefghijklmnop is not a network device name (1..15 characters, no '/', ':' or "
+	  "spaces)" },
+	{ "host name with a space", "host:\n  name: host a\n", -EINVAL,
+	  ":2:9: host.name: \"host a\" is not a host name (letters, digits, '-', '.', '_', at most 64, not starting "
+	  "with '-' or '.')" },
+	{ "host name starting with a dot", "host:\n  name: .a\n", -EINVAL,
+	  ":2:9: host.name: .a is not a host name (letters, digits, '-', '.', '_', at most 64, not starting "
+	  "with '-' or '.')" },
+	{ "host name of 65 characters",
+	  "host:\n  name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", -EINVAL,
+	  ":2:9: host.name: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is not a host name (letters, digits, "
+	  "'-', '.', '_', at most 64, not starting with '-' or '.')" },
+	{ "host name with a quote", "host:\n  name: 'a\"b'\n", -EINVAL,
+	  ":2:9: host.name: \"a\"b\" is not a host name (letters, digits, '-', '.', '_', at most 64, not starting "
+	  "with '-' or '.')" },
+	/* Labels. */
+	{ "first label reserved", REQ "labels:\n  first: 15\n", -EINVAL,
+	  ":5:10: labels.first: 15 is not an MPLS label (16..1048575)" },
+	{ "last label beyond 20 bits", REQ "labels:\n  last: 1048576\n", -EINVAL,
+	  ":5:9: labels.last: 1048576 is not an MPLS label (16..1048575)" },
+	{ "last label below first", REQ "labels:\n  first: 200\n  last: 100\n", -EINVAL,
+	  ":6:9: labels.last: 100 is below labels.first (200)" },
+	{ "last label below first, given first", REQ "labels:\n  last: 100\n  first: 200\n", -EINVAL,
+	  ":5:9: labels.last: 100 is below labels.first (200)" },
+	/* Paths. */
+	{ "relative bpffs", REQ "bpffs: vrouter\n", -EINVAL, ":4:8: bpffs: vrouter is not an absolute path" },
+	{ "bpffs too long", REQ "bpffs: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", -EINVAL,
+	  ":4:8: bpffs: \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is longer than 255 bytes" },
+	{ "socket path too long", REQ "port-api:\n  socket: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", -EINVAL,
+	  ":5:11: port-api.socket: \"/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is longer than 107 bytes (the limit "
+	  "of a Unix socket address)" },
+	{ "socket path relative", REQ "port-api:\n  socket: agent.sock\n", -EINVAL,
+	  ":5:11: port-api.socket: agent.sock is not an absolute path" },
+	{ "control character in a path", REQ "bpffs: \"/a\\tb\"\n", -EINVAL,
+	  ":4:8: bpffs: \"/a?b\": control characters are not allowed in a path" },
+	{ "log file relative", REQ "logging:\n  file: agent.log\n", -EINVAL,
+	  ":5:9: logging.file: agent.log is not an absolute path or stderr" },
+	{ "log file -", REQ "logging:\n  file: \"-\"\n", -EINVAL,
+	  ":5:9: logging.file: - is not an absolute path or stderr" },
+	/* Other values. */
+	{ "unknown log level", REQ "logging:\n  level: verbose\n", -EINVAL,
+	  ":5:10: logging.level: verbose is not a log level (error, warning, info, debug)" },
+	{ "log level in capitals", REQ "logging:\n  level: INFO\n", -EINVAL,
+	  ":5:10: logging.level: INFO is not a log level (error, warning, info, debug)" },
+	{ "stale timeout 0", REQ "graceful-restart:\n  stale-timeout: 0\n", -EINVAL,
+	  ":5:18: graceful-restart.stale-timeout: 0 is not a timeout in seconds (1..3600)" },
+	{ "stale timeout too long", REQ "graceful-restart:\n  stale-timeout: 3601\n", -EINVAL,
+	  ":5:18: graceful-restart.stale-timeout: 3601 is not a timeout in seconds (1..3600)" },
+	/* YAML features that are refused. */
+	{ "anchor", REQ "labels: &l\n  first: 16\n", -EINVAL, ":4:9: labels: anchors (&l) are not supported" },
+	{ "alias", REQ "bpffs: *x\n", -EINVAL, ":4:8: bpffs: aliases (*x) are not supported" },
+	{ "anchor and alias between fields", REQ "labels:\n  first: &n 100\n  last: *n\n", -EINVAL,
+	  ":5:10: labels.first: anchors (&n) are not supported" },
+	{ "alias bomb", "host: &a [x, x, x, x, x, x, x, x, x]\nlabels: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	  "bpffs: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", -EINVAL, ":1:7: host: anchors (&a) are not supported" },
+	{ "tag", REQ "bpffs: !!str /x\n", -EINVAL, ":4:8: bpffs: tags (tag:yaml.org,2002:str) are not supported" },
+	{ "local tag", REQ "logging: !x {}\n", -EINVAL, ":4:10: logging: tags (!x) are not supported" },
+	/* Malformed YAML: libyaml's own words, with its line and column. */
+	{ "tab indentation", "host:\n\tunderlay-address: 192.0.2.1\n", -EINVAL,
+	  ":2:1: invalid YAML: found character that cannot start any token (while scanning for the next token at "
+	  "line 2, column 1)" },
+	{ "unclosed quote", REQ "bpffs: \"/x\n", -EINVAL,
+	  ":5:1: invalid YAML: found unexpected end of stream (while scanning a quoted scalar at line 4, column 8)" },
+	{ "bad indentation", "host:\n  underlay-address: 192.0.2.1\n fabric-device: eth0\n", -EINVAL,
+	  ":3:2: invalid YAML: did not find expected key (while parsing a block mapping at line 1, column 1)" },
+	{ "unclosed flow mapping", REQ "labels: {first: 16\n", -EINVAL,
+	  ":5:1: invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 4, column 9)" },
+	{ "a bare - as a value", REQ "logging:\n  file: -\n", -EINVAL,
+	  ":5:9: invalid YAML: block sequence entries are not allowed in this context" },
+	{ "invalid UTF-8", REQ "bpffs: /\xff\n", -EINVAL, ": byte 61: invalid YAML: invalid leading UTF-8 octet" },
+};
+
+static void run_good(const struct good_case *t)
+{
+	struct vr_agent_config want, got;
+	char err[512], why[256];
+	int ret;
+
+	base(&want);
+	t->set(&want);
+	ret = vr_agent_config_load(write_tmp(t->yaml, strlen(t->yaml)), &got, err, sizeof(err));
+	if (ret)
+		fail(t->name, "load returned %d: %s", ret, err);
+	else if (!same_config(&want, &got, why, sizeof(why)))
+		fail(t->name, "%s", why);
+	else if (!round_trip(&got, why, sizeof(why)))
+		fail(t->name, "%s", why);
+	else
+		ok(t->name);
+}
+
+/* Loads text of len bytes and expects ret and the error "PATH" msg. */
+static void expect_error(const char *name, const char *text, size_t len, int want_ret, const char *msg)
+{
+	struct vr_agent_config cfg;
+	const char *path = write_tmp(text, len);
+	char err[1024], want[1024];
+	int ret;
+
+	ret = vr_agent_config_load(path, &cfg, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s%s", path, msg);
+	if (ret != want_ret)
+		fail(name, "returned %d (%s), not %d", ret, err, want_ret);
+	else if (strcmp(err, want))
+		fail(name, "error is\n\t%s\nnot\n\t%s", err, want);
+	else
+		ok(name);
+}
+
+static void run_bad(const struct bad_case *t)
+{
+	expect_error(t->name, t->yaml, strlen(t->yaml), t->ret, t->msg);
+}
+
+static void test_defaults(void)
+{
+	struct vr_agent_config c;
+	char host[VR_AGENT_HOST_NAME_MAX + 1] = "";
+	const char *name = "defaults";
+
+	gethostname(host, sizeof(host) - 1);
+	memset(&c, 0xa5, sizeof(c));
+	vr_agent_config_defaults(&c);
+	if (strcmp(c.host_name, host))
+		fail(name, "host name %s, not %s", c.host_name, host);
+	else if (c.host_ip || c.fabric[0] || c.n_controllers)
+		fail(name, "underlay address, fabric device or controllers set");
+	else if (c.label_first != 16 || c.label_last != 1048575)
+		fail(name, "labels %u..%u", c.label_first, c.label_last);
+	else if (strcmp(c.pin_dir, "/sys/fs/bpf/vrouter") || strcmp(c.port_socket, "/run/vrouter/agent.sock"))
+		fail(name, "bpffs %s, socket %s", c.pin_dir, c.port_socket);
+	else if (c.stale_timeout != 60 || c.log_level != VR_AGENT_LOG_INFO || c.log_file[0])
+		fail(name, "stale timeout %u, log level %d, log file %s", c.stale_timeout, c.log_level, c.log_file);
+	else
+		ok(name);
+}
+
+/* The example files load as given, with the values their comments document. */
+static void test_examples(void)
+{
+	struct vr_agent_config want, got;
+	char err[512], why[256], *text = NULL;
+	const char *name;
+	size_t size = 0;
+	FILE *f;
+	int ret;
+
+	name = "example vrouter-agent.yaml: documented values";
+	base(&want);
+	want.n_controllers = 2;
+	want.controllers[0] = (struct vr_agent_controller){ ip("192.0.2.100"), 5269, 90 };
+	want.controllers[1] = (struct vr_agent_controller){ ip("192.0.2.101"), 5269, 90 };
+	ret = vr_agent_config_load(VR_EXAMPLES_DIR "/vrouter-agent.yaml", &got, err, sizeof(err));
+	if (ret)
+		fail(name, "load returned %d: %s", ret, err);
+	else if (!same_config(&want, &got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else if (!round_trip(&got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else
+		ok(name);
+
+	name = "example vrouter-agent-minimal.yaml: every default";
+	base(&want);
+	ret = vr_agent_config_load(VR_EXAMPLES_DIR "/vrouter-agent-minimal.yaml", &got, err, sizeof(err));
+	if (ret)
+		fail(name, "load returned %d: %s", ret, err);
+	else if (!same_config(&want, &got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else
+		ok(name);
+
+	/* The error quoted in the example's header comment is the one its second controller's port gives. */
+	name = "example vrouter-agent.yaml: the error its comment shows";
+	f = fopen(VR_EXAMPLES_DIR "/vrouter-agent.yaml", "r");
+	if (!f || getdelim(&text, &size, '\0', f) < 0) {
+		fail(name, "cannot read the example");
+	} else {
+		const char *quoted = ":33:11: controllers[1].port: 70000 is not a port (1..65535)";
+		char *first = strstr(text, "    port: 5269"), *second = first ? strstr(first + 1, "    port: 5269") : NULL;
+
+		if (!strstr(text, quoted) || !second) {
+			fail(name, "the example no longer quotes %s or has no second port", quoted);
+		} else {
+			memcpy(second + 10, "70000", 5);
+			expect_error(name, text, strlen(text), -EINVAL, quoted);
+		}
+	}
+	free(text);
+	if (f)
+		fclose(f);
+}
+
+/* Exact --print-config output. */
+static void test_print(void)
+{
+	static const char want[] =
+		"# vrouter-agent configuration in effect (defaults included)\n"
+		"host:\n"
+		"  name: compute-7.example_net\n"
+		"  underlay-address: 10.0.0.1\n"
+		"  fabric-device: ens3\n"
+		"controllers:\n"
+		"  - address: 10.0.0.100\n"
+		"    port: 5269\n"
+		"    hold-time: 90\n"
+		"  - address: 10.0.0.100\n"
+		"    port: 5270\n"
+		"    hold-time: 3\n"
+		"labels:\n"
+		"  first: 1000\n"
+		"  last: 1999\n"
+		"bpffs: /sys/fs/bpf/vr1\n"
+		"port-api:\n"
+		"  socket: /run/vr1.sock\n"
+		"graceful-restart:\n"
+		"  stale-timeout: 3600\n"
+		"logging:\n"
+		"  level: debug\n"
+		"  file: /var/log/vrouter-agent.log\n";
+	struct vr_agent_config c;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	base(&c);
+	set_all(&c);
+	f = open_memstream(&text, &size);
+	if (!f || vr_agent_config_print(f, &c) || fclose(f))
+		fail("print: exact output", "print failed");
+	else if (strcmp(text, want))
+		fail("print: exact output", "got\n%s", text);
+	else
+		ok("print: exact output");
+	free(text);
+
+	text = NULL;
+	vr_agent_config_defaults(&c);
+	strcpy(c.host_name, "h");
+	f = open_memstream(&text, &size);
+	if (!f || vr_agent_config_print(f, &c) || fclose(f))
+		fail("print: unset required fields", "print failed");
+	else if (!strstr(text, "\n  # underlay-address: not set\n  # fabric-device: not set\ncontrollers: []\n") ||
+		 !strstr(text, "\n  file: stderr\n"))
+		fail("print: unset required fields", "got\n%s", text);
+	else
+		ok("print: unset required fields");
+	free(text);
+}
+
+static void test_files(void)
+{
+	struct vr_agent_config c;
+	char err[512], want[512], small[16];
+	const char *path;
+	int ret;
+
+	snprintf(want, sizeof(want), "%s/missing.yaml", tmpdir);
+	ret = vr_agent_config_load(want, &c, err, sizeof(err));
+	strcat(want, ": No such file or directory");
+	if (ret != -ENOENT || strcmp(err, want))
+		fail("file missing", "returned %d: %s", ret, err);
+	else
+		ok("file missing");
+
+	ret = vr_agent_config_load(tmpdir, &c, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: Is a directory", tmpdir);
+	if (ret != -EISDIR || strcmp(err, want))
+		fail("a directory", "returned %d: %s", ret, err);
+	else
+		ok("a directory");
+
+	expect_error("NUL byte", REQ "bpffs: /a\0b\n", sizeof(REQ "bpffs: /a\0b\n") - 1, -EINVAL,
+		     ": byte 61: invalid YAML: control characters are not allowed");
+
+	/* A short buffer gets a cut, terminated message; none at all still gives the code. */
+	path = write_tmp(REQ "hots: x\n", strlen(REQ "hots: x\n"));
+	memset(small, 'x', sizeof(small));
+	ret = vr_agent_config_load(path, &c, small, 8);
+	if (ret != -EINVAL || strlen(small) != 7 || strncmp(small, path, 7) || small[8] != 'x')
+		fail("short error buffer", "returned %d: %.16s", ret, small);
+	else if ((ret = vr_agent_config_load(path, &c, NULL, 0)) != -EINVAL)
+		fail("no error buffer", "returned %d", ret);
+	else
+		ok("short and absent error buffers");
+}
+
+/* Input that would cost memory or stack if it were followed: each is refused early and cleanly. */
+static void test_hostile(void)
+{
+	const size_t max = VR_AGENT_CONFIG_MAX_BYTES, deep = 200000;
+	char *text = malloc(max + 2 * deep + 64);
+	char msg[256];
+	size_t n;
+
+	if (!text)
+		abort();
+
+	/* Exactly the limit loads; one byte more does not. */
+	n = strlen(REQ);
+	memcpy(text, REQ, n);
+	memset(text + n, '#', max - n - 1);
+	text[max - 1] = '\n';
+	{
+		struct vr_agent_config c;
+		char err[512];
+		int ret = vr_agent_config_load(write_tmp(text, max), &c, err, sizeof(err));
+
+		if (ret)
+			fail("a file of exactly the size limit", "returned %d: %s", ret, err);
+		else
+			ok("a file of exactly the size limit");
+	}
+	text[max - 1] = '#';
+	text[max] = '\n';
+	snprintf(msg, sizeof(msg), ": larger than %zu bytes", max);
+	expect_error("a file one byte over the size limit", text, max + 1, -EFBIG, msg);
+
+	/* Deep nesting, in flow and in block style, at the top and under keys. */
+	memset(text, '[', deep);
+	expect_error("200000 nested sequences at the top", text, deep, -EINVAL,
+		     ":1:1: the top level must be a mapping (\"key: value\" lines), found a sequence");
+	n = (size_t)sprintf(text, "%s", REQ "controllers: ");
+	memset(text + n, '[', deep);
+	expect_error("200000 nested sequences in controllers", text, n + deep, -EINVAL,
+		     ":5:1: controllers[0]: expected a mapping, found a sequence");
+	n = (size_t)sprintf(text, "%s", REQ "logging: ");
+	for (size_t i = 0; i < deep / 4; i++)
+		n += (size_t)sprintf(text + n, "{a: ");
+	expect_error("50000 nested mappings in logging", text, n, -EINVAL,
+		     ":4:11: logging.a: unknown key (expected level, file)");
+	n = (size_t)sprintf(text, "%s", REQ "labels:\n  first:\n");
+	for (size_t i = 0; i < 1000; i++)
+		n += (size_t)sprintf(text + n, "%*s- \n", (int)(4 + i), "");
+	expect_error("1000 nested block sequences in a value", text, n, -EINVAL,
+		     ":6:5: labels.first: expected a single value, found a sequence");
+
+	/* A long single line and a long scalar, under the size limit. */
+	n = (size_t)sprintf(text, "%s", REQ "bpffs: /");
+	memset(text + n, 'a', max - n - 2);
+	n = max - 1;
+	text[n++] = '\n';
+	expect_error("a scalar of almost 1 MiB", text, n, -EINVAL,
+		     ":4:8: bpffs: \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is longer than 255 bytes");
+	n = (size_t)sprintf(text, "%s", REQ);
+	memset(text + n, 'k', max - n - 10);
+	n = max - 10;
+	n += (size_t)sprintf(text + n, ": x\n");
+	expect_error("a key of almost 1 MiB", text, n, -EINVAL,
+		     ":4:1: invalid YAML: could not find expected ':' (while scanning a simple key at line 4, column 1)");
+
+	/* The classic billion laughs, as published: refused at its first anchor, nothing expanded. */
+	n = (size_t)sprintf(text, "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+	for (char c = 'b'; c <= 'i'; c++)
+		n += (size_t)sprintf(text + n, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c - 1, c - 1,
+				     c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1);
+	expect_error("billion laughs", text, n, -EINVAL,
+		     ":1:1: a: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, "
+		     "logging)");
+	free(text);
+}
+
+/* A pipe is not measured up front: the reader stops at the limit. */
+static void test_pipe(void)
+{
+	const char *name = "an endless pipe";
+	struct vr_agent_config c;
+	char path[64], err[512], want[128];
+	int fds[2], ret, status;
+	pid_t pid;
+
+	if (pipe(fds)) {
+		fail(name, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		static const char line[] = "# a comment line that never ends the file\n";
+
+		close(fds[0]);
+		for (;;)
+			if (write(fds[1], line, sizeof(line) - 1) < 0)
+				_exit(0);
+	}
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	ret = vr_agent_config_load(path, &c, err, sizeof(err));
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	snprintf(want, sizeof(want), "%s: larger than %d bytes", path, VR_AGENT_CONFIG_MAX_BYTES);
+	if (ret != -EFBIG || strcmp(err, want))
+		fail(name, "returned %d: %s", ret, err);
+	else
+		ok(name);
+}
+
+/* Without host.name the system's host name is used, and checked like a configured one. Needs a UTS
+ * namespace of its own, so root. */
+static void test_hostname_fallback(void)
+{
+	static const struct {
+		const char *name, *system, *msg;
+	} cases[] = {
+		{ "host name from gethostname()", "compute-9", NULL },
+		{ "unusable system host name", "bad name",
+		  ":1:1: host.name: not given, and the system's host name \"bad name\" is not usable (letters, digits, "
+		  "'-', '.', '_', at most 64, not starting with '-' or '.')" },
+		{ "empty system host name", "", ":1:1: host.name: not given, and gethostname() did not give one either" },
+	};
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *path = write_tmp(REQ, strlen(REQ));
+		int fds[2], status;
+		char report[1200] = "";
+		ssize_t n;
+		pid_t pid;
+
+		if (geteuid() != 0) {
+			printf("skip %s: needs root for a UTS namespace\n", cases[i].name);
+			skipped++;
+			continue;
+		}
+		if (pipe(fds))
+			abort();
+		pid = fork();
+		if (pid == 0) {
+			struct vr_agent_config c;
+			char err[1024], want[1024];
+			int ret;
+
+			close(fds[0]);
+			if (unshare(CLONE_NEWUTS) || sethostname(cases[i].system, strlen(cases[i].system))) {
+				dprintf(fds[1], "skip: %s", strerror(errno));
+				_exit(0);
+			}
+			ret = vr_agent_config_load(path, &c, err, sizeof(err));
+			snprintf(want, sizeof(want), "%s%s", path, cases[i].msg ? cases[i].msg : "");
+			if (!cases[i].msg && ret)
+				dprintf(fds[1], "returned %d: %s", ret, err);
+			else if (!cases[i].msg && strcmp(c.host_name, cases[i].system))
+				dprintf(fds[1], "host name %s", c.host_name);
+			else if (cases[i].msg && (ret != -EINVAL || strcmp(err, want)))
+				dprintf(fds[1], "returned %d: %s", ret, err);
+			_exit(0);
+		}
+		close(fds[1]);
+		n = read(fds[0], report, sizeof(report) - 1);
+		close(fds[0]);
+		waitpid(pid, &status, 0);
+		report[n > 0 ? n : 0] = '\0';
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail(cases[i].name, "child died (status %d)", status);
+		else if (!strncmp(report, "skip: ", 6)) {
+			printf("skip %s: %s\n", cases[i].name, report + 6);
+			skipped++;
+		} else if (report[0])
+			fail(cases[i].name, "%s", report);
+		else
+			ok(cases[i].name);
+	}
+}
+
+int main(void)
+{
+	char cmd[64];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_defaults();
+	test_examples();
+	for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++)
+		run_good(&good_cases[i]);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		run_bad(&bad_cases[i]);
+	test_print();
+	test_files();
+	test_hostile();
+	test_pipe();
+	test_hostname_fallback();
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	if (skipped)
+		printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	else
+		printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
