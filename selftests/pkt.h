@@ -1,8 +1,8 @@
 /* A small packet builder for the datapath tests: append Ethernet, 802.1Q, IPv4 (with options), IPv6, UDP,
- * TCP, ICMP echo, MPLS and ARP headers to a buffer, then close them inside out so that length fields and
- * checksums (IPv4 header, UDP/TCP pseudo-header, ICMP) are computed, never pasted. Every field is written
- * byte by byte in network order, independently of the kernel's structs that the datapath uses, so that a
- * layout mistake on one side cannot hide behind the same mistake on the other. */
+ * TCP, ICMP (echo and errors quoting a packet), MPLS and ARP headers to a buffer, then close them inside out
+ * so that length fields and checksums (IPv4 header, UDP/TCP pseudo-header, ICMP) are computed, never pasted.
+ * Every field is written byte by byte in network order, independently of the kernel's structs that the
+ * datapath uses, so that a layout mistake on one side cannot hide behind the same mistake on the other. */
 #ifndef VR_TEST_PKT_H
 #define VR_TEST_PKT_H
 
@@ -267,6 +267,15 @@ static inline void pkt_tcp_end(struct pkt *p, size_t ip_off, size_t off)
 	pkt_put16(p, off + 16, csum_fold(csum_add(pkt_pseudo_sum(p, ip_off, IPPROTO_TCP_, len), p->b + off, len)));
 }
 
+/* Checksum offload as the sender's stack leaves it (CHECKSUM_PARTIAL, virtio-net NEEDS_CSUM): the checksum
+ * field, field bytes into the L4 header at off, holds the folded pseudo-header sum (not complemented) for
+ * the L4 length up to the end of the packet; whoever completes it sums from off to the end and stores the
+ * complement there. For a GSO packet that length is the whole super-packet's, as Linux writes it. */
+static inline void pkt_l4_csum_partial(struct pkt *p, size_t ip_off, size_t off, uint8_t proto, size_t field)
+{
+	pkt_put16(p, off + field, (uint16_t)~csum_fold(pkt_pseudo_sum(p, ip_off, proto, p->len - off)));
+}
+
 #define ICMP_ECHO_REPLY_ 0
 #define ICMP_ECHO_ 8
 
@@ -284,6 +293,43 @@ static inline void pkt_icmp_end(struct pkt *p, size_t off)
 {
 	pkt_put16(p, off + 2, 0);
 	pkt_put16(p, off + 2, csum_fold(csum_add(0, p->b + off, p->len - off)));
+}
+
+/* Append n bytes copied from d (a quoted packet, a captured frame); returns their offset. */
+static inline size_t pkt_bytes(struct pkt *p, const uint8_t *d, size_t n)
+{
+	size_t off = pkt_push(p, n);
+
+	memcpy(p->b + off, d, p->len - off);
+	return off;
+}
+
+#define ICMP_DEST_UNREACH_ 3
+#define ICMP_FRAG_NEEDED_ 4 /* code of "destination unreachable": fragmentation needed and DF set */
+
+/* How much of an offending IPv4 datagram (len bytes at ip) an ICMP error quotes: its internet header,
+ * options included, and the first data bytes after it (RFC 792: at least 8; RFC 1812 4.3.2.3 allows more);
+ * less if the datagram is shorter. */
+static inline size_t pkt_icmp_quote_len(const uint8_t *ip, size_t len, size_t data)
+{
+	size_t want = (size_t)(ip[0] & 0xf) * 4 + data;
+
+	return want < len ? want : len;
+}
+
+/* An ICMP error (RFC 792): type, code, checksum, the 32-bit field after it, then the quoted datagram. For
+ * "fragmentation needed" (type 3 code 4) that field is 16 unused bits and the next-hop MTU (RFC 1191): pass
+ * the MTU as rest. The checksum is left for pkt_icmp_end. */
+static inline size_t pkt_icmp_error(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest, const uint8_t *quote,
+				    size_t qlen)
+{
+	size_t off = pkt_push(p, 8);
+
+	p->b[off] = type;
+	p->b[off + 1] = code;
+	pkt_put32(p, off + 4, rest);
+	pkt_bytes(p, quote, qlen);
+	return off;
 }
 
 /* One MPLS label stack entry (RFC 3032): label 20 bits, traffic class 3, bottom of stack 1, TTL 8. */

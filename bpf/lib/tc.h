@@ -37,20 +37,68 @@ static __always_inline int vr_tc_deliver(struct __sk_buff *skb, const struct vr_
 	return bpf_redirect(nh->ifindex, 0);
 }
 
-/* Reply to the VM with ICMP fragmentation needed quoting its packet (IPv4 header of hlen bytes). */
+/* Reply to the VM with ICMP fragmentation needed quoting its packet (IPv4 header of hlen bytes).
+ * An skb whose L4 checksum is still left to offload (CHECKSUM_PARTIAL, the VM's default) cannot be told so
+ * by any helper, forbids trimming short of its checksum field, and would have that checksum completed over
+ * our quote later, breaking the ICMP checksum. So: save the quote; detect the pending checksum (a trim to
+ * just before the L4 checksum field fails only then); in that case cut the skb so that the pending field
+ * lands exactly on the ICMP checksum, and seed that field so that completing it yields the right ICMP
+ * checksum (the completion sums from the pending checksum start, which now lies in our IPv4 header). */
 static __always_inline int vr_tc_frag_needed(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg,
 					     __u32 hlen, __u16 mtu)
 {
+	__u8 quote[60 + VR_ICMP_QUOTE];
+	__u32 qlen = hlen + VR_ICMP_QUOTE, l4csum = 0, d;
 	void *data, *end;
+	struct iphdr *ip;
+	int partial = 0;
 
-	/* Trimming also clears GSO state: the reply is one small packet. */
-	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + VR_ICMP_QUOTE, 0) ||
-	    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0) || bpf_skb_pull_data(skb, skb->len))
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	ip = data + sizeof(struct ethhdr);
+	if ((void *)(ip + 1) > end || hlen < 20 || hlen > 60)
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	if (ip->protocol == IPPROTO_TCP)
+		l4csum = 16;
+	else if (ip->protocol == IPPROTO_UDP)
+		l4csum = 6;
+	qlen &= 0xff;
+	if (qlen < 20 + VR_ICMP_QUOTE || qlen > 60 + VR_ICMP_QUOTE ||
+	    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), quote, qlen))
+		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	if (l4csum)
+		partial = bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + l4csum + 1, 0) != 0;
+	if (!partial) {
+		if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + qlen, 0) ||
+		    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0))
+			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	} else {
+		d = hlen + l4csum - 22;
+		if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + l4csum + 2, 0) ||
+		    bpf_skb_adjust_room(skb, -(int)d, BPF_ADJ_ROOM_MAC, 0) ||
+		    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + VR_ICMP_ROOM + qlen, 0))
+			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	}
+	if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + VR_ICMP_ROOM, quote, qlen, 0) ||
+	    bpf_skb_pull_data(skb, skb->len))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
 		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	if (partial) {
+		__u16 *w = data + sizeof(struct ethhdr);
+		struct vr_icmp_frag *icmp = data + sizeof(struct ethhdr) + sizeof(struct iphdr);
+		__u32 sum = 0;
+
+		if ((void *)(icmp + 1) > end)
+			return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			if ((__u32)i * 2 >= 22 - l4csum)
+				sum += w[i];
+		icmp->check = vr_csum_fold(sum);
+	}
 	vr_count_drop(vif->vif_id, VR_DROP_FRAG_NEEDED);
 	vr_count_tx(vif->vif_id, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
@@ -101,7 +149,8 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 		return vr_tc_drop(vif->vif_id, reason);
 	size = skb->gso_size ? vr_tc_seglen(skb, inner, hlen, end) : inner_len;
 	if (reason || size + VR_ENCAP_OVERHEAD > fib.mtu_result) {
-		if (!reason && skb->gso_size && size <= fib.mtu_result)
+		/* The kernel shrinks gso_size for TCP only (UDP GSO keeps the datagram boundaries). */
+		if (!reason && skb->gso_size && inner->protocol == IPPROTO_TCP && size <= fib.mtu_result)
 			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= 32 */
 		else if (inner->frag_off & bpf_htons(VR_IP_DF))
 			return vr_tc_frag_needed(skb, vif, cfg, hlen, fib.mtu_result - VR_ENCAP_OVERHEAD);
