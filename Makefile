@@ -67,6 +67,20 @@ $(BUILD)/tapvm: selftests/tapvm.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
+# --- vrouter-agent configuration loader (agent/config.c) and its unit tests ---
+YAML_CFLAGS := $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
+YAML_LIBS   := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null || echo -lyaml)
+CONFIG_SRCS := agent/config.c
+CONFIG_HDRS := agent/config.h
+
+all: $(BUILD)/test_config
+
+$(BUILD)/test_config: selftests/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(YAML_CFLAGS) -Iagent -DVR_EXAMPLES_DIR='"$(abspath agent/examples)"' \
+		selftests/test_config.c $(CONFIG_SRCS) $(BUILD)/libvrouter.a $(YAML_LIBS) -o $@
+# --- end of the configuration loader block ---
+
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
 	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \

@@ -46,6 +46,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
+run_suite "agent config" "$build/test_config"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"

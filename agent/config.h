@@ -1,0 +1,90 @@
+/* vrouter-agent configuration: the one YAML file the agent reads at start (schema and defaults in
+ * agent/examples/vrouter-agent.yaml). The loader is strict: unknown keys, duplicate keys, wrong types,
+ * out-of-range values, anchors, aliases and tags are errors, each reported as one line
+ * "FILE:LINE:COLUMN: FIELD.PATH: what is wrong", so a typo never silently becomes a default. Everything
+ * lives in fixed-size fields of struct vr_agent_config: nothing to free. Like libvrouter, the loader never
+ * prints and never exits; it returns 0 or -errno and leaves the explanation in the caller's buffer. */
+#ifndef VR_AGENT_CONFIG_H
+#define VR_AGENT_CONFIG_H
+
+#include <stdio.h>
+#include <net/if.h>
+#include <linux/types.h>
+
+/* TF-XMPP.md: an agent talks to at most two control nodes, on TCP 5269, hold time 90 s by default. */
+#define VR_AGENT_MAX_CONTROLLERS 2
+#define VR_AGENT_XMPP_PORT 5269
+#define VR_AGENT_HOLD_TIME 90
+/* Keepalives go out every hold/3 seconds, so 3 is the shortest hold time that keeps a whole second
+ * between them; the upper bound is the 16-bit range BGP uses for the same timer. */
+#define VR_AGENT_HOLD_TIME_MIN 3
+#define VR_AGENT_HOLD_TIME_MAX 65535
+/* Seconds after a controller reconnects before learned routes it did not refresh are swept (TF default). */
+#define VR_AGENT_STALE_TIMEOUT 60
+#define VR_AGENT_STALE_TIMEOUT_MAX 3600
+#define VR_AGENT_PORT_SOCKET "/run/vrouter/agent.sock"
+/* A config file larger than this is refused before it is parsed. */
+#define VR_AGENT_CONFIG_MAX_BYTES (1024 * 1024)
+
+/* Linux host names are at most 64 bytes (HOST_NAME_MAX). */
+#define VR_AGENT_HOST_NAME_MAX 64
+/* Same size as struct vr_handle.pin_dir in libvrouter.h. */
+#define VR_AGENT_PIN_DIR_MAX 256
+/* sizeof(struct sockaddr_un.sun_path) on Linux. */
+#define VR_AGENT_SOCKET_PATH_MAX 108
+#define VR_AGENT_LOG_FILE_MAX 4096
+
+enum vr_agent_log_level {
+	VR_AGENT_LOG_ERROR,
+	VR_AGENT_LOG_WARNING,
+	VR_AGENT_LOG_INFO,
+	VR_AGENT_LOG_DEBUG,
+};
+
+struct vr_agent_controller {
+	__be32 addr;      /* IPv4 address of the control node */
+	__u16 port;       /* XMPP port */
+	__u32 hold_time;  /* seconds without a stanza or keepalive before the session is declared dead */
+};
+
+struct vr_agent_config {
+	/* host: */
+	char host_name[VR_AGENT_HOST_NAME_MAX + 1]; /* XMPP stream "from"; default gethostname() */
+	__be32 host_ip;                             /* underlay-address (required) */
+	char fabric[IFNAMSIZ];                      /* fabric-device (required) */
+	/* controllers: none means standalone (only local routes). */
+	unsigned int n_controllers;
+	struct vr_agent_controller controllers[VR_AGENT_MAX_CONTROLLERS];
+	/* labels: the MPLS labels the agent may allocate for its ports, inclusive. */
+	__u32 label_first, label_last;
+	/* bpffs: folder of the pinned datapath. */
+	char pin_dir[VR_AGENT_PIN_DIR_MAX];
+	/* port-api: Unix socket the hypervisor talks to. */
+	char port_socket[VR_AGENT_SOCKET_PATH_MAX];
+	/* graceful-restart: */
+	__u32 stale_timeout;                        /* seconds */
+	/* logging: */
+	enum vr_agent_log_level log_level;
+	char log_file[VR_AGENT_LOG_FILE_MAX];       /* "" means stderr ("stderr" in the file) */
+	/* Room for later issues: an encapsulation preference order (issue 6) and a role (issue 7) become
+	 * fields here and entries in the schema tables of config.c. */
+};
+
+/* Every default: no controllers, labels 16..1048575, /sys/fs/bpf/vrouter, VR_AGENT_PORT_SOCKET, stale
+ * timeout 60 s, level info to stderr, host name from gethostname() ("" if that fails). host_ip and fabric
+ * are left unset (0 and ""): the file must give them. */
+void vr_agent_config_defaults(struct vr_agent_config *cfg);
+
+/* Read path into cfg (defaults first, then the file). Returns 0, or -errno with one line in err:
+ * -ENOENT/-EACCES/-EISDIR/... the file cannot be read, -EFBIG larger than VR_AGENT_CONFIG_MAX_BYTES,
+ * -ENOMEM, -EINVAL anything wrong in it ("FILE:LINE:COL: FIELD: ..."). On failure cfg holds no
+ * meaningful values. */
+int vr_agent_config_load(const char *path, struct vr_agent_config *cfg, char *err, size_t errlen);
+
+/* Write the effective configuration, defaults included, as YAML that vr_agent_config_load reads back to
+ * the same values (for --print-config). Returns 0 or -EIO. */
+int vr_agent_config_print(FILE *out, const struct vr_agent_config *cfg);
+
+const char *vr_agent_log_level_name(enum vr_agent_log_level level);
+
+#endif /* VR_AGENT_CONFIG_H */
