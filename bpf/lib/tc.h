@@ -37,18 +37,24 @@ static __always_inline int vr_tc_deliver(struct __sk_buff *skb, const struct vr_
 	return bpf_redirect(nh->ifindex, 0);
 }
 
+/* 16-bit ones' complement rotate right by one: halves a value in ones' complement arithmetic. */
+static __always_inline __u16 vr_csum_half(__u16 v)
+{
+	return (__u16)((v >> 1) | (v << 15));
+}
+
 /* Reply to the VM with ICMP fragmentation needed quoting its packet (IPv4 header of hlen bytes).
  * An skb whose L4 checksum is still left to offload (CHECKSUM_PARTIAL, the VM's default) cannot be told so
- * by any helper, forbids trimming short of its checksum field, and would have that checksum completed over
- * our quote later, breaking the ICMP checksum. So: save the quote; detect the pending checksum (a trim to
- * just before the L4 checksum field fails only then); in that case cut the skb so that the pending field
- * lands exactly on the ICMP checksum, and seed that field so that completing it yields the right ICMP
- * checksum (the completion sums from the pending checksum start, which now lies in our IPv4 header). */
+ * by any helper and forbids trimming short of its checksum field; whoever delivers the reply may still
+ * complete that checksum over our quote (a tap reader, skb_checksum_help), while a veth peer takes the
+ * reply as it is. So the quoted L4 checksum field is set to the fixed point of that completion: completing
+ * it rewrites the same value, and the ICMP checksum computed over it holds either way. A pending checksum
+ * is detected by a trim to just before the L4 checksum field, which fails only then. */
 static __always_inline int vr_tc_frag_needed(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg,
 					     __u32 hlen, __u16 mtu)
 {
 	__u8 quote[60 + VR_ICMP_QUOTE];
-	__u32 qlen = hlen + VR_ICMP_QUOTE, l4csum = 0, d;
+	__u32 qlen = hlen + VR_ICMP_QUOTE, l4csum = 0;
 	void *data, *end;
 	struct iphdr *ip;
 	int partial = 0;
@@ -68,37 +74,36 @@ static __always_inline int vr_tc_frag_needed(struct __sk_buff *skb, const struct
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	if (l4csum)
 		partial = bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + l4csum + 1, 0) != 0;
-	if (!partial) {
-		if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + qlen, 0) ||
-		    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0))
-			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	} else {
-		d = hlen + l4csum - 22;
-		if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + hlen + l4csum + 2, 0) ||
-		    bpf_skb_adjust_room(skb, -(int)d, BPF_ADJ_ROOM_MAC, 0) ||
-		    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + VR_ICMP_ROOM + qlen, 0))
-			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	}
-	if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + VR_ICMP_ROOM, quote, qlen, 0) ||
+	/* Trimming also clears GSO state: the reply is one small packet. The quote is written back, since the
+	 * probe above may have cut it. */
+	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + qlen, 0) ||
+	    bpf_skb_adjust_room(skb, VR_ICMP_ROOM, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + VR_ICMP_ROOM, quote, qlen, 0) ||
 	    bpf_skb_pull_data(skb, skb->len))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
-	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
-		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
 	if (partial) {
-		__u16 *w = data + sizeof(struct ethhdr);
-		struct vr_icmp_frag *icmp = data + sizeof(struct ethhdr) + sizeof(struct iphdr);
-		__u32 sum = 0;
+		/* The completion writes ~(a + X) into the field X, a being the rest of [L4 header, end): the fixed
+		 * point is 2X = ~a, X = ~a halved. The quoted L4 part is VR_ICMP_QUOTE bytes, all readable. */
+		__u16 *l4 = data + sizeof(struct ethhdr) + VR_ICMP_ROOM + hlen;
+		__u32 a = 0;
 
-		if ((void *)(icmp + 1) > end)
+		if ((void *)l4 + VR_ICMP_QUOTE > end)
 			return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
 #pragma unroll
-		for (int i = 0; i < 10; i++)
-			if ((__u32)i * 2 >= 22 - l4csum)
-				sum += w[i];
-		icmp->check = vr_csum_fold(sum);
+		for (int i = 0; i < VR_ICMP_QUOTE / 2; i++)
+			if ((__u32)i * 2 != l4csum)
+				a += l4[i];
+		a = (a & 0xffff) + (a >> 16);
+		a = (a & 0xffff) + (a >> 16);
+		if (l4csum == 16)
+			l4[8] = vr_csum_half((__u16)~a);
+		else
+			l4[3] = vr_csum_half((__u16)~a);
 	}
+	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
 	vr_count_drop(vif->vif_id, VR_DROP_FRAG_NEEDED);
 	vr_count_tx(vif->vif_id, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
