@@ -14,15 +14,22 @@
 #include <linux/sockios.h>
 #include "vr_internal.h"
 
+/* A socket of this namespace and an ifreq naming ifname, for the ioctls below; -1 if no socket. */
+static int vr_dev_sock(const char *ifname, struct ifreq *ifr)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", ifname);
+	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
 int vr_dev_mtu(const char *ifname)
 {
-	struct ifreq ifr = {};
+	struct ifreq ifr;
 	int fd, mtu = 1500;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = vr_dev_sock(ifname, &ifr);
 	if (fd < 0)
 		return mtu;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
 		mtu = ifr.ifr_mtu;
 	close(fd);
@@ -32,14 +39,13 @@ int vr_dev_mtu(const char *ifname)
 bool vr_dev_is_tap(const char *ifname)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = {};
+	struct ifreq ifr;
 	bool tap = false;
 	int fd;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = vr_dev_sock(ifname, &ifr);
 	if (fd < 0)
 		return false;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&info;
 	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
 		tap = !strcmp(info.driver, "tun");
@@ -52,13 +58,12 @@ bool vr_dev_is_tap(const char *ifname)
  * sends to the VM leaves with the MAC the VM learnt for its gateway. */
 int vr_dev_set_mac(const char *ifname, const __u8 mac[6])
 {
-	struct ifreq ifr = {};
+	struct ifreq ifr;
 	int fd, err = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = vr_dev_sock(ifname, &ifr);
 	if (fd < 0)
 		return vr_err(-errno, "socket: %s", strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6))
 		goto out;
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
@@ -93,13 +98,12 @@ int vr_dev_sysctl(const char *dev, const char *key, const char *val)
 int vr_dev_gro_on(const char *ifname)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
-	struct ifreq ifr = {};
+	struct ifreq ifr;
 	int fd, err = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = vr_dev_sock(ifname, &ifr);
 	if (fd < 0)
 		return vr_err(-errno, "socket: %s", strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&ev;
 	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ev.data)
 		goto out;
