@@ -65,5 +65,6 @@ int cmd_vif(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_port(int argc, char **argv);
 
 #endif /* VR_CLI_H */

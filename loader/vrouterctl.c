@@ -27,7 +27,10 @@ static void usage(FILE *f)
 		"  vrouterctl route del PREFIX vrf ID | route show [vrf ID]\n"
 		"  vrouterctl label show\n"
 		"  vrouterctl stats\n"
-		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n");
+		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
+		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
+		"  vrouterctl port [-s SOCKET] del DEV | port [-s SOCKET] list\n"
+		"           (through vrouter-agent's port API: -s, else $VR_AGENT_SOCKET, else /run/vrouter/agent.sock)\n");
 }
 
 static void cli_print_error(const char *msg)
@@ -155,6 +158,7 @@ int main(int argc, char **argv)
 	static const struct cli_cmd objects[] = {
 		{ "load", cmd_load },	{ "unload", cmd_unload }, { "vrf", cmd_vrf },	  { "vif", cmd_vif },
 		{ "route", cmd_route }, { "label", cmd_label },	  { "stats", cmd_stats }, { "monitor", cmd_monitor },
+		{ "port", cmd_port },
 		{ "help", cmd_help },	{ NULL, NULL },
 	};
 	int opt;

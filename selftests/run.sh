@@ -47,7 +47,9 @@ fi
 
 run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
 run_suite "agent config" "$build/test_config"
+run_suite "XMPP codec" "$build/test_xmpp"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
+run_suite "end to end: vrouter-agent standalone (port API, hitless restart)" bash "$here/e2e_agent.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"

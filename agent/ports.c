@@ -1,0 +1,444 @@
+/* vrouter-agent ports: programming vifs, labels and local routes for the hypervisor's ports, and the
+ * state file that lets a restarted agent adopt them (see ports.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include "libvrouter.h"
+#include "log.h"
+#include "ports.h"
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* libvrouter's explanation of the last failure, or strerror when it left none. */
+static const char *why(int rc)
+{
+	const char *s = vr_strerror();
+
+	return *s ? s : strerror(-rc);
+}
+
+bool vr_vn_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > VR_AGENT_VN_MAX || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(":._-", s[i]))
+			return false;
+	return true;
+}
+
+void vr_ports_init(struct vr_ports *p, const struct vr_agent_config *cfg)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->pin_dir, sizeof(p->pin_dir), "%s", cfg->pin_dir);
+	snprintf(p->state_path, sizeof(p->state_path), "%s%s", cfg->port_socket, VR_AGENT_STATE_SUFFIX);
+	p->label_first = cfg->label_first;
+	p->label_last = cfg->label_last;
+}
+
+void vr_ports_free(struct vr_ports *p)
+{
+	free(p->port);
+	p->port = NULL;
+	p->n = p->cap = 0;
+}
+
+const struct vr_port *vr_ports_find(const struct vr_ports *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->port[i].name, name))
+			return &p->port[i];
+	return NULL;
+}
+
+/* The table is kept in vif id order, which is also the order the vifs map gives back after a restart
+ * once sorted: `list` answers the same before and after. */
+static int ports_append(struct vr_ports *p, const struct vr_port *port)
+{
+	size_t at;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct vr_port *n = realloc(p->port, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->port = n;
+		p->cap = cap;
+	}
+	for (at = p->n; at > 0 && p->port[at - 1].vif_id > port->vif_id; at--)
+		;
+	memmove(&p->port[at + 1], &p->port[at], (p->n - at) * sizeof(p->port[0]));
+	p->port[at] = *port;
+	p->n++;
+	return 0;
+}
+
+/* ---- state file ---- */
+
+/* One line per port: "port NAME IFINDEX LABEL VN" (VN "-" when unknown). Written to a temporary file,
+ * flushed to disk and renamed over the old one, so a crash leaves the old or the new file, never half. */
+static int state_save(const struct vr_ports *p)
+{
+	char tmp[sizeof(p->state_path) + 8];
+	FILE *f;
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	fprintf(f, "# vrouter-agent ports: port NAME IFINDEX LABEL VN (rewritten by the agent, do not edit)\n");
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(f, "port %s %u %u %s\n", p->port[i].name, p->port[i].ifindex, p->port[i].label,
+			p->port[i].vn[0] ? p->port[i].vn : "-");
+	if (fflush(f) || fsync(fd))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, p->state_path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void state_save_logged(const struct vr_ports *p)
+{
+	int err = state_save(p);
+
+	if (err)
+		log_err("writing the port state %s failed: %s (a restarted agent will not know the virtual "
+			"network names)", p->state_path, strerror(-err));
+}
+
+struct state_entry {
+	char name[IFNAMSIZ];
+	char vn[VR_AGENT_VN_MAX + 1];
+	__u32 ifindex, label;
+	bool used;
+};
+
+struct adopt_ctx {
+	struct vr_ports *p;
+	struct state_entry *st;
+	size_t nst;
+	int err;
+};
+
+static int state_load(const char *path, struct state_entry **out, size_t *nout)
+{
+	struct state_entry *st = NULL, e;
+	size_t n = 0, cap = 0;
+	char line[512], fmt[64];
+	unsigned int lineno = 0;
+	FILE *f;
+
+	*out = NULL;
+	*nout = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	snprintf(fmt, sizeof(fmt), "port %%%ds %%u %%u %%%ds", IFNAMSIZ - 1, VR_AGENT_VN_MAX);
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		memset(&e, 0, sizeof(e));
+		if (sscanf(line, fmt, e.name, &e.ifindex, &e.label, e.vn) != 4) {
+			log_warn("%s:%u: ignoring a malformed line", path, lineno);
+			continue;
+		}
+		if (!strcmp(e.vn, "-") || !vr_vn_valid(e.vn))
+			e.vn[0] = 0;
+		if (n == cap) {
+			struct state_entry *ns;
+
+			cap = cap ? cap * 2 : 16;
+			ns = realloc(st, cap * sizeof(*ns));
+			if (!ns) {
+				free(st);
+				fclose(f);
+				return -ENOMEM;
+			}
+			st = ns;
+		}
+		st[n++] = e;
+	}
+	fclose(f);
+	*out = st;
+	*nout = n;
+	return 0;
+}
+
+static int adopt_one(const struct vr_vif *vif, void *arg)
+{
+	struct adopt_ctx *c = arg;
+	struct vr_port port = {};
+	struct state_entry *e = NULL;
+	char ip[16];
+
+	port.ifindex = vif->ifindex;
+	port.vif_id = vif->vif_id;
+	port.vrf_id = vif->vrf_id;
+	port.label = vif->label;
+	port.ip = vif->ip;
+	port.gw_ip = vif->gw_ip;
+	port.mtu = vif->mtu;
+	port.xdp = !(vif->flags & VR_VIF_F_TC);
+	memcpy(port.mac, vif->mac, 6);
+	if (!if_indextoname(vif->ifindex, port.name))
+		port.name[0] = 0;
+	/* The same device: its ifindex (names can be reused after a delete), or its name if the index changed. */
+	for (size_t i = 0; i < c->nst && !e; i++)
+		if (!c->st[i].used && c->st[i].ifindex == vif->ifindex &&
+		    (!port.name[0] || !strcmp(c->st[i].name, port.name)))
+			e = &c->st[i];
+	if (!e && port.name[0])
+		for (size_t i = 0; i < c->nst && !e; i++)
+			if (!c->st[i].used && !strcmp(c->st[i].name, port.name))
+				e = &c->st[i];
+	if (e) {
+		e->used = true;
+		memcpy(port.vn, e->vn, sizeof(port.vn));
+		if (!port.name[0])
+			memcpy(port.name, e->name, sizeof(port.name));
+	}
+	if (!port.name[0])
+		snprintf(port.name, sizeof(port.name), "if%u", vif->ifindex);
+	if (port.label && (port.label < c->p->label_first || port.label > c->p->label_last))
+		log_warn("port %s: label %u is outside the configured range %u..%u (kept)", port.name, port.label,
+			 c->p->label_first, c->p->label_last);
+	log_info("adopted port %s: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
+		 inet_ntop(AF_INET, &port.ip, ip, sizeof(ip)), port.label, port.vn[0] ? port.vn : "(unknown)");
+	c->err = ports_append(c->p, &port);
+	return c->err;
+}
+
+int vr_ports_adopt(struct vr_ports *p, char *err, size_t errlen)
+{
+	struct adopt_ctx c = { .p = p };
+	struct vr_handle h;
+	int rc;
+
+	p->n = 0;
+	rc = state_load(p->state_path, &c.st, &c.nst);
+	if (rc)
+		log_warn("reading the port state %s failed: %s (adopting vifs without names)", p->state_path,
+			 strerror(-rc));
+	rc = vr_open(p->pin_dir, &h);
+	if (rc) {
+		free(c.st);
+		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
+	}
+	rc = vr_vif_foreach(&h, adopt_one, &c);
+	vr_close(&h);
+	if (rc) {
+		free(c.st);
+		if (c.err)
+			return fail(err, errlen, c.err, "out of memory");
+		return fail(err, errlen, rc, "reading the vifs failed: %s", why(rc));
+	}
+	for (size_t i = 0; i < c.nst; i++)
+		if (!c.st[i].used)
+			log_warn("port %s (label %u) is in the state file but its vif is gone: forgotten",
+				 c.st[i].name, c.st[i].label);
+	free(c.st);
+	state_save_logged(p);
+	log_info("%zu port(s) adopted from the datapath", p->n);
+	return 0;
+}
+
+/* ---- labels ---- */
+
+struct label_map {
+	__u8 *used; /* one byte per label of the range: simple, and 1 MiB at worst */
+	__u32 first, last;
+};
+
+static int label_mark(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	struct label_map *m = arg;
+
+	(void)nh_id;
+	(void)nh;
+	if (label >= m->first && label <= m->last)
+		m->used[label - m->first] = 1;
+	return 0;
+}
+
+/* The lowest label of the configured range that no label map entry uses. */
+static int label_pick(struct vr_ports *p, struct vr_handle *h, __u32 *label, char *err, size_t errlen)
+{
+	struct label_map m = { .first = p->label_first, .last = p->label_last };
+	int rc;
+
+	m.used = calloc((size_t)m.last - m.first + 1, 1);
+	if (!m.used)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	rc = vr_label_foreach(h, label_mark, &m);
+	if (rc) {
+		free(m.used);
+		return fail(err, errlen, rc, "reading the label table failed: %s", why(rc));
+	}
+	/* Labels of ports we know are in the map too, but a port adopted with a stale map entry must not lose
+	 * its label to a newcomer either. */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->port[i].label >= m.first && p->port[i].label <= m.last)
+			m.used[p->port[i].label - m.first] = 1;
+	for (__u32 l = m.first;; l++) {
+		if (!m.used[l - m.first]) {
+			*label = l;
+			free(m.used);
+			return 0;
+		}
+		if (l == m.last)
+			break;
+	}
+	free(m.used);
+	return fail(err, errlen, -ENOSPC, "no free label in %u..%u", m.first, m.last);
+}
+
+/* ---- add / del ---- */
+
+int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_port *out, char *err, size_t errlen)
+{
+	struct vr_vif_spec spec = {
+		.ifname = req->name, .vrf_id = req->vrf_id, .ip = req->ip, .gw_ip = req->gw_ip, .mtu = req->mtu,
+		.xdp = req->xdp,
+	};
+	struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = req->name };
+	struct vr_port port = {};
+	struct vr_handle h;
+	struct vr_vif vif;
+	char ip[16];
+	int rc;
+
+	if (vr_ports_find(p, req->name))
+		return fail(err, errlen, -EEXIST, "port %s already exists", req->name);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->port[i].vrf_id == req->vrf_id && p->port[i].ip == req->ip)
+			return fail(err, errlen, -EEXIST, "%s is already port %s in vrf %u",
+				    inet_ntop(AF_INET, &req->ip, ip, sizeof(ip)), p->port[i].name, req->vrf_id);
+	if (!if_nametoindex(req->name))
+		return fail(err, errlen, -ENODEV, "device %s does not exist", req->name);
+	rc = vr_open(p->pin_dir, &h);
+	if (rc)
+		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
+	rc = vr_vrf_add(&h, req->vrf_id, 0);
+	if (rc == 0)
+		log_info("created vrf %u for port %s", req->vrf_id, req->name);
+	else if (rc != -EEXIST) {
+		fail(err, errlen, rc, "vrf %u: %s", req->vrf_id, why(rc));
+		goto out;
+	}
+	rc = label_pick(p, &h, &spec.label, err, errlen);
+	if (rc)
+		goto out;
+	memcpy(spec.mac, req->mac, 6);
+	rc = vr_vif_add(&h, &spec, &vif);
+	if (rc) {
+		fail(err, errlen, rc, "%s", why(rc));
+		goto out;
+	}
+	rc = vr_route_add(&h, req->vrf_id, req->ip, 32, &nh);
+	if (rc) {
+		fail(err, errlen, rc, "route %s/32 in vrf %u: %s", inet_ntop(AF_INET, &req->ip, ip, sizeof(ip)),
+		     req->vrf_id, why(rc));
+		if (vr_vif_del(&h, req->name))
+			log_err("port %s: undoing the vif failed: %s", req->name, vr_strerror());
+		goto out;
+	}
+	memcpy(port.name, req->name, sizeof(port.name));
+	memcpy(port.vn, req->vn, sizeof(port.vn));
+	port.ifindex = vif.ifindex;
+	port.vif_id = vif.vif_id;
+	port.vrf_id = vif.vrf_id;
+	port.label = vif.label;
+	port.ip = vif.ip;
+	port.gw_ip = vif.gw_ip;
+	port.mtu = vif.mtu;
+	port.xdp = !(vif.flags & VR_VIF_F_TC);
+	memcpy(port.mac, vif.mac, 6);
+	rc = ports_append(p, &port);
+	if (rc) {
+		fail(err, errlen, rc, "out of memory");
+		vr_route_del(&h, req->vrf_id, req->ip, 32);
+		vr_vif_del(&h, req->name);
+		goto out;
+	}
+	state_save_logged(p);
+	if (out)
+		*out = port;
+	log_info("port %s added: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
+		 inet_ntop(AF_INET, &port.ip, ip, sizeof(ip)), port.label, port.vn);
+out:
+	vr_close(&h);
+	return rc;
+}
+
+int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
+{
+	const struct vr_port *found = vr_ports_find(p, name);
+	struct vr_port port;
+	struct vr_handle h;
+	size_t i;
+	int rc;
+
+	if (!found)
+		return fail(err, errlen, -ENOENT, "no port %s", name);
+	port = *found;
+	i = (size_t)(found - p->port);
+	rc = vr_open(p->pin_dir, &h);
+	if (rc)
+		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
+	rc = vr_route_del(&h, port.vrf_id, port.ip, 32);
+	if (rc && rc != -ENOENT) {
+		fail(err, errlen, rc, "removing the route of %s: %s", name, why(rc));
+		goto out;
+	}
+	rc = vr_vif_del(&h, name);
+	if (rc && rc != -ENOENT && rc != -ENODEV) {
+		/* Put the route back: the port stays whole rather than half deleted. */
+		struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = name };
+
+		fail(err, errlen, rc, "removing vif %s: %s", name, why(rc));
+		if (vr_route_add(&h, port.vrf_id, port.ip, 32, &nh))
+			log_err("port %s: restoring its route failed: %s", name, vr_strerror());
+		goto out;
+	}
+	if (rc)
+		log_warn("port %s: its vif was already gone (%s)", name, vr_strerror());
+	rc = 0;
+	memmove(&p->port[i], &p->port[i + 1], (p->n - i - 1) * sizeof(p->port[0]));
+	p->n--;
+	state_save_logged(p);
+	log_info("port %s deleted (label %u released)", name, port.label);
+out:
+	vr_close(&h);
+	return rc;
+}

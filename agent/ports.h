@@ -1,0 +1,64 @@
+/* vrouter-agent ports: the VM-facing devices the hypervisor asked for, and what the agent programmed for
+ * each (vif, MPLS label from the configured range, local /32 route). Every change goes through libvrouter
+ * under its writer lock (vr_open per operation), so vrouterctl can run beside the agent.
+ *
+ * Hitless restart: the datapath's vifs map is the truth for what exists; what the maps cannot hold (the
+ * virtual network name, later the XMPP node) is kept in a state file, PORT_SOCKET.state, rewritten
+ * atomically (temporary file + rename) after every change. On start the agent adopts every vif in the map
+ * as a port, with the name found in the state file for that device (none if the vif was not the agent's);
+ * state lines whose vif has gone are dropped. Labels come from the label map, so an adopted port keeps its
+ * label and no label in use is ever handed out again. */
+#ifndef VR_AGENT_PORTS_H
+#define VR_AGENT_PORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <linux/types.h>
+#include "config.h"
+
+/* A virtual network name: the XMPP node of the VRF, e.g. default-domain:admin:vn1. */
+#define VR_AGENT_VN_MAX 255
+#define VR_AGENT_STATE_SUFFIX ".state"
+
+struct vr_port {
+	char name[IFNAMSIZ];
+	char vn[VR_AGENT_VN_MAX + 1];   /* "" when adopted without a state entry */
+	__u32 ifindex, vif_id, vrf_id, label;
+	__be32 ip, gw_ip;
+	__u8 mac[6];
+	__u16 mtu;
+	bool xdp;
+};
+
+/* What the hypervisor asks for. */
+struct vr_port_req {
+	char name[IFNAMSIZ];
+	char vn[VR_AGENT_VN_MAX + 1];
+	__u32 vrf_id;
+	__be32 ip, gw_ip;
+	__u8 mac[6];
+	__u16 mtu;      /* 0: the device's */
+	bool xdp;
+};
+
+struct vr_ports {
+	char pin_dir[VR_AGENT_PIN_DIR_MAX];
+	char state_path[VR_AGENT_SOCKET_PATH_MAX + sizeof(VR_AGENT_STATE_SUFFIX)];
+	__u32 label_first, label_last;
+	struct vr_port *port;
+	size_t n, cap;
+};
+
+void vr_ports_init(struct vr_ports *p, const struct vr_agent_config *cfg);
+void vr_ports_free(struct vr_ports *p);
+/* Rebuild the table from the vifs map and the state file. Returns 0 or -errno (err says why). */
+int vr_ports_adopt(struct vr_ports *p, char *err, size_t errlen);
+/* 0 and *out filled, or -errno with a one-line reason in err. */
+int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_port *out, char *err, size_t errlen);
+int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen);
+const struct vr_port *vr_ports_find(const struct vr_ports *p, const char *name);
+/* A vn name the agent accepts: 1..255 of [A-Za-z0-9:._-], starting with a letter or digit. */
+bool vr_vn_valid(const char *s);
+
+#endif /* VR_AGENT_PORTS_H */
