@@ -84,12 +84,16 @@ $(BUILD)/test_config: selftests/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) $(BU
 # --- vrouter-agent daemon (agent/main.c, log, ports, port API): links libvrouter, libbpf and libyaml ---
 AGENT_SRCS := agent/main.c agent/log.c agent/ports.c agent/port_api.c $(CONFIG_SRCS)
 AGENT_HDRS := agent/log.h agent/loop.h agent/ports.h agent/port_api.h $(CONFIG_HDRS)
+# XMPP sessions and learned routes, with the codec (libxml2; XML_CFLAGS/XML_LIBS are set further down).
+AGENT_XMPP_SRCS := agent/xmpp_session.c agent/routes.c agent/xmpp_parse.c agent/xmpp_build.c
+AGENT_XMPP_HDRS := agent/xmpp_session.h agent/routes.h agent/xmpp.h
 
 all: $(BUILD)/vrouter-agent
 
-$(BUILD)/vrouter-agent: $(AGENT_SRCS) $(AGENT_HDRS) $(BUILD)/libvrouter.a $(LIB_HDRS)
+$(BUILD)/vrouter-agent: $(AGENT_SRCS) $(AGENT_HDRS) $(AGENT_XMPP_SRCS) $(AGENT_XMPP_HDRS) $(BUILD)/libvrouter.a $(LIB_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(YAML_CFLAGS) -Iagent $(AGENT_SRCS) $(BUILD)/libvrouter.a $(YAML_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(YAML_CFLAGS) $(XML_CFLAGS) -Iagent $(AGENT_SRCS) $(AGENT_XMPP_SRCS) $(BUILD)/libvrouter.a \
+		$(YAML_LIBS) $(XML_LIBS) $(LDLIBS) -o $@
 # --- end of the vrouter-agent block ---
 
 # --- XMPP codec (agent/xmpp_parse.c, agent/xmpp_build.c) and its unit tests: libxml2 ---
@@ -105,6 +109,16 @@ $(BUILD)/test_xmpp: selftests/test_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XML_CFLAGS) -Iagent selftests/test_xmpp.c $(XMPP_SRCS) $(XML_LIBS) -o $@
 # --- end of the XMPP codec block ---
+
+# --- the agent's XMPP sessions against a scripted fake control node (selftests/e2e_agent_xmpp.sh) ---
+all: $(BUILD)/test_agent_xmpp
+
+$(BUILD)/test_agent_xmpp: selftests/test_agent_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS) $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XML_CFLAGS) -Iagent selftests/test_agent_xmpp.c $(XMPP_SRCS) $(BUILD)/libvrouter.a \
+		$(XML_LIBS) $(LDLIBS) -o $@
+# --- end of the agent XMPP test block ---
+
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \

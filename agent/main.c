@@ -22,6 +22,9 @@
 #include "loop.h"
 #include "port_api.h"
 #include "ports.h"
+#include "routes.h"
+#include "xmpp.h"
+#include "xmpp_session.h"
 
 #define EXIT_USAGE 2
 
@@ -226,6 +229,8 @@ int main(int argc, char **argv)
 	struct vr_agent_config cfg;
 	struct vr_port_api *api = NULL;
 	struct vr_ports ports;
+	struct vr_routes routes = {};
+	bool xmpp_started = false;
 	struct vr_handle evh;
 	bool evh_open = false;
 	char err[1024];
@@ -273,7 +278,7 @@ int main(int argc, char **argv)
 	}
 	vr_set_verbosity(verbose ? verbose : cfg.log_level == VR_AGENT_LOG_DEBUG ? 1 : 0);
 	log_info("vrouter-agent starting: config %s, host %s, %u controller(s)%s", path, cfg.host_name,
-		 cfg.n_controllers, cfg.n_controllers ? " (XMPP not implemented yet: running standalone)" : "");
+		 cfg.n_controllers, cfg.n_controllers ? "" : " (standalone)");
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -329,6 +334,27 @@ int main(int argc, char **argv)
 		log_err("cannot detach: %s", strerror(errno));
 		goto out;
 	}
+	if (cfg.n_controllers) {
+		struct vr_handle rh;
+
+		if (vr_routes_init(&routes)) {
+			log_err("out of memory");
+			goto out;
+		}
+		/* Tunnel routes a previous agent learned: kept (stale) until a controller resyncs. */
+		if (!vr_open(cfg.pin_dir, &rh)) {
+			if (vr_routes_adopt(&routes, &rh))
+				log_warn("adopting the learned routes failed: %s", vr_strerror());
+			vr_close(&rh);
+			if (routes.n)
+				log_info("%zu tunnel route(s) adopted as stale until a controller resyncs", routes.n);
+		}
+		if (vr_xmpp_start(&cfg, &ports, &routes)) {
+			log_err("cannot start the XMPP sessions: out of memory");
+			goto out;
+		}
+		xmpp_started = true;
+	}
 	log_info("ready: %zu port(s), labels %u..%u", ports.n, cfg.label_first, cfg.label_last);
 
 	while (!stop) {
@@ -350,6 +376,10 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	if (xmpp_started)
+		vr_xmpp_stop();
+	if (routes.bucket)
+		vr_routes_free(&routes);
 	vr_port_api_close(api);
 	if (evw.ev)
 		vr_events_close(evw.ev);

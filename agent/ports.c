@@ -394,6 +394,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	state_save_logged(p);
 	if (out)
 		*out = port;
+	if (p->on_change)
+		p->on_change(p->on_change_arg, &port, true);
 	log_info("port %s added: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
 		 inet_ntop(AF_INET, &port.ip, ip, sizeof(ip)), port.label, port.vn);
 out:
@@ -438,6 +440,10 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 	p->n--;
 	state_save_logged(p);
 	log_info("port %s deleted (label %u released)", name, port.label);
+	vr_close(&h);
+	if (p->on_change)
+		p->on_change(p->on_change_arg, &port, false);
+	return 0;
 out:
 	vr_close(&h);
 	return rc;

@@ -48,6 +48,10 @@ struct vr_ports {
 	__u32 label_first, label_last;
 	struct vr_port *port;
 	size_t n, cap;
+	/* Called after a successful add (added true) or delete (the table no longer holds the port), e.g. by
+	 * the XMPP sessions to publish or withdraw it. NULL: nobody listens. */
+	void (*on_change)(void *arg, const struct vr_port *port, bool added);
+	void *on_change_arg;
 };
 
 void vr_ports_init(struct vr_ports *p, const struct vr_agent_config *cfg);

@@ -330,19 +330,15 @@ static void catch_up(struct vr_xmpp_decoder *d)
 
 /* ---- the stanza tree ---- */
 
-static const char *attr_ns(const struct xnode *n, const char *prefix, const char *name)
+/* An attribute without a prefix (xml:lang and the like are not ours). */
+static const char *attr(const struct xnode *n, const char *name)
 {
 	const struct xattr *a;
 
 	for (a = n->attrs; a; a = a->next)
-		if (!strcmp(a->name, name) && (prefix ? a->prefix && !strcmp(a->prefix, prefix) : !a->prefix))
+		if (!a->prefix && !strcmp(a->name, name))
 			return a->value;
 	return NULL;
-}
-
-static const char *attr(const struct xnode *n, const char *name)
-{
-	return attr_ns(n, NULL, name);
 }
 
 static struct xnode *child(const struct xnode *n, const char *name)

@@ -1,0 +1,269 @@
+/* vrouter-agent learned routes (see routes.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "log.h"
+#include "routes.h"
+
+#define ROUTES_BUCKETS 16384
+
+static size_t bucket_of(const struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	__u32 h = vrf_id * 2654435761u ^ (__u32)prefix * 2246822519u ^ plen * 3266489917u;
+
+	return (h ^ (h >> 15)) & (r->n_buckets - 1);
+}
+
+int vr_routes_init(struct vr_routes *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->bucket = calloc(ROUTES_BUCKETS, sizeof(*r->bucket));
+	if (!r->bucket)
+		return -ENOMEM;
+	r->n_buckets = ROUTES_BUCKETS;
+	return 0;
+}
+
+void vr_routes_free(struct vr_routes *r)
+{
+	for (size_t i = 0; i < r->n_buckets; i++)
+		while (r->bucket[i]) {
+			struct vr_learned *e = r->bucket[i];
+
+			r->bucket[i] = e->next;
+			free(e);
+		}
+	free(r->bucket);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct vr_learned **find(struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	struct vr_learned **p = &r->bucket[bucket_of(r, vrf_id, prefix, plen)];
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->vrf_id == vrf_id && (*p)->prefix == prefix && (*p)->plen == plen)
+			return p;
+	return p;
+}
+
+static const char *pfx(const struct vr_learned *e, char *buf, size_t n)
+{
+	char ip[16];
+
+	snprintf(buf, n, "%s/%u", inet_ntop(AF_INET, &e->prefix, ip, sizeof(ip)), e->plen);
+	return buf;
+}
+
+/* Make the route table hold what the copies say; frees the entry (via *p) when no copy is left. */
+static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned **p)
+{
+	struct vr_learned *e = *p;
+	const struct vr_learned_copy *want = NULL;
+	char b[32], ip[16];
+	int rc = 0;
+
+	for (int pass = 0; pass < 2 && !want; pass++)
+		for (unsigned int s = 0; s < VR_ROUTES_SLOTS && !want; s++)
+			if (e->copy[s].have && (pass || !e->copy[s].stale))
+				want = &e->copy[s];
+	if (e->installed && (!want || want->remote_ip != e->inst_ip || want->label != e->inst_label)) {
+		rc = vr_route_del(h, e->vrf_id, e->prefix, e->plen);
+		if (rc && rc != -ENOENT)
+			log_warn("learned route %s in vrf %u: removing it failed: %s", pfx(e, b, sizeof(b)), e->vrf_id,
+				 vr_strerror());
+		else
+			log_debug("learned route %s in vrf %u removed", pfx(e, b, sizeof(b)), e->vrf_id);
+		e->installed = false;
+		rc = 0;
+	}
+	if (want && !e->installed) {
+		struct vr_nh_spec nh = { .type = VR_NH_TUNNEL, .remote_ip = want->remote_ip, .label = want->label };
+
+		rc = vr_route_add(h, e->vrf_id, e->prefix, e->plen, &nh);
+		if (rc)
+			log_warn("learned route %s in vrf %u via %s label %u: %s", pfx(e, b, sizeof(b)), e->vrf_id,
+				 inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label, vr_strerror());
+		else {
+			e->installed = true;
+			e->inst_ip = want->remote_ip;
+			e->inst_label = want->label;
+			log_debug("learned route %s in vrf %u via %s label %u installed", pfx(e, b, sizeof(b)),
+				  e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label);
+		}
+	}
+	if (!want) {
+		*p = e->next;
+		free(e);
+		r->n--;
+	}
+	return rc;
+}
+
+int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
+		     __u32 plen, __be32 remote_ip, __u32 label)
+{
+	struct vr_learned **p = find(r, vrf_id, prefix, plen);
+
+	if (slot >= VR_ROUTES_SLOTS)
+		return -EINVAL;
+	if (!*p) {
+		struct vr_learned *e = calloc(1, sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		e->vrf_id = vrf_id;
+		e->prefix = prefix;
+		e->plen = plen;
+		*p = e;
+		r->n++;
+	}
+	(*p)->copy[slot] = (struct vr_learned_copy){ .have = true, .remote_ip = remote_ip, .label = label };
+	/* A fresh copy from a controller replaces what a previous agent left in the datapath. */
+	if (slot != VR_ROUTES_ADOPTED)
+		(*p)->copy[VR_ROUTES_ADOPTED].have = false;
+	return reconcile(r, h, p);
+}
+
+int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
+		       __u32 plen)
+{
+	struct vr_learned **p = find(r, vrf_id, prefix, plen);
+
+	if (!*p || slot >= VR_ROUTES_SLOTS || !(*p)->copy[slot].have)
+		return 0;
+	(*p)->copy[slot].have = false;
+	return reconcile(r, h, p);
+}
+
+size_t vr_routes_mark_stale(struct vr_routes *r, unsigned int slot)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_buckets; i++)
+		for (struct vr_learned *e = r->bucket[i]; e; e = e->next)
+			if (e->copy[slot].have && !e->copy[slot].stale) {
+				e->copy[slot].stale = true;
+				n++;
+			}
+	return n;
+}
+
+/* Drop the copies of slot that match (stale ones, or all in a VRF). */
+static size_t drop(struct vr_routes *r, struct vr_handle *h, int slot, bool stale_only, bool any_vrf, __u32 vrf_id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		struct vr_learned **p = &r->bucket[i];
+
+		while (*p) {
+			struct vr_learned *e = *p;
+			bool changed = false;
+
+			if (any_vrf || e->vrf_id == vrf_id)
+				for (unsigned int s = 0; s < VR_ROUTES_SLOTS; s++)
+					if ((slot < 0 || (unsigned int)slot == s) && e->copy[s].have &&
+					    (!stale_only || e->copy[s].stale)) {
+						e->copy[s].have = false;
+						changed = true;
+						n++;
+					}
+			if (changed)
+				reconcile(r, h, p);
+			if (*p == e)
+				p = &e->next;
+		}
+	}
+	return n;
+}
+
+size_t vr_routes_sweep(struct vr_routes *r, struct vr_handle *h, unsigned int slot)
+{
+	return drop(r, h, (int)slot, true, true, 0);
+}
+
+size_t vr_routes_flush_vrf(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id)
+{
+	return drop(r, h, -1, false, false, vrf_id);
+}
+
+size_t vr_routes_count(const struct vr_routes *r, unsigned int slot, bool stale_only)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_buckets; i++)
+		for (struct vr_learned *e = r->bucket[i]; e; e = e->next)
+			if (e->copy[slot].have && (!stale_only || e->copy[slot].stale))
+				n++;
+	return n;
+}
+
+struct adopt_ctx {
+	struct vr_routes *r;
+	int err;
+};
+
+static int adopt_route(const struct vr_route_info *ri, void *arg)
+{
+	struct adopt_ctx *c = arg;
+	struct vr_learned **p;
+	struct vr_learned *e;
+
+	if (ri->nh.type != VR_NH_TUNNEL)
+		return 0;
+	p = find(c->r, ri->vrf_id, ri->prefix, ri->plen);
+	if (*p)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		c->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	e->vrf_id = ri->vrf_id;
+	e->prefix = ri->prefix;
+	e->plen = ri->plen;
+	e->installed = true;
+	e->inst_ip = ri->nh.remote_ip;
+	e->inst_label = ri->nh.label;
+	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true,
+							       .remote_ip = ri->nh.remote_ip, .label = ri->nh.label };
+	*p = e;
+	c->r->n++;
+	return 0;
+}
+
+struct adopt_walk {
+	struct adopt_ctx c;
+	struct vr_handle *h;
+	__u32 vrfs[4096];
+	size_t n;
+};
+
+static int collect_vrf(const struct vr_vrf_info *vi, void *arg)
+{
+	struct adopt_walk *w = arg;
+
+	if (w->n < sizeof(w->vrfs) / sizeof(w->vrfs[0]))
+		w->vrfs[w->n++] = vi->vrf_id;
+	return 0;
+}
+
+int vr_routes_adopt(struct vr_routes *r, struct vr_handle *h)
+{
+	struct adopt_walk *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	w->c.r = r;
+	w->h = h;
+	rc = vr_vrf_foreach(h, collect_vrf, w);
+	for (size_t i = 0; !rc && i < w->n; i++)
+		rc = vr_route_foreach(h, w->vrfs[i], adopt_route, &w->c);
+	if (w->c.err)
+		rc = w->c.err;
+	free(w);
+	return rc;
+}

@@ -1,0 +1,654 @@
+/* vrouter-agent XMPP sessions (see xmpp_session.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include "libvrouter.h"
+#include "log.h"
+#include "loop.h"
+#include "xmpp.h"
+#include "xmpp_session.h"
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define RECV_CHUNK 65536
+
+enum sess_state { S_IDLE, S_CONNECTING, S_OPEN_SENT, S_UP };
+
+struct session {
+	struct vr_watch w;
+	unsigned int idx;			/* controller slot, also the learned routes' slot */
+	const struct vr_agent_controller *ctl;
+	char name[32];				/* "A.B.C.D:port" */
+	enum sess_state state;
+	struct vr_xmpp_decoder *dec;
+	struct vr_xmpp_buf out;
+	unsigned int seq;
+	uint64_t backoff_ms;
+	uint64_t reconnect_at, hold_at, keepalive_at, stale_at;	/* absolute ms, 0: none */
+	bool closing;				/* set from the decoder callback: close after feed returns */
+	bool in_feed;				/* inside vr_xmpp_decoder_feed: closing must wait */
+	char close_why[160];
+	char **subs;				/* VRF (vn) names subscribed on this session */
+	size_t n_subs;
+	unsigned long received, keepalives_rx;
+};
+
+static struct {
+	const struct vr_agent_config *cfg;
+	struct vr_ports *ports;
+	struct vr_routes *routes;
+	struct session sess[VR_AGENT_MAX_CONTROLLERS];
+	unsigned int n;
+	__u32 pub_seq;
+} X;
+
+static void session_close(struct session *s, const char *why);
+static void session_flush(struct session *s);
+
+static void rearm(struct session *s)
+{
+	uint64_t next = 0, now = vr_now_ms();
+	uint64_t t[] = { s->reconnect_at, s->hold_at, s->keepalive_at, s->stale_at };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i] && (!next || t[i] < next))
+			next = t[i];
+	vr_loop_timer(&s->w, next ? (next > now ? next - now : 1) : 0);
+}
+
+static uint64_t hold_ms(const struct session *s)
+{
+	return (uint64_t)s->ctl->hold_time * 1000;
+}
+
+/* ---- subscriptions ---- */
+
+static bool subscribed(const struct session *s, const char *vn)
+{
+	for (size_t i = 0; i < s->n_subs; i++)
+		if (!strcmp(s->subs[i], vn))
+			return true;
+	return false;
+}
+
+static void subs_clear(struct session *s)
+{
+	for (size_t i = 0; i < s->n_subs; i++)
+		free(s->subs[i]);
+	free(s->subs);
+	s->subs = NULL;
+	s->n_subs = 0;
+}
+
+/* The VRF id of a virtual network, from the ports in it (0 and false when no port has it). */
+static bool vn_vrf(const char *vn, __u32 *vrf_id)
+{
+	for (size_t i = 0; i < X.ports->n; i++)
+		if (!strcmp(X.ports->port[i].vn, vn)) {
+			*vrf_id = X.ports->port[i].vrf_id;
+			return true;
+		}
+	return false;
+}
+
+static void send_subscribe(struct session *s, const char *vn, __u32 vrf_id)
+{
+	char **n;
+	char *dup;
+
+	if (subscribed(s, vn))
+		return;
+	n = realloc(s->subs, (s->n_subs + 1) * sizeof(*n));
+	dup = strdup(vn);
+	if (!n || !dup) {
+		free(dup);
+		if (n)
+			s->subs = n;
+		session_close(s, "out of memory");
+		return;
+	}
+	s->subs = n;
+	if (vr_xmpp_build_subscribe(&s->out, X.cfg->host_name, ++s->seq, vn, vrf_id)) {
+		free(dup);
+		session_close(s, "output buffer full");
+		return;
+	}
+	s->subs[s->n_subs++] = dup;
+	log_info("xmpp %s: subscribe %s (instance-id %u)", s->name, vn, vrf_id);
+}
+
+static void send_unsubscribe(struct session *s, const char *vn)
+{
+	for (size_t i = 0; i < s->n_subs; i++)
+		if (!strcmp(s->subs[i], vn)) {
+			free(s->subs[i]);
+			s->subs[i] = s->subs[--s->n_subs];
+			if (vr_xmpp_build_unsubscribe(&s->out, X.cfg->host_name, ++s->seq, vn))
+				session_close(s, "output buffer full");
+			else
+				log_info("xmpp %s: unsubscribe %s", s->name, vn);
+			return;
+		}
+}
+
+/* ---- publish / withdraw ---- */
+
+static void send_publish(struct session *s, const struct vr_port *p)
+{
+	struct vr_xmpp_nexthop nh = {
+		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
+		.has_mac = true,
+		.label = p->label,
+		.encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE,
+		.virtual_network = p->vn,
+	};
+	struct vr_xmpp_entry e = {
+		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ip },
+		.safi = VR_XMPP_SAFI_UNICAST,
+		.n_nexthops = 1,
+		.nexthops = &nh,
+		.version = 1,
+		.sequence_number = ++X.pub_seq,
+		.local_pref = 100,
+		.virtual_network = p->vn,
+		.sub_protocol = "interface",
+	};
+	char ip[16];
+
+	memcpy(nh.mac, p->mac, 6);
+	if (vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, p->vn, &e)) {
+		session_close(s, "output buffer full");
+		return;
+	}
+	log_info("xmpp %s: publish %s/32 in %s label %u", s->name, inet_ntop(AF_INET, &p->ip, ip, sizeof(ip)),
+		 p->vn, p->label);
+}
+
+static void send_withdraw(struct session *s, const struct vr_port *p)
+{
+	struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ip };
+	char ip[16];
+
+	if (vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, p->vn, VR_XMPP_SAFI_UNICAST, &pf)) {
+		session_close(s, "output buffer full");
+		return;
+	}
+	log_info("xmpp %s: withdraw %s/32 in %s", s->name, inet_ntop(AF_INET, &p->ip, ip, sizeof(ip)), p->vn);
+}
+
+/* Session up: subscribe to every VRF with ports, then publish every port. */
+static void announce_all(struct session *s)
+{
+	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
+		const struct vr_port *p = &X.ports->port[i];
+
+		if (p->vn[0])
+			send_subscribe(s, p->vn, p->vrf_id);
+	}
+	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
+		const struct vr_port *p = &X.ports->port[i];
+
+		if (p->vn[0] && p->ip)
+			send_publish(s, p);
+	}
+}
+
+void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
+{
+	__u32 vrf_id;
+	bool vn_left;
+
+	(void)arg;
+	if (!port->vn[0])
+		return;
+	vn_left = vn_vrf(port->vn, &vrf_id);
+	for (unsigned int i = 0; i < X.n; i++) {
+		struct session *s = &X.sess[i];
+
+		if (s->state != S_UP)
+			continue;
+		if (added) {
+			send_subscribe(s, port->vn, port->vrf_id);
+			if (s->state == S_UP)
+				send_publish(s, port);
+		} else {
+			send_withdraw(s, port);
+			if (!vn_left && s->state == S_UP)
+				send_unsubscribe(s, port->vn);
+		}
+		if (s->state != S_IDLE)
+			session_flush(s);
+	}
+	/* The VRF lost its last port: nobody sends its routes any more. */
+	if (!added && !vn_left && X.routes) {
+		struct vr_handle h;
+
+		if (vr_open(X.cfg->pin_dir, &h)) {
+			log_warn("xmpp: cannot open the datapath to flush vrf %u: %s", port->vrf_id, vr_strerror());
+			return;
+		}
+		size_t n = vr_routes_flush_vrf(X.routes, &h, port->vrf_id);
+		vr_close(&h);
+		if (n)
+			log_info("xmpp: vrf %u (%s) has no port left: %zu learned route(s) removed", port->vrf_id,
+				 port->vn, n);
+	}
+}
+
+/* ---- received routes ---- */
+
+static struct vr_handle *rx_handle(bool *open)
+{
+	static struct vr_handle h;
+
+	if (!*open) {
+		if (vr_open(X.cfg->pin_dir, &h)) {
+			log_warn("xmpp: cannot open the datapath: %s", vr_strerror());
+			return NULL;
+		}
+		*open = true;
+	}
+	return &h;
+}
+
+static void sweep(struct session *s, const char *why)
+{
+	bool open = false;
+	struct vr_handle *h = rx_handle(&open);
+	size_t n = 0, a = 0;
+
+	if (!h)
+		return;
+	n = vr_routes_sweep(X.routes, h, s->idx);
+	/* Routes a previous agent left: the first controller's resync decides about them. */
+	a = vr_routes_sweep(X.routes, h, VR_ROUTES_ADOPTED);
+	vr_close(h);
+	s->stale_at = 0;
+	log_info("xmpp %s: %s: %zu stale route(s) swept%s", s->name, why, n + a, a ? " (with adopted ones)" : "");
+}
+
+/* The first usable next hop: IPv4, a label, an MPLS encapsulation, not this host. */
+static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e)
+{
+	for (unsigned int i = 0; i < e->n_nexthops; i++) {
+		const struct vr_xmpp_nexthop *nh = &e->nexthops[i];
+
+		if (nh->addr.afi != VR_XMPP_AFI_IPV4 || !nh->label || nh->label > 0xfffff ||
+		    nh->addr.ip.v4 == X.cfg->host_ip || !nh->addr.ip.v4 ||
+		    !(vr_xmpp_encaps(nh) & (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE)))
+			continue;
+		return nh;
+	}
+	return NULL;
+}
+
+static void on_items(struct session *s, const struct vr_xmpp_items *it)
+{
+	struct vr_handle *h;
+	bool open = false;
+	__u32 vrf_id;
+	unsigned int added = 0, removed = 0;
+
+	if (it->end_of_rib) {
+		sweep(s, "EndOfRib");
+		return;
+	}
+	if (!it->node.decoded || it->node.afi != VR_XMPP_AFI_IPV4 || it->node.safi != VR_XMPP_SAFI_UNICAST) {
+		log_debug("xmpp %s: items of node %s ignored", s->name, it->node.text ? it->node.text : "?");
+		return;
+	}
+	if (!it->node.vrf || !subscribed(s, it->node.vrf) || !vn_vrf(it->node.vrf, &vrf_id)) {
+		log_warn("xmpp %s: routes for %s, which we are not subscribed to: ignored", s->name,
+			 it->node.vrf ? it->node.vrf : "?");
+		return;
+	}
+	h = rx_handle(&open);
+	if (!h)
+		return;
+	for (unsigned int i = 0; i < it->n_items && it->items; i++) {
+		const struct vr_xmpp_entry *e = &it->items[i];
+		const struct vr_xmpp_nexthop *nh;
+
+		if (e->nlri.afi != VR_XMPP_AFI_IPV4)
+			continue;
+		nh = pick_nexthop(e);
+		if (nh) {
+			vr_routes_update(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen, nh->addr.ip.v4,
+					 nh->label);
+			added++;
+		} else {
+			/* Our own route reflected back, or nothing usable: not a route to install. */
+			vr_routes_withdraw(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen);
+		}
+	}
+	for (unsigned int i = 0; i < it->n_retracts && it->retracts; i++) {
+		const struct vr_xmpp_prefix *p = &it->retracts[i];
+
+		if (p->afi != VR_XMPP_AFI_IPV4)
+			continue;
+		vr_routes_withdraw(X.routes, h, s->idx, vrf_id, p->ip.v4, p->plen);
+		removed++;
+	}
+	vr_close(h);
+	log_debug("xmpp %s: %s: %u route(s) updated, %u retracted", s->name, it->node.vrf, added, removed);
+}
+
+/* ---- the decoder's events ---- */
+
+static int on_event(void *user, const struct vr_xmpp_event *ev)
+{
+	struct session *s = user;
+	uint64_t now = vr_now_ms();
+
+	switch (ev->type) {
+	case VR_XMPP_EV_STREAM_OPEN:
+		s->hold_at = now + hold_ms(s);
+		if (s->state != S_OPEN_SENT)
+			break;
+		s->state = S_UP;
+		s->backoff_ms = BACKOFF_MIN_MS;
+		s->keepalive_at = now + hold_ms(s) / 3;
+		if (vr_routes_count(X.routes, s->idx, true) || vr_routes_count(X.routes, VR_ROUTES_ADOPTED, true))
+			s->stale_at = now + (uint64_t)X.cfg->stale_timeout * 1000;
+		log_info("xmpp %s: session up (peer %s, id %s)", s->name,
+			 ev->u.header->from ? ev->u.header->from : "?", ev->u.header->id ? ev->u.header->id : "-");
+		announce_all(s);
+		break;
+	case VR_XMPP_EV_KEEPALIVE:
+		s->keepalives_rx += ev->u.keepalive.keepalives;
+		s->hold_at = now + hold_ms(s);
+		break;
+	case VR_XMPP_EV_STANZA:
+		s->received++;
+		s->hold_at = now + hold_ms(s);
+		if (s->state != S_UP)
+			break;
+		switch (ev->u.stanza->kind) {
+		case VR_XMPP_ST_ITEMS:
+			on_items(s, &ev->u.stanza->u.items);
+			break;
+		case VR_XMPP_ST_IQ_ERROR:
+			log_warn("xmpp %s: iq %s failed: %s", s->name, ev->u.stanza->id ? ev->u.stanza->id : "-",
+				 ev->u.stanza->u.condition ? ev->u.stanza->u.condition : "?");
+			break;
+		case VR_XMPP_ST_STREAM_ERROR:
+			snprintf(s->close_why, sizeof(s->close_why), "stream error from the peer: %s",
+				 ev->u.stanza->u.condition ? ev->u.stanza->u.condition : "?");
+			s->closing = true;
+			return 1;
+		default:
+			log_debug("xmpp %s: %s stanza ignored", s->name, ev->u.stanza->name);
+			break;
+		}
+		break;
+	case VR_XMPP_EV_STREAM_CLOSE:
+		snprintf(s->close_why, sizeof(s->close_why), "the peer closed the stream");
+		s->closing = true;
+		return 1;
+	case VR_XMPP_EV_ERROR:
+		snprintf(s->close_why, sizeof(s->close_why), "bad input: %s (%s)",
+			 vr_xmpp_strerror(ev->u.error.code), ev->u.error.detail ? ev->u.error.detail : "");
+		s->closing = true;
+		break;
+	}
+	return 0;
+}
+
+/* ---- I/O ---- */
+
+static void session_flush(struct session *s)
+{
+	while (s->out.len) {
+		ssize_t n = send(s->w.fd, s->out.data, s->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			char why[96];
+
+			snprintf(why, sizeof(why), "send: %s", strerror(errno));
+			session_close(s, why);
+			return;
+		}
+		vr_xmpp_buf_consume(&s->out, (size_t)n);
+	}
+	vr_loop_mod(&s->w, EPOLLIN | (s->out.len ? EPOLLOUT : 0));
+}
+
+static void session_connect(struct session *s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->ctl->port),
+				  .sin_addr.s_addr = s->ctl->addr };
+	int fd, one = 1;
+
+	s->reconnect_at = 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("xmpp %s: socket: %s", s->name, strerror(errno));
+		goto retry;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+		log_debug("xmpp %s: connect: %s", s->name, strerror(errno));
+		close(fd);
+		goto retry;
+	}
+	s->w.fd = fd;
+	if (vr_loop_add(&s->w, EPOLLOUT)) {
+		log_warn("xmpp %s: epoll: %s", s->name, strerror(errno));
+		close(fd);
+		s->w.fd = -1;
+		goto retry;
+	}
+	s->state = S_CONNECTING;
+	s->hold_at = vr_now_ms() + hold_ms(s);	/* also bounds the connect and the stream open */
+	rearm(s);
+	return;
+retry:
+	s->reconnect_at = vr_now_ms() + s->backoff_ms;
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+	rearm(s);
+}
+
+static void session_close(struct session *s, const char *why)
+{
+	size_t stale;
+
+	if (s->state == S_IDLE)
+		return;
+	if (s->in_feed) {
+		if (!s->closing)
+			snprintf(s->close_why, sizeof(s->close_why), "%s", why);
+		s->closing = true;
+		return;
+	}
+	log_warn("xmpp %s: session closed: %s; reconnecting in %llu ms", s->name, why,
+		 (unsigned long long)s->backoff_ms);
+	if (s->w.fd >= 0) {
+		vr_loop_del(&s->w);
+		close(s->w.fd);
+		s->w.fd = -1;
+	}
+	s->state = S_IDLE;
+	s->closing = false;
+	vr_xmpp_decoder_reset(s->dec);
+	s->out.len = 0;
+	subs_clear(s);
+	stale = vr_routes_mark_stale(X.routes, s->idx);
+	if (stale)
+		log_info("xmpp %s: %zu learned route(s) kept as stale", s->name, stale);
+	s->hold_at = s->keepalive_at = s->stale_at = 0;
+	s->reconnect_at = vr_now_ms() + s->backoff_ms;
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+	rearm(s);
+}
+
+static void on_io(struct vr_watch *w, uint32_t events)
+{
+	struct session *s = (struct session *)w;
+	static char buf[RECV_CHUNK];
+
+	if (s->state == S_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "connect: %s", strerror(err ? err : errno));
+			session_close(s, why);
+			return;
+		}
+		log_info("xmpp %s: connected, opening the stream", s->name);
+		s->state = S_OPEN_SENT;
+		if (vr_xmpp_build_stream_open(&s->out, X.cfg->host_name, NULL)) {
+			session_close(s, "output buffer full");
+			return;
+		}
+		session_flush(s);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		session_flush(s);
+		if (s->state == S_IDLE)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (int round = 0; round < 16; round++) {
+		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0) {
+			session_close(s, "the peer closed the connection");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			char why[96];
+
+			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+			session_close(s, why);
+			return;
+		}
+		s->in_feed = true;
+		int rc = vr_xmpp_decoder_feed(s->dec, buf, (size_t)n);
+		s->in_feed = false;
+
+		if (rc || s->closing) {
+			if (!s->closing || !s->close_why[0])
+				snprintf(s->close_why, sizeof(s->close_why), "decoder: %s", vr_xmpp_strerror(rc));
+			char why[sizeof(s->close_why)];
+
+			memcpy(why, s->close_why, sizeof(why));
+			s->close_why[0] = 0;
+			session_close(s, why);
+			return;
+		}
+		if (s->state == S_IDLE)
+			return;
+	}
+	if (s->out.len)
+		session_flush(s);
+	if (s->state != S_IDLE)
+		rearm(s);
+}
+
+static void on_timer(struct vr_watch *w, uint32_t events)
+{
+	struct session *s = (struct session *)w;
+	uint64_t now = vr_now_ms();
+
+	(void)events;
+	if (s->state == S_IDLE) {
+		if (s->reconnect_at && s->reconnect_at <= now)
+			session_connect(s);
+		else
+			rearm(s);
+		return;
+	}
+	if (s->hold_at && s->hold_at <= now) {
+		session_close(s, s->state == S_UP ? "hold timer expired" : "no answer within the hold time");
+		return;
+	}
+	if (s->state == S_UP && s->keepalive_at && s->keepalive_at <= now) {
+		s->keepalive_at = now + hold_ms(s) / 3;
+		if (vr_xmpp_build_keepalive(&s->out)) {
+			session_close(s, "output buffer full");
+			return;
+		}
+		session_flush(s);
+		if (s->state == S_IDLE)
+			return;
+	}
+	if (s->stale_at && s->stale_at <= now)
+		sweep(s, "stale timer");
+	rearm(s);
+}
+
+/* ---- start / stop ---- */
+
+int vr_xmpp_start(const struct vr_agent_config *cfg, struct vr_ports *ports, struct vr_routes *routes)
+{
+	X.cfg = cfg;
+	X.ports = ports;
+	X.routes = routes;
+	X.n = cfg->n_controllers;
+	ports->on_change = vr_xmpp_port_changed;
+	ports->on_change_arg = NULL;
+	for (unsigned int i = 0; i < X.n; i++) {
+		struct session *s = &X.sess[i];
+		char ip[16];
+
+		memset(s, 0, sizeof(*s));
+		s->idx = i;
+		s->ctl = &cfg->controllers[i];
+		s->w.fd = -1;
+		s->w.fn = on_io;
+		s->w.on_timer = on_timer;
+		s->backoff_ms = BACKOFF_MIN_MS;
+		snprintf(s->name, sizeof(s->name), "%s:%u", inet_ntop(AF_INET, &s->ctl->addr, ip, sizeof(ip)),
+			 s->ctl->port);
+		s->dec = vr_xmpp_decoder_new(NULL, on_event, s);
+		if (!s->dec)
+			return -ENOMEM;
+		vr_xmpp_buf_init(&s->out, 0);
+		session_connect(s);
+	}
+	return 0;
+}
+
+void vr_xmpp_stop(void)
+{
+	for (unsigned int i = 0; i < X.n; i++) {
+		struct session *s = &X.sess[i];
+
+		if (s->w.fd >= 0) {
+			if (s->state == S_UP && !vr_xmpp_build_stream_close(&s->out))
+				session_flush(s);
+			vr_loop_del(&s->w);
+			close(s->w.fd);
+			s->w.fd = -1;
+		} else {
+			vr_loop_timer(&s->w, 0);
+		}
+		subs_clear(s);
+		vr_xmpp_buf_free(&s->out);
+		vr_xmpp_decoder_free(s->dec);
+		s->dec = NULL;
+	}
+	X.n = 0;
+	if (X.ports)
+		X.ports->on_change = NULL;
+}

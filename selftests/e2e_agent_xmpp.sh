@@ -1,0 +1,75 @@
+#!/bin/bash
+# vrouter-agent's XMPP sessions against a scripted fake control node (build/test_agent_xmpp): on host h1 of
+# lib.sh's underlay, the fake listens on 127.0.0.1 in h1's namespace, starts the agent (one controller,
+# hold time 3 s, stale timeout 3 s), adds/deletes ports through the port API and checks the protocol and the
+# learned tunnel routes in the datapath (see the comment at the top of selftests/test_agent_xmpp.c).
+#
+# Run as root after make: bash selftests/e2e_agent_xmpp.sh. Prints ok/FAIL lines and "N passed, N failed".
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+AGENT=${AGENT:-$VR_BUILD/vrouter-agent}
+FAKE=${FAKE:-$VR_BUILD/test_agent_xmpp}
+
+vr_require_root
+vr_require_cmds ip nsenter ethtool
+vr_require_build "$VRCTL" "$AGENT" "$FAKE"
+vr_require_bpffs
+vr_tmp_init agentxmpp
+vr_trap_cleanup
+
+VR_VM_HOST+=([a1]=h1 [a2]=h1)
+VR_VM_VRF+=([a1]=1 [a2]=2)
+VR_VM_IP+=([a1]=10.1.0.1 [a2]=10.1.0.3)
+VR_VM_KIND+=([a1]=veth [a2]=veth)
+VR_VM_MODE+=([a1]=xdp [a2]=xdp)
+VN1=default-domain:admin:vn1:vn1
+VN2=default-domain:admin:vn2:vn2
+PORT=$((20000 + RANDOM % 20000))
+
+vr_topo_underlay
+vr_topo_vm a1
+vr_topo_vm a2
+vr_register_pindir "$(vr_ns h1)" "$(vr_pindir h1)"
+sock=$VR_TMP/agent.sock
+cat >"$VR_TMP/agent.yaml" <<YAML
+host:
+  name: vr$VR_ID-h1
+  underlay-address: ${VR_HOST_IP[h1]}
+  fabric-device: $(vr_fabric_dev h1)
+controllers:
+  - address: 127.0.0.1
+    port: $PORT
+    hold-time: 3
+bpffs: $(vr_pindir h1)
+port-api:
+  socket: $sock
+graceful-restart:
+  stale-timeout: 3
+logging:
+  level: debug
+YAML
+
+padd() {   # padd VM VN
+	echo "$VRCTL -d $(vr_pindir h1) port -s $sock add $(vr_vif_dev "$1") vrf ${VR_VM_VRF[$1]} mac $(vr_vm_mac "$1")" \
+		"ip ${VR_VM_IP[$1]} vn $2 gw $VR_GW mode xdp >/dev/null"
+}
+
+out=$(nsenter --net="/run/netns/$(vr_ns h1)" env PORT="$PORT" PIN_DIR="$(vr_pindir h1)" HOST="vr$VR_ID-h1" \
+	HOST_IP="${VR_HOST_IP[h1]}" VN1="$VN1" VN2="$VN2" STALE=3 IP1=10.1.0.1 IP2=10.1.0.3 \
+	AGENT_CMD="exec $AGENT -c $VR_TMP/agent.yaml -f >$VR_TMP/agent.log 2>&1" \
+	PORT_ADD1="$(padd a1 "$VN1")" PORT_ADD2="$(padd a2 "$VN2")" \
+	PORT_DEL2="$VRCTL -d $(vr_pindir h1) port -s $sock del $(vr_vif_dev a2) >/dev/null" \
+	timeout 90 "$FAKE" 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+VR_PASS=$((VR_PASS + $(grep -c '^ok ' <<<"$out")))
+VR_FAIL=$((VR_FAIL + $(grep -c '^FAIL ' <<<"$out")))
+if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
+	vr_failed "the fake control node exited with status $rc"
+fi
+if [ "$VR_FAIL" -gt 0 ]; then
+	echo "# agent log (last 40 lines):"
+	tail -n 40 "$VR_TMP/agent.log" | sed 's/^/#   /'
+fi
+vr_summary

@@ -1,0 +1,510 @@
+/* A scripted fake Tungsten Fabric control node for vrouter-agent's XMPP sessions (run by
+ * selftests/e2e_agent_xmpp.sh inside a host namespace). It listens on 127.0.0.1:PORT, starts the agent
+ * (AGENT_CMD), adds and deletes ports through the agent's port API (PORT_ADD1, PORT_ADD2, PORT_DEL2 shell
+ * commands), decodes everything the agent sends with the shared codec and checks the order and shape of
+ * subscribe/publish/associate/withdraw/unsubscribe, then sends routes, retracts and EndOfRib and checks the
+ * datapath's route table (libvrouter, pin dir PIN_DIR) for the tunnel routes; it kills sessions to check
+ * graceful restart (stale routes kept, swept by the stale timer or EndOfRib, refreshed when re-sent).
+ * Environment: PORT, PIN_DIR, HOST (agent host name), HOST_IP, VN1, VN2, STALE (seconds), AGENT_CMD,
+ * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2. Prints ok/FAIL lines and "N passed, N failed". */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "libvrouter.h"
+#include "xmpp.h"
+
+static int passed, failed;
+
+static void check(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void check(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		printf("ok %s\n", name);
+	} else {
+		failed++;
+		printf("FAIL %s: ", name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static const char *env(const char *k)
+{
+	const char *v = getenv(k);
+
+	if (!v) {
+		fprintf(stderr, "missing %s\n", k);
+		exit(2);
+	}
+	return v;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* What the agent sent, decoded and copied. */
+struct msg {
+	enum vr_xmpp_stanza_kind kind;
+	char id[64], node[300], item_node[300];
+	bool has_instance;
+	__u32 instance;
+	bool has_entry;
+	unsigned int n_nh, encaps;
+	__be32 nh_ip;
+	__u32 label, local_pref;
+	char vn[300], sub_protocol[64];
+	bool has_mac;
+};
+
+#define QMAX 256
+static struct {
+	int fd;
+	struct vr_xmpp_decoder *dec;
+	struct msg q[QMAX];
+	unsigned int head, tail;
+	bool opened, closed, error;
+	char from[128];
+	unsigned long keepalives;
+} P;
+
+static void cpy(char *d, size_t n, const char *s)
+{
+	snprintf(d, n, "%s", s ? s : "");
+}
+
+static int on_event(void *user, const struct vr_xmpp_event *ev)
+{
+	(void)user;
+	if (ev->type == VR_XMPP_EV_STREAM_OPEN) {
+		P.opened = true;
+		cpy(P.from, sizeof(P.from), ev->u.header->from);
+	} else if (ev->type == VR_XMPP_EV_KEEPALIVE) {
+		P.keepalives += ev->u.keepalive.keepalives;
+	} else if (ev->type == VR_XMPP_EV_STREAM_CLOSE) {
+		P.closed = true;
+	} else if (ev->type == VR_XMPP_EV_ERROR) {
+		P.error = true;
+	} else if (ev->type == VR_XMPP_EV_STANZA && P.tail - P.head < QMAX) {
+		const struct vr_xmpp_stanza *st = ev->u.stanza;
+		struct msg *m = &P.q[P.tail++ % QMAX];
+
+		memset(m, 0, sizeof(*m));
+		m->kind = st->kind;
+		cpy(m->id, sizeof(m->id), st->id);
+		if (st->kind == VR_XMPP_ST_SUBSCRIBE || st->kind == VR_XMPP_ST_UNSUBSCRIBE) {
+			cpy(m->node, sizeof(m->node), st->u.subscribe.node);
+			m->has_instance = st->u.subscribe.has_instance_id;
+			m->instance = st->u.subscribe.instance_id;
+		} else if (st->kind == VR_XMPP_ST_PUBLISH) {
+			const struct vr_xmpp_entry *e = &st->u.publish.entry;
+
+			cpy(m->node, sizeof(m->node), st->u.publish.node.text);
+			m->has_entry = st->u.publish.has_entry && e->n_nexthops;
+			if (m->has_entry) {
+				m->n_nh = e->n_nexthops;
+				m->nh_ip = e->nexthops[0].addr.ip.v4;
+				m->label = e->nexthops[0].label;
+				m->encaps = e->nexthops[0].encaps;
+				m->has_mac = e->nexthops[0].has_mac;
+				cpy(m->vn, sizeof(m->vn), e->nexthops[0].virtual_network);
+				m->local_pref = e->local_pref;
+				cpy(m->sub_protocol, sizeof(m->sub_protocol), e->sub_protocol);
+			}
+		} else if (st->kind == VR_XMPP_ST_ASSOCIATE || st->kind == VR_XMPP_ST_DISSOCIATE) {
+			cpy(m->node, sizeof(m->node), st->u.collection.node);
+			cpy(m->item_node, sizeof(m->item_node), st->u.collection.item.text);
+		}
+	}
+	return 0;
+}
+
+/* Read for up to ms; returns false when the connection closed. */
+static bool pump(int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+	char buf[4096];
+
+	while (P.fd >= 0) {
+		int64_t left = (int64_t)(end - now_ms());
+		struct pollfd pfd = { .fd = P.fd, .events = POLLIN };
+
+		if (left <= 0)
+			return true;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = recv(P.fd, buf, sizeof(buf), 0);
+
+		if (n <= 0) {
+			close(P.fd);
+			P.fd = -1;
+			return false;
+		}
+		vr_xmpp_decoder_feed(P.dec, buf, (size_t)n);
+	}
+	return false;
+}
+
+static bool next_msg(struct msg *out, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (P.head == P.tail && now_ms() < end && P.fd >= 0)
+		pump(50);
+	if (P.head == P.tail)
+		return false;
+	*out = P.q[P.head++ % QMAX];
+	return true;
+}
+
+static void send_buf(struct vr_xmpp_buf *b)
+{
+	if (P.fd >= 0 && b->len && send(P.fd, b->data, b->len, MSG_NOSIGNAL) != (ssize_t)b->len)
+		fprintf(stderr, "send failed\n");
+	b->len = 0;
+}
+
+static int lfd;
+
+static bool accept_session(int ms)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return false;
+	P.fd = accept(lfd, NULL, NULL);
+	if (P.fd < 0)
+		return false;
+	vr_xmpp_decoder_reset(P.dec);
+	P.head = P.tail = 0;
+	P.opened = P.closed = P.error = false;
+	for (uint64_t end = now_ms() + 3000; !P.opened && now_ms() < end && P.fd >= 0;)
+		pump(50);
+	return P.opened;
+}
+
+static const char *host;
+static __be32 host_ip;
+
+static void answer(void)
+{
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_stream_answer(&b, host, "fake-1", NULL);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+static void kill_session(void)
+{
+	if (P.fd >= 0)
+		close(P.fd);
+	P.fd = -1;
+}
+
+/* Routes to vrf for one prefix. */
+static void send_route(const char *vn, const char *prefix, const char *nh_ip, __u32 label)
+{
+	struct vr_xmpp_nexthop nh = { .addr.afi = 1, .label = label, .encaps = VR_XMPP_ENCAP_UDP,
+				      .virtual_network = vn };
+	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = 1, .nexthops = &nh, .version = 1, .local_pref = 100,
+				   .virtual_network = vn, .sub_protocol = "interface" };
+	struct vr_xmpp_buf b;
+
+	inet_pton(AF_INET, nh_ip, &nh.addr.ip.v4);
+	vr_xmpp_prefix_parse(1, prefix, &e.nlri);
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_items(&b, host, 1, 1, vn, &e, 1);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+static void send_retract(const char *vn, const char *prefix)
+{
+	struct vr_xmpp_prefix p;
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_prefix_parse(1, prefix, &p);
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_retracts(&b, host, 1, 1, vn, &p, 1);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+static void send_eor(void)
+{
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_end_of_rib(&b, host);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+static void send_raw(const char *s)
+{
+	if (P.fd >= 0 && send(P.fd, s, strlen(s), MSG_NOSIGNAL) < 0)
+		fprintf(stderr, "send failed\n");
+}
+
+/* Keep the agent's hold timer alive while waiting. */
+static void idle(int ms)
+{
+	for (uint64_t end = now_ms() + (uint64_t)ms; now_ms() < end;) {
+		send_raw(VR_XMPP_KEEPALIVE);
+		pump(300);
+	}
+}
+
+struct find {
+	__be32 prefix;
+	bool found;
+	__u8 type;
+	__be32 remote;
+	__u32 label;
+};
+
+static int find_cb(const struct vr_route_info *r, void *arg)
+{
+	struct find *f = arg;
+
+	if (r->prefix == f->prefix && r->plen == 32) {
+		f->found = true;
+		f->type = r->nh.type;
+		f->remote = r->nh.remote_ip;
+		f->label = r->nh.label;
+	}
+	return 0;
+}
+
+static const char *pin_dir;
+
+static struct find route(__u32 vrf, const char *ip)
+{
+	struct find f = {};
+	struct vr_handle h;
+
+	inet_pton(AF_INET, ip, &f.prefix);
+	if (!vr_open(pin_dir, &h)) {
+		vr_route_foreach(&h, vrf, find_cb, &f);
+		vr_close(&h);
+	}
+	return f;
+}
+
+/* Wait (bounded, pumping the session) for prefix ip in vrf to be a tunnel to nh with label, or absent. */
+static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, int ms)
+{
+	__be32 want = 0;
+
+	if (nh)
+		inet_pton(AF_INET, nh, &want);
+	for (uint64_t end = now_ms() + (uint64_t)ms;;) {
+		struct find f = route(vrf, ip);
+
+		if (nh ? f.found && f.type == VR_NH_TUNNEL && f.remote == want && f.label == label : !f.found)
+			return true;
+		if (now_ms() >= end)
+			return false;
+		if (P.fd >= 0)
+			pump(100);
+		else
+			usleep(100000);
+	}
+}
+
+static void run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+}
+
+/* Expect subscribe(vn, instance) next. */
+static void expect_subscribe(const char *name, const char *vn, __u32 inst)
+{
+	struct msg m;
+
+	if (!next_msg(&m, 3000)) {
+		check(false, name, "nothing received");
+		return;
+	}
+	check(m.kind == VR_XMPP_ST_SUBSCRIBE && !strcmp(m.node, vn) && m.has_instance && m.instance == inst &&
+		      !strncmp(m.id, "subscribe", 9),
+	      name, "got kind %d node '%s' instance %u id %s", m.kind, m.node, m.instance, m.id);
+}
+
+/* Expect the publish + associate pair of ip/32 in vn (withdraw: publish + dissociate). */
+static void expect_pair(const char *name, const char *vn, const char *ip, bool withdraw)
+{
+	char node[400];
+	struct msg a, b;
+	bool ok;
+
+	snprintf(node, sizeof(node), "1/1/%s/%s/32", vn, ip);
+	if (!next_msg(&a, 3000) || !next_msg(&b, 3000)) {
+		check(false, name, "the pair did not come");
+		return;
+	}
+	ok = a.kind == VR_XMPP_ST_PUBLISH && !strcmp(a.node, node) && !strncmp(a.id, "pubsub", 6) &&
+	     b.kind == (withdraw ? VR_XMPP_ST_DISSOCIATE : VR_XMPP_ST_ASSOCIATE) && !strcmp(b.node, vn) &&
+	     !strcmp(b.item_node, node) && !strncmp(b.id, "collection", 10) && !strcmp(a.id + 6, b.id + 10);
+	if (!withdraw)
+		ok = ok && a.has_entry && a.n_nh == 1 && a.nh_ip == host_ip && a.label >= 16 && a.has_mac &&
+		     a.encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) && !strcmp(a.vn, vn) &&
+		     a.local_pref == 100 && !strcmp(a.sub_protocol, "interface");
+	check(ok, name, "got %d '%s' id %s / %d '%s' -> '%s' id %s (label %u, encaps %#x, lp %u, vn %s)", a.kind,
+	      a.node, a.id, b.kind, b.node, b.item_node, b.id, a.label, a.encaps, a.local_pref, a.vn);
+}
+
+int main(void)
+{
+	const char *vn1 = env("VN1"), *vn2 = env("VN2"), *ip1 = env("IP1"), *ip2 = env("IP2");
+	int stale = atoi(env("STALE"));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((__u16)atoi(env("PORT"))) };
+	int one = 1;
+	pid_t agent;
+	struct msg m;
+
+	host = env("HOST");
+	pin_dir = env("PIN_DIR");
+	inet_pton(AF_INET, env("HOST_IP"), &host_ip);
+	signal(SIGPIPE, SIG_IGN);
+	P.fd = -1;
+	P.dec = vr_xmpp_decoder_new(NULL, on_event, NULL);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4)) {
+		perror("listen");
+		return 1;
+	}
+	agent = fork();
+	if (agent == 0) {
+		close(lfd);
+		execl("/bin/sh", "sh", "-c", env("AGENT_CMD"), (char *)NULL);
+		_exit(127);
+	}
+
+	/* 1. stream open; a port exists before the answer: subscribe comes before publish. */
+	check(accept_session(10000), "agent connects and opens the stream", "no stream header");
+	check(!strcmp(P.from, host), "stream from is the host name", "from '%s'", P.from);
+	run(env("PORT_ADD1"));
+	answer();
+	expect_subscribe("session up: subscribe vn1 with instance-id 1 first", vn1, 1);
+	expect_pair("session up: publish + associate pair of port 1, exact shape", vn1, ip1, false);
+
+	/* 2. a port added while up, in a new VRF. */
+	run(env("PORT_ADD2"));
+	expect_subscribe("port add: subscribe vn2 (instance-id 2) before its publish", vn2, 2);
+	expect_pair("port add: publish + associate pair of port 2", vn2, ip2, false);
+
+	/* 3. learned routes. */
+	send_route(vn1, "10.1.0.2/32", "192.0.2.99", 33);
+	send_route(vn1, "10.1.0.5/32", env("HOST_IP"), 35);	/* our own next hop: ignored */
+	send_route(vn2, "10.2.0.7/32", "192.0.2.98", 44);
+	send_route(vn1, "10.1.0.9/32", "192.0.2.99", 39);
+	send_eor();
+	check(wait_route(1, "10.1.0.2", "192.0.2.99", 33, 3000), "items: tunnel route 10.1.0.2 in vrf 1",
+	      "not in the map");
+	check(wait_route(2, "10.2.0.7", "192.0.2.98", 44, 3000), "items: tunnel route 10.2.0.7 in vrf 2",
+	      "not in the map");
+	idle(300);
+	check(!route(1, "10.1.0.5").found, "items: a next hop equal to our own address is ignored", "installed");
+	send_route(vn1, "10.1.0.2/32", "192.0.2.97", 34);
+	check(wait_route(1, "10.1.0.2", "192.0.2.97", 34, 3000), "items: a changed route is replaced",
+	      "still the old one");
+	send_retract(vn2, "10.2.0.7/32");
+	check(wait_route(2, "10.2.0.7", NULL, 0, 3000), "retract: route removed", "still there");
+
+	/* 4. keepalives from the agent (hold 3 s: every second). */
+	unsigned long k0 = P.keepalives;
+	idle(2500);
+	check(P.keepalives >= k0 + 1, "keepalives U+0200 every hold/3", "%lu in 2.5 s", P.keepalives - k0);
+
+	/* 5. graceful restart: the session dies, routes stay; the controller re-sends only 10.1.0.8. */
+	kill_session();
+	usleep(300000);
+	check(route(1, "10.1.0.2").found && route(1, "10.1.0.9").found, "session lost: learned routes kept (stale)",
+	      "withdrawn");
+	check(accept_session(5000), "agent reconnects (backoff)", "no reconnect within 5 s");
+	answer();
+	expect_subscribe("reconnect: subscribe vn1 again", vn1, 1);
+	struct msg m2;
+	bool sub2 = false;
+	for (int i = 0; i < 4 && next_msg(&m2, 2000); i++)
+		if (m2.kind == VR_XMPP_ST_SUBSCRIBE && !strcmp(m2.node, vn2))
+			sub2 = true;
+	check(sub2, "reconnect: subscribe vn2 again, then publishes", "not seen");
+	send_route(vn1, "10.1.0.9/32", "192.0.2.99", 39);
+	send_route(vn1, "10.1.0.8/32", "192.0.2.99", 38);
+	check(wait_route(1, "10.1.0.8", "192.0.2.99", 38, 3000), "reconnect: new route installed", "missing");
+	idle(500);
+	check(route(1, "10.1.0.2").found, "reconnect: not refreshed route still there before the stale timer",
+	      "swept early");
+	check(wait_route(1, "10.1.0.2", NULL, 0, (stale + 2) * 1000), "stale timer: not refreshed route swept",
+	      "still there");
+	check(route(1, "10.1.0.9").found && route(1, "10.1.0.8").found, "stale timer: refreshed routes kept",
+	      "swept");
+
+	/* 6. again, with EndOfRib: only 10.1.0.8 is re-sent; 10.1.0.9 goes at EndOfRib. */
+	kill_session();
+	check(accept_session(5000), "agent reconnects again", "no reconnect");
+	answer();
+	idle(300);
+	while (P.head != P.tail)
+		next_msg(&m, 10);
+	send_route(vn1, "10.1.0.8/32", "192.0.2.99", 38);
+	send_eor();
+	check(wait_route(1, "10.1.0.9", NULL, 0, 2000), "EndOfRib: not refreshed route swept at once", "still there");
+	check(route(1, "10.1.0.8").found, "EndOfRib: refreshed route kept", "swept");
+
+	/* 7. port delete while up: withdraw pair then unsubscribe (its VRF has no port left). */
+	run(env("PORT_DEL2"));
+	expect_pair("port del: publish + dissociate withdraw pair", vn2, ip2, true);
+	if (next_msg(&m, 3000))
+		check(m.kind == VR_XMPP_ST_UNSUBSCRIBE && !strcmp(m.node, vn2), "port del: unsubscribe vn2 (last port)",
+		      "got kind %d node %s", m.kind, m.node);
+	else
+		check(false, "port del: unsubscribe vn2 (last port)", "nothing");
+
+	/* 8. hostile input closes the session, routes stay, the agent reconnects. */
+	send_raw("<!DOCTYPE x [<!ENTITY a \"b\">]>");
+	bool closed = false;
+	for (uint64_t end = now_ms() + 3000; now_ms() < end && !closed;)
+		closed = !pump(100);
+	check(closed, "hostile input: a DOCTYPE closes the session", "still open");
+	check(route(1, "10.1.0.8").found, "hostile input: learned routes kept", "withdrawn");
+	check(accept_session(6000), "hostile input: the agent reconnects", "no reconnect");
+	int st;
+	check(waitpid(agent, &st, WNOHANG) == 0, "the agent is still running", "it exited");
+
+	kill(agent, SIGTERM);
+	waitpid(agent, &st, 0);
+	kill_session();
+	vr_xmpp_decoder_free(P.dec);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
