@@ -119,6 +119,20 @@ $(BUILD)/test_agent_xmpp: selftests/test_agent_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS) 
 		$(XML_LIBS) $(LDLIBS) -o $@
 # --- end of the agent XMPP test block ---
 
+# --- vrouter-controller, the route reflector (agent/controller.c), and its protocol test: libxml2 ---
+CTRL_SRCS := agent/controller.c agent/log.c $(XMPP_SRCS)
+CTRL_HDRS := agent/log.h agent/loop.h agent/config.h $(XMPP_HDRS)
+
+all: $(BUILD)/vrouter-controller $(BUILD)/test_controller
+
+$(BUILD)/vrouter-controller: $(CTRL_SRCS) $(CTRL_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XML_CFLAGS) -Iagent $(CTRL_SRCS) $(XML_LIBS) -o $@
+
+$(BUILD)/test_controller: selftests/test_controller.c $(XMPP_SRCS) $(XMPP_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XML_CFLAGS) -Iagent selftests/test_controller.c $(XMPP_SRCS) $(XML_LIBS) -o $@
+# --- end of the vrouter-controller block ---
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \

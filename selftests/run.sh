@@ -48,6 +48,7 @@ fi
 run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
 run_suite "agent config" "$build/test_config"
 run_suite "XMPP codec" "$build/test_xmpp"
+run_suite "vrouter-controller protocol (fake agents over TCP)" "$build/test_controller" "$build/vrouter-controller"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: vrouter-agent standalone (port API, hitless restart)" bash "$here/e2e_agent.sh"
 run_suite "end to end: vrouter-agent XMPP sessions against a scripted control node" bash "$here/e2e_agent_xmpp.sh"

@@ -1,0 +1,822 @@
+/* Protocol tests of vrouter-controller: starts it as a child process on 127.0.0.1 (a free port, a 3 s hold
+ * time) and plays agents over real TCP sockets with the XMPP codec (agent/xmpp.h): route reflection with
+ * the exact entry fields, the table dump then EndOfRib for a late subscriber, withdraws, every rule and
+ * hostile input closing only the offending session, the graceful-restart window, keepalives, and a peer that
+ * does not read. Prints "ok NAME" / "FAIL NAME: why" and ends with "N passed, N failed". */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "xmpp.h"
+
+#define HOLD_S		3
+#define MAX_REC		16384
+#define MAX_AGENTS	32
+
+static int n_pass, n_fail;
+static int port;
+static pid_t ctrl_pid = -1;
+static char log_path[] = "/tmp/test_controller.XXXXXX";
+
+enum rec_type { R_ITEM, R_RETRACT, R_EOR };
+
+struct rec {
+	enum rec_type type;
+	char vrf[64];
+	char prefix[VR_XMPP_PREFIX_STRLEN];
+	__be32 nh;
+	__u32 label;
+	unsigned int encaps;
+	bool has_mac;
+	__u8 mac[6];
+	char vn[32];
+	unsigned int msg;	/* which message it came in */
+};
+
+struct agent {
+	char name[64];
+	int fd;
+	struct vr_xmpp_decoder *dec;
+	bool open, closed, quiet;	/* quiet: sends no keepalives */
+	unsigned int keepalives;
+	unsigned int msgs;
+	unsigned int n;
+	struct rec rec[MAX_REC];
+	unsigned int seq;
+	long long last_ka;
+	char stream_to[64];
+};
+
+static struct agent *agents[MAX_AGENTS];
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void result(bool ok, const char *name, const char *fmt, ...)
+{
+	if (ok) {
+		printf("ok %s\n", name);
+		n_pass++;
+	} else {
+		va_list ap;
+
+		printf("FAIL %s: ", name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+		n_fail++;
+	}
+	fflush(stdout);
+}
+
+static int on_event(void *user, const struct vr_xmpp_event *ev)
+{
+	struct agent *a = user;
+	const struct vr_xmpp_stanza *st;
+
+	switch (ev->type) {
+	case VR_XMPP_EV_STREAM_OPEN:
+		a->open = true;
+		snprintf(a->stream_to, sizeof(a->stream_to), "%s", ev->u.header->to ? ev->u.header->to : "");
+		break;
+	case VR_XMPP_EV_KEEPALIVE:
+		a->keepalives += ev->u.keepalive.keepalives;
+		break;
+	case VR_XMPP_EV_STREAM_CLOSE:
+		a->closed = true;
+		break;
+	case VR_XMPP_EV_STANZA:
+		st = ev->u.stanza;
+		if (st->kind != VR_XMPP_ST_ITEMS)
+			break;
+		a->msgs++;
+		if (st->u.items.end_of_rib && a->n < MAX_REC) {
+			a->rec[a->n++] = (struct rec){ .type = R_EOR, .msg = a->msgs };
+			break;
+		}
+		for (unsigned int i = 0; i < st->u.items.n_items && a->n < MAX_REC; i++) {
+			const struct vr_xmpp_entry *e = &st->u.items.items[i];
+			struct rec *r = &a->rec[a->n++];
+
+			memset(r, 0, sizeof(*r));
+			r->type = R_ITEM;
+			r->msg = a->msgs;
+			snprintf(r->vrf, sizeof(r->vrf), "%s", st->u.items.node.vrf ? st->u.items.node.vrf : "");
+			vr_xmpp_prefix_format(&e->nlri, r->prefix, sizeof(r->prefix));
+			if (e->n_nexthops) {
+				r->nh = e->nexthops[0].addr.ip.v4;
+				r->label = e->nexthops[0].label;
+				r->encaps = e->nexthops[0].encaps;
+				r->has_mac = e->nexthops[0].has_mac;
+				memcpy(r->mac, e->nexthops[0].mac, 6);
+				snprintf(r->vn, sizeof(r->vn), "%s",
+					 e->nexthops[0].virtual_network ? e->nexthops[0].virtual_network : "");
+			}
+		}
+		for (unsigned int i = 0; i < st->u.items.n_retracts && a->n < MAX_REC; i++) {
+			struct rec *r = &a->rec[a->n++];
+
+			memset(r, 0, sizeof(*r));
+			r->type = R_RETRACT;
+			r->msg = a->msgs;
+			snprintf(r->vrf, sizeof(r->vrf), "%s", st->u.items.node.vrf ? st->u.items.node.vrf : "");
+			vr_xmpp_prefix_format(&st->u.items.retracts[i], r->prefix, sizeof(r->prefix));
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void agent_read(struct agent *a)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			a->closed = true;
+			return;
+		}
+		if (n < 0)
+			return;
+		if (vr_xmpp_decoder_feed(a->dec, buf, (size_t)n))
+			a->closed = true;
+	}
+}
+
+static void drain_all(void);
+
+static bool send_all(struct agent *a, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = send(a->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+
+			/* the controller may be waiting for the others to read before it reads us */
+			drain_all();
+			poll(&pfd, 1, 10);
+			continue;
+		}
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void drain_all(void)
+{
+	for (int i = 0; i < MAX_AGENTS; i++)
+		if (agents[i] && agents[i]->fd >= 0 && !agents[i]->closed)
+			agent_read(agents[i]);
+}
+
+/* Reads every agent for ms milliseconds; agents that are not quiet send a keepalive every 500 ms. */
+static void pump(int ms)
+{
+	long long end = now_ms() + ms;
+
+	do {
+		struct pollfd pfd[MAX_AGENTS];
+		struct agent *who[MAX_AGENTS];
+		int n = 0;
+
+		for (int i = 0; i < MAX_AGENTS; i++) {
+			struct agent *a = agents[i];
+
+			if (!a || a->fd < 0 || a->closed)
+				continue;
+			if (!a->quiet && now_ms() - a->last_ka >= 500) {
+				(void)!send(a->fd, VR_XMPP_KEEPALIVE, 2, MSG_NOSIGNAL | MSG_DONTWAIT);
+				a->last_ka = now_ms();
+			}
+			pfd[n] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
+			who[n++] = a;
+		}
+		long long left = end - now_ms();
+
+		if (poll(pfd, (nfds_t)n, left > 50 ? 50 : (left > 0 ? (int)left : 0)) > 0)
+			for (int i = 0; i < n; i++)
+				if (pfd[i].revents)
+					agent_read(who[i]);
+	} while (now_ms() < end);
+}
+
+#define WAIT(cond, ms) ({ long long _end = now_ms() + (ms); bool _ok; \
+	while (!(_ok = (cond)) && now_ms() < _end) { pump(20); } _ok; })
+
+static struct agent *agent_new(const char *name)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((__u16)port) };
+
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->dec = vr_xmpp_decoder_new(NULL, on_event, a);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (connect(a->fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(a->fd);
+		a->fd = -1;
+	}
+	for (int i = 0; i < MAX_AGENTS; i++)
+		if (!agents[i]) {
+			agents[i] = a;
+			break;
+		}
+	return a;
+}
+
+static void agent_kill(struct agent *a)
+{
+	if (a->fd >= 0) {
+		/* An abortive close: like a SIGKILLed agent, no dissociate and no stream close. */
+		struct linger l = { 1, 0 };
+
+		setsockopt(a->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(a->fd);
+	}
+	a->fd = -1;
+	a->closed = true;
+}
+
+static void agent_free(struct agent *a)
+{
+	agent_kill(a);
+	for (int i = 0; i < MAX_AGENTS; i++)
+		if (agents[i] == a)
+			agents[i] = NULL;
+	vr_xmpp_decoder_free(a->dec);
+	free(a);
+}
+
+static bool send_buf(struct agent *a, struct vr_xmpp_buf *b, int rc)
+{
+	bool ok = rc >= 0 && send_all(a, b->data, b->len);
+
+	vr_xmpp_buf_free(b);
+	return ok;
+}
+
+/* Connects and opens the stream; true once the controller's header came back. */
+static struct agent *agent_up(const char *name)
+{
+	struct agent *a = agent_new(name);
+	struct vr_xmpp_buf b;
+
+	if (a->fd < 0)
+		return a;
+	vr_xmpp_buf_init(&b, 0);
+	send_buf(a, &b, vr_xmpp_build_stream_open(&b, name, NULL));
+	WAIT(a->open || a->closed, 2000);
+	return a;
+}
+
+static bool subscribe(struct agent *a, const char *vrf, __u32 inst)
+{
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_subscribe(&b, a->name, ++a->seq, vrf, inst));
+}
+
+static void entry_make(struct vr_xmpp_entry *e, struct vr_xmpp_nexthop *nh, const char *prefix, const char *nhip,
+		       __u32 label)
+{
+	memset(e, 0, sizeof(*e));
+	memset(nh, 0, sizeof(*nh));
+	vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV4, prefix, &e->nlri);
+	e->safi = VR_XMPP_SAFI_UNICAST;
+	nh->addr.afi = VR_XMPP_AFI_IPV4;
+	inet_pton(AF_INET, nhip, &nh->addr.ip.v4);
+	nh->has_mac = true;
+	memcpy(nh->mac, "\x02\x00\x00\x00\x00\x07", 6);
+	nh->label = label;
+	nh->encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE;
+	nh->virtual_network = "default-domain:admin:vn1";
+	e->n_nexthops = 1;
+	e->nexthops = nh;
+	e->version = 1;
+	e->local_pref = 100;
+	e->sub_protocol = "interface";
+}
+
+static bool publish(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label)
+{
+	struct vr_xmpp_nexthop nh;
+	struct vr_xmpp_entry e;
+	struct vr_xmpp_buf b;
+
+	entry_make(&e, &nh, prefix, nhip, label);
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_publish(&b, a->name, ++a->seq, vrf, &e));
+}
+
+static bool withdraw(struct agent *a, const char *vrf, const char *prefix)
+{
+	struct vr_xmpp_prefix p;
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV4, prefix, &p);
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_withdraw(&b, a->name, ++a->seq, vrf, VR_XMPP_SAFI_UNICAST, &p));
+}
+
+static const struct rec *find(const struct agent *a, enum rec_type t, const char *vrf, const char *prefix)
+{
+	for (unsigned int i = a->n; i-- > 0;)
+		if (a->rec[i].type == t && (!vrf || !strcmp(a->rec[i].vrf, vrf)) &&
+		    (!prefix || !strcmp(a->rec[i].prefix, prefix)))
+			return &a->rec[i];
+	return NULL;
+}
+
+static unsigned int count(const struct agent *a, enum rec_type t, const char *prefix)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < a->n; i++)
+		if (a->rec[i].type == t && (!prefix || !strcmp(a->rec[i].prefix, prefix)))
+			n++;
+	return n;
+}
+
+/* ---- the controller child ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || getsockname(fd, (struct sockaddr *)&sin, &sl))
+		p = -1;
+	else
+		p = ntohs(sin.sin_port);
+	close(fd);
+	return p;
+}
+
+static bool start_controller(const char *bin)
+{
+	char pbuf[16], hbuf[16];
+
+	for (int tries = 0; tries < 5; tries++) {
+		port = free_port();
+		snprintf(pbuf, sizeof(pbuf), "%d", port);
+		snprintf(hbuf, sizeof(hbuf), "%d", HOLD_S);
+		ctrl_pid = fork();
+		if (ctrl_pid == 0) {
+			int fd = open(log_path, O_WRONLY | O_APPEND);
+
+			dup2(fd, 2);
+			dup2(fd, 1);
+			execl(bin, bin, "-l", "127.0.0.1", "-p", pbuf, "--hold", hbuf, "--max-out", "262144", "-v",
+			      (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 100; i++) {
+			struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((__u16)port) };
+			int fd = socket(AF_INET, SOCK_STREAM, 0), st;
+
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+				close(fd);
+				return true;
+			}
+			close(fd);
+			if (waitpid(ctrl_pid, &st, WNOHANG) == ctrl_pid)
+				break;
+			usleep(20000);
+		}
+	}
+	return false;
+}
+
+static bool controller_alive(void)
+{
+	int st;
+
+	return waitpid(ctrl_pid, &st, WNOHANG) == 0;
+}
+
+static unsigned int log_count(const char *needle)
+{
+	FILE *f = fopen(log_path, "r");
+	char line[2048];
+	unsigned int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* ---- the tests ---- */
+
+#define VRF1 "default-domain:admin:vn1:vn1"
+#define VRF2 "default-domain:admin:vn2:vn2"
+
+/* A hostile or rule-breaking agent: opens a stream, subscribes, sends bad, and must be closed, while the
+ * observers keep getting updates from pub. */
+static void hostile(const char *name, const void *bad, size_t len, bool sub_first, struct agent *pub,
+		    struct agent *obs, const char *log_needle)
+{
+	static unsigned int round;
+	/* sub_first false and no log needle: the bytes replace the stream header */
+	struct agent *h = !sub_first && !log_needle ? agent_new(name) : agent_up(name);
+	char prefix[32];
+	unsigned int before = log_count(log_needle ? log_needle : "closed");
+	bool closed;
+
+	if (sub_first)
+		subscribe(h, VRF1, 9);
+	send_all(h, bad, len);
+	closed = WAIT(h->closed, 3000);
+	snprintf(prefix, sizeof(prefix), "10.9.%u.1/32", ++round);
+	publish(pub, VRF1, prefix, "192.0.2.1", 100 + round);
+	bool seen = WAIT(find(obs, R_ITEM, VRF1, prefix) != NULL, 2000);
+	bool logged = WAIT(log_count(log_needle ? log_needle : "closed") > before, 1000);
+
+	result(closed && seen && !pub->closed && !obs->closed && logged && controller_alive(), name,
+	       "closed %d, others served %d (pub closed %d, obs closed %d), logged %d", closed, seen, pub->closed,
+	       obs->closed, logged);
+	agent_free(h);
+}
+
+static char *publish_text(const char *host, const char *prefix, __u32 label, unsigned int n_nh, size_t *len)
+{
+	struct vr_xmpp_nexthop nh[2];
+	struct vr_xmpp_entry e;
+	struct vr_xmpp_buf b;
+	char *s;
+
+	entry_make(&e, &nh[0], prefix, "192.0.2.66", label);
+	nh[1] = nh[0];
+	inet_pton(AF_INET, "192.0.2.67", &nh[1].addr.ip.v4);
+	e.n_nexthops = n_nh;
+	vr_xmpp_buf_init(&b, 0);
+	if (vr_xmpp_build_publish(&b, host, 1, VRF1, &e) < 0) {
+		vr_xmpp_buf_free(&b);
+		return NULL;
+	}
+	s = strndup(b.data, b.len);
+	*len = b.len;
+	vr_xmpp_buf_free(&b);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = argc > 1 ? argv[1] : getenv("VR_BUILD") ? NULL : "build/vrouter-controller";
+	char binbuf[4096];
+	struct agent *A, *B, *C;
+	const struct rec *r;
+
+	if (!bin) {
+		snprintf(binbuf, sizeof(binbuf), "%s/vrouter-controller", getenv("VR_BUILD"));
+		bin = binbuf;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	close(mkstemp(log_path));
+	if (!start_controller(bin)) {
+		printf("FAIL start: %s does not listen (log %s)\n0 passed, 1 failed\n", bin, log_path);
+		return 1;
+	}
+
+	/* stream answer */
+	A = agent_up("host-a");
+	result(A->open && !strcmp(A->stream_to, "host-a"), "stream answer", "open %d to '%s'", A->open, A->stream_to);
+	B = agent_up("host-b");
+	subscribe(A, VRF1, 1);
+	subscribe(B, VRF1, 2);
+	result(WAIT(count(A, R_EOR, NULL) == 1 && count(B, R_EOR, NULL) == 1, 2000), "EndOfRib on an empty VRF",
+	       "A %u B %u", count(A, R_EOR, NULL), count(B, R_EOR, NULL));
+
+	/* reflection with the exact fields */
+	publish(A, VRF1, "10.1.1.3/32", "192.0.2.1", 17);
+	WAIT(find(B, R_ITEM, VRF1, "10.1.1.3/32") != NULL, 2000);
+	r = find(B, R_ITEM, VRF1, "10.1.1.3/32");
+	{
+		__be32 want;
+
+		inet_pton(AF_INET, "192.0.2.1", &want);
+		result(r && r->nh == want && r->label == 17 &&
+		       r->encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) && r->has_mac &&
+		       !memcmp(r->mac, "\x02\x00\x00\x00\x00\x07", 6) && !strcmp(r->vn, "default-domain:admin:vn1"),
+		       "publish reflected with its entry", r ? "fields differ: label %u encaps %#x" : "nothing received",
+		       r ? r->label : 0, r ? r->encaps : 0);
+	}
+	pump(200);
+	result(!find(A, R_ITEM, VRF1, "10.1.1.3/32"), "own route not reflected back", "A got its own route");
+
+	/* a second VRF stays separate */
+	subscribe(A, VRF2, 5);
+	publish(A, VRF2, "10.2.0.1/32", "192.0.2.1", 18);
+	pump(300);
+	result(!find(B, R_ITEM, VRF2, "10.2.0.1/32"), "other VRF not leaked", "B got a VRF2 route");
+
+	/* late subscriber: dump in messages of at most 32, then EndOfRib */
+	for (int i = 0; i < 40; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "10.1.2.%d/32", i + 1);
+		publish(B, VRF1, p, "192.0.2.2", 1000 + (unsigned int)i);
+	}
+	WAIT(count(A, R_ITEM, NULL) >= 40, 3000);
+	C = agent_up("host-c");
+	subscribe(C, VRF1, 3);
+	WAIT(count(C, R_EOR, NULL) == 1, 3000);
+	{
+		unsigned int items = 0, eor_at = 0, max_per_msg = 0, per[64] = {};
+
+		for (unsigned int i = 0; i < C->n; i++) {
+			if (C->rec[i].type == R_ITEM) {
+				items++;
+				if (eor_at)
+					eor_at = 9999;	/* an item after EndOfRib */
+				if (C->rec[i].msg < 64 && ++per[C->rec[i].msg] > max_per_msg)
+					max_per_msg = per[C->rec[i].msg];
+			}
+			if (C->rec[i].type == R_EOR)
+				eor_at = i + 1;
+		}
+		result(items == 41 && eor_at == 42 && max_per_msg <= 32 && max_per_msg > 1,
+		       "late subscriber: routes then EndOfRib", "items %u, EndOfRib at %u, max per message %u", items,
+		       eor_at, max_per_msg);
+	}
+
+	/* withdraw */
+	withdraw(A, VRF1, "10.1.1.3/32");
+	result(WAIT(find(B, R_RETRACT, VRF1, "10.1.1.3/32") && find(C, R_RETRACT, VRF1, "10.1.1.3/32"), 2000),
+	       "withdraw reflected as retract", "B %d C %d", !!find(B, R_RETRACT, VRF1, "10.1.1.3/32"),
+	       !!find(C, R_RETRACT, VRF1, "10.1.1.3/32"));
+
+	/* same prefix from two agents: the most recent is advertised, the other comes back on withdraw */
+	publish(A, VRF1, "10.5.0.1/32", "192.0.2.1", 501);
+	WAIT(find(C, R_ITEM, VRF1, "10.5.0.1/32") != NULL, 2000);
+	publish(B, VRF1, "10.5.0.1/32", "192.0.2.2", 502);
+	WAIT((r = find(C, R_ITEM, VRF1, "10.5.0.1/32")) && r->label == 502, 2000);
+	withdraw(B, VRF1, "10.5.0.1/32");
+	bool back = WAIT((r = find(C, R_ITEM, VRF1, "10.5.0.1/32")) && r->label == 501, 2000);
+	result(back && !find(C, R_RETRACT, VRF1, "10.5.0.1/32"), "two origins: withdraw re-advertises the other",
+	       "back %d retract %d", back, !!find(C, R_RETRACT, VRF1, "10.5.0.1/32"));
+	withdraw(A, VRF1, "10.5.0.1/32");
+	result(WAIT(find(C, R_RETRACT, VRF1, "10.5.0.1/32") != NULL, 2000), "two origins: last withdraw retracts",
+	       "no retract");
+
+	/* rules and hostile input: each closes only that session */
+	{
+		static const char pub_before_sub[] =
+			"<iq type=\"set\" from=\"bad\" to=\"network-control@contrailsystems.com/bgp-peer\" id=\"pubsub1\">"
+			"<pubsub xmlns=\"http://jabber.org/protocol/pubsub\"><publish node=\"1/1/" VRF1 "/10.7.0.1/32\">"
+			"<item><entry><nlri><af>1</af><safi>1</safi><address>10.7.0.1/32</address></nlri>"
+			"<next-hops><next-hop><af>1</af><address>192.0.2.9</address><label>30</label></next-hop>"
+			"</next-hops></entry></item></publish></pubsub></iq>";
+		static const char bomb[] =
+			"<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
+			"<iq type=\"set\">&lol2;</iq>";
+		static const char doctype[] = "<!DOCTYPE iq SYSTEM \"http://example.com/x.dtd\"><iq/>";
+		static const char entity[] = "<iq type=\"set\" id=\"&xxe;\"/>";
+		static const char garbage[] = "\x01\x02 GET / HTTP/1.1\r\n\r\n\xff\xfe";
+		struct vr_xmpp_buf b;
+		size_t len;
+		char *t;
+
+		hostile("publish before subscribe", pub_before_sub, sizeof(pub_before_sub) - 1, false, A, B,
+			"publish into a VRF it is not subscribed to");
+		vr_xmpp_buf_init(&b, 0);
+		vr_xmpp_build_subscribe(&b, "dup", 1, VRF1, 9);
+		hostile("duplicate subscribe", b.data, b.len, true, A, B, "duplicate subscribe");
+		vr_xmpp_buf_free(&b);
+		vr_xmpp_buf_init(&b, 0);
+		vr_xmpp_build_unsubscribe(&b, "u", 1, "no-such-vrf");
+		hostile("unsubscribe of an unknown VRF", b.data, b.len, false, A, B, "unsubscribe of a VRF");
+		vr_xmpp_buf_free(&b);
+		vr_xmpp_buf_init(&b, 0);
+		vr_xmpp_build_subscribe(&b, "noinst", 1, VRF1, 9);
+		{
+			/* the same subscribe without its <options> */
+			char *s = strndup(b.data, b.len), *o = strstr(s, "<options>"), *oe = strstr(s, "</options>");
+
+			if (o && oe)
+				memmove(o, oe + strlen("</options>"), strlen(oe + strlen("</options>")) + 1);
+			hostile("subscribe without instance-id", s, strlen(s), false, A, B, "without an instance-id");
+			free(s);
+		}
+		vr_xmpp_buf_free(&b);
+		t = publish_text("zl", "10.7.0.2/32", 0, 1, &len);
+		if (t)
+			hostile("zero label", t, len, true, A, B, "label 0");
+		else
+			result(false, "zero label", "the builder refused it");
+		free(t);
+		t = publish_text("nh2", "10.7.0.3/32", 40, 2, &len);
+		if (t)
+			hostile("two next-hops", t, len, true, A, B, "more than one next-hop");
+		else
+			result(false, "two next-hops", "the builder refused it");
+		free(t);
+		t = publish_text("nocoll", "10.7.0.4/32", 40, 1, &len);
+		if (t) {
+			/* a publish, then a subscribe instead of its collection */
+			char *cut = strstr(t, "<iq type=\"set\" from=\"nocoll\" to=\"network-control@contrailsystems.com/bgp-peer\" id=\"collection");
+
+			if (cut)
+				*cut = 0;
+			vr_xmpp_buf_init(&b, 0);
+			vr_xmpp_build_subscribe(&b, "nocoll", 2, VRF2, 4);
+			char *both = malloc(strlen(t) + b.len + 1);
+
+			sprintf(both, "%s%.*s", t, (int)b.len, b.data);
+			hostile("publish without its collection", both, strlen(both), true, A, B,
+				"publish not followed by its collection");
+			free(both);
+			vr_xmpp_buf_free(&b);
+		}
+		free(t);
+		{
+			static const char bomb_head[] =
+				"<?xml version=\"1.0\"?><!DOCTYPE stream:stream [<!ENTITY a \"aaaaaaaaaa\">"
+				"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
+				"<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">]>"
+				"<stream:stream from=\"&e;\" to=\"network-control@contrailsystems.com\" version=\"1.0\" "
+				"xmlns=\"\" xmlns:stream=\"http://etherx.jabber.org/streams\">";
+			static const char doctype_head[] =
+				"<?xml version=\"1.0\"?><!DOCTYPE stream:stream SYSTEM \"http://127.0.0.1:1/x.dtd\">"
+				"<stream:stream from=\"x\" to=\"network-control@contrailsystems.com\" version=\"1.0\" "
+				"xmlns=\"\" xmlns:stream=\"http://etherx.jabber.org/streams\">";
+
+			hostile("XML bomb before the stream", bomb_head, sizeof(bomb_head) - 1, false, A, B, NULL);
+			hostile("DOCTYPE before the stream", doctype_head, sizeof(doctype_head) - 1, false, A, B, NULL);
+		}
+		hostile("XML bomb in the stream", bomb, sizeof(bomb) - 1, true, A, B, "closed");
+		hostile("DOCTYPE in the stream", doctype, sizeof(doctype) - 1, true, A, B, "closed");
+		hostile("undeclared entity", entity, sizeof(entity) - 1, true, A, B, "closed");
+		hostile("garbage bytes", garbage, sizeof(garbage) - 1, true, A, B, "closed");
+		{
+			size_t big = 10u << 20;
+			char *s = malloc(big);
+			static const char head[] = "<iq type=\"set\" id=\"";
+
+			memcpy(s, head, sizeof(head) - 1);
+			memset(s + sizeof(head) - 1, 'a', big - (sizeof(head) - 1));
+			/* the controller closes long before the 10 MB are sent: send_all then fails, which is fine */
+			hostile("10 MB stanza", s, big, true, A, B, "closed");
+			free(s);
+		}
+	}
+
+	/* a subscriber that does not read is closed when its output buffer is full (--max-out 256 KiB) */
+	{
+		struct agent *slow = agent_up("slow");
+		int small = 4096, n = 6000;
+		char p[32], last[32] = "";
+
+		subscribe(slow, VRF1, 8);
+		WAIT(count(slow, R_EOR, NULL) == 1, 2000);
+		setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		slow->quiet = true;
+		/* take it out of the pump: it reads nothing from now on */
+		for (int i = 0; i < MAX_AGENTS; i++)
+			if (agents[i] == slow)
+				agents[i] = NULL;
+		for (int i = 0; i < n; i++) {
+			snprintf(p, sizeof(p), "10.%d.%d.%d/32", 100 + i / 65536, (i / 256) % 256, i % 256);
+			publish(A, VRF1, p, "192.0.2.1", 5000 + (unsigned int)i);
+			if (i % 100 == 0)
+				pump(1);
+		}
+		snprintf(last, sizeof(last), "%s", p);
+		bool logged = WAIT(log_count("the peer does not read") > 0, 5000);
+
+		WAIT(count(B, R_ITEM, last) > 0, 5000);
+		result(logged && count(B, R_ITEM, last) && !A->closed && !B->closed,
+		       "a peer that does not read is closed", "logged %d, B got the last %d", logged,
+		       count(B, R_ITEM, last) > 0);
+		agents[MAX_AGENTS - 1] = slow;
+		agent_free(slow);
+	}
+
+	/* keepalives (every hold/3 = 1 s) */
+	{
+		unsigned int k = B->keepalives;
+
+		pump(2300);
+		result(B->keepalives >= k + 2, "keepalives every hold/3", "%u in 2.3 s", B->keepalives - k);
+	}
+
+	/* a silent session is closed after the hold time */
+	{
+		struct agent *q = agent_up("quiet");
+
+		q->quiet = true;
+		subscribe(q, VRF1, 7);
+		long long t0 = now_ms();
+		bool closed = WAIT(q->closed, (HOLD_S + 2) * 1000);
+		long long dt = now_ms() - t0;
+
+		result(closed && dt >= (HOLD_S - 1) * 1000, "silent session closed after the hold time",
+		       "closed %d after %lld ms", closed, dt);
+		agent_free(q);
+	}
+
+	/* session death without dissociate: retracted after the hold time; a reconnect within the window that
+	 * republishes keeps its routes, the ones not republished are retracted */
+	{
+		struct agent *D = agent_up("host-d"), *E = agent_up("host-e");
+
+		subscribe(D, VRF1, 4);
+		subscribe(E, VRF1, 6);
+		publish(D, VRF1, "10.8.0.1/32", "192.0.2.4", 801);
+		publish(E, VRF1, "10.8.1.1/32", "192.0.2.5", 811);
+		publish(E, VRF1, "10.8.1.2/32", "192.0.2.5", 812);
+		WAIT(find(C, R_ITEM, VRF1, "10.8.0.1/32") && find(C, R_ITEM, VRF1, "10.8.1.2/32"), 2000);
+		long long t0 = now_ms();
+
+		agent_kill(D);
+		agent_kill(E);
+		pump(500);
+		E = agent_up("host-e");
+		subscribe(E, VRF1, 6);
+		publish(E, VRF1, "10.8.1.1/32", "192.0.2.5", 811);
+		pump(1000);
+		bool early = find(C, R_RETRACT, VRF1, "10.8.0.1/32") != NULL;
+		bool gone = WAIT(find(C, R_RETRACT, VRF1, "10.8.0.1/32") != NULL, (HOLD_S + 3) * 1000);
+		long long dt = now_ms() - t0;
+
+		result(!early && gone && dt >= (HOLD_S - 1) * 1000, "dead agent's routes retracted after the hold time",
+		       "early %d, retracted %d after %lld ms", early, gone, dt);
+		WAIT(find(C, R_RETRACT, VRF1, "10.8.1.2/32") != NULL, 2000);
+		result(find(C, R_RETRACT, VRF1, "10.8.1.2/32") && !find(C, R_RETRACT, VRF1, "10.8.1.1/32") &&
+		       !find(B, R_RETRACT, VRF1, "10.8.1.1/32"),
+		       "reconnect within the window: republished kept, the rest retracted",
+		       "10.8.1.2 retracted %d, 10.8.1.1 retracted %d", !!find(C, R_RETRACT, VRF1, "10.8.1.2/32"),
+		       !!find(C, R_RETRACT, VRF1, "10.8.1.1/32"));
+		/* unsubscribe withdraws what E published into the VRF */
+		{
+			struct vr_xmpp_buf b;
+
+			vr_xmpp_buf_init(&b, 0);
+			send_buf(E, &b, vr_xmpp_build_unsubscribe(&b, E->name, 99, VRF1));
+		}
+		result(WAIT(find(C, R_RETRACT, VRF1, "10.8.1.1/32") != NULL, 2000) && !E->closed,
+		       "unsubscribe withdraws the agent's routes", "no retract");
+		agent_free(E);
+		agent_free(D);
+	}
+
+	result(controller_alive() && !A->closed && !B->closed && !C->closed, "controller and good sessions survived",
+	       "alive %d A %d B %d C %d", controller_alive(), A->closed, B->closed, C->closed);
+
+	kill(ctrl_pid, SIGTERM);
+	{
+		int st = 0;
+
+		for (int i = 0; i < 100 && waitpid(ctrl_pid, &st, WNOHANG) == 0; i++)
+			usleep(20000);
+		result(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit on SIGTERM", "status %#x", st);
+	}
+	if (n_fail)
+		printf("(controller log: %s)\n", log_path);
+	else
+		unlink(log_path);
+	agent_free(A);
+	agent_free(B);
+	agent_free(C);
+	vr_xmpp_cleanup();
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail ? 1 : 0;
+}
