@@ -82,7 +82,7 @@ $(BUILD)/test_config: selftests/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) $(BU
 # --- end of the configuration loader block ---
 
 # --- vrouter-agent daemon (agent/main.c, log, ports, port API): links libvrouter, libbpf and libyaml ---
-AGENT_SRCS := agent/main.c agent/log.c agent/ports.c agent/port_api.c $(CONFIG_SRCS)
+AGENT_SRCS := agent/main.c agent/loop.c agent/log.c agent/ports.c agent/port_api.c $(CONFIG_SRCS)
 AGENT_HDRS := agent/log.h agent/loop.h agent/ports.h agent/port_api.h $(CONFIG_HDRS)
 # XMPP sessions and learned routes, with the codec (libxml2; XML_CFLAGS/XML_LIBS are set further down).
 AGENT_XMPP_SRCS := agent/xmpp_session.c agent/routes.c agent/xmpp_parse.c agent/xmpp_build.c
@@ -120,7 +120,7 @@ $(BUILD)/test_agent_xmpp: selftests/test_agent_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS) 
 # --- end of the agent XMPP test block ---
 
 # --- vrouter-controller, the route reflector (agent/controller.c), and its protocol test: libxml2 ---
-CTRL_SRCS := agent/controller.c agent/log.c $(XMPP_SRCS)
+CTRL_SRCS := agent/controller.c agent/loop.c agent/log.c $(XMPP_SRCS)
 CTRL_HDRS := agent/log.h agent/loop.h agent/config.h $(XMPP_HDRS)
 
 all: $(BUILD)/vrouter-controller $(BUILD)/test_controller

@@ -54,85 +54,7 @@
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
-/* ---- the loop (loop.h) ---- */
-
-static int epfd = -1;
-static struct vr_watch *timers;
-
-uint64_t vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int vr_loop_add(struct vr_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
-}
-
-int vr_loop_mod(struct vr_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev) ? -errno : 0;
-}
-
-void vr_loop_del(struct vr_watch *w)
-{
-	vr_loop_timer(w, 0);
-	if (w->fd >= 0)
-		epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
-}
-
-void vr_loop_timer(struct vr_watch *w, uint64_t ms)
-{
-	if (w->timed) {
-		for (struct vr_watch **p = &timers; *p; p = &(*p)->next)
-			if (*p == w) {
-				*p = w->next;
-				break;
-			}
-		w->timed = 0;
-	}
-	w->deadline_ms = 0;
-	if (!ms)
-		return;
-	w->deadline_ms = vr_now_ms() + ms;
-	w->next = timers;
-	timers = w;
-	w->timed = 1;
-}
-
 static void after_handler(void);
-
-/* Runs the due timers; returns the ms until the next one (at most 1 s). */
-static int run_timers(void)
-{
-	uint64_t now = vr_now_ms(), next = now + 1000;
-	struct vr_watch *w;
-	bool again = true;
-
-	while (again) {
-		again = false;
-		for (w = timers; w; w = w->next)
-			if (w->deadline_ms <= now) {
-				vr_loop_timer(w, 0);
-				if (w->on_timer)
-					w->on_timer(w, 0);
-				after_handler();
-				again = true;	/* the list may have changed */
-				break;
-			}
-	}
-	for (w = timers; w; w = w->next)
-		if (w->deadline_ms < next)
-			next = w->deadline_ms;
-	return next > now ? (int)(next - now) : 0;
-}
 
 /* ---- the model ---- */
 
@@ -1399,8 +1321,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
+	if (vr_loop_init()) {
 		log_err("epoll: %s", strerror(errno));
 		return 1;
 	}
@@ -1422,18 +1343,11 @@ int main(int argc, char **argv)
 		 opt.hold_s);
 
 	while (!stop) {
-		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, run_timers());
+		int n = vr_loop_wait(after_handler);
 
-		if (n < 0 && errno != EINTR) {
-			log_err("epoll_wait: %s", strerror(errno));
+		if (n < 0) {
+			log_err("epoll_wait: %s", strerror(-n));
 			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct vr_watch *w = evs[i].data.ptr;
-
-			w->fn(w, evs[i].events);
-			after_handler();
 		}
 		while (graveyard) {
 			struct rr_session *s = graveyard;
@@ -1460,7 +1374,7 @@ int main(int argc, char **argv)
 	}
 	close(lw.w.fd);
 	close(sigw.fd);
-	close(epfd);
+	vr_loop_fini();
 	vr_xmpp_cleanup();
 	return 0;
 }

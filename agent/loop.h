@@ -1,4 +1,4 @@
-/* vrouter-agent event loop: one epoll set for everything the daemon waits on (signals, the datapath's
+/* The event loop of vrouter-agent and vrouter-controller (agent/loop.c): one epoll set for everything the daemon waits on (signals, the datapath's
  * event ring, the port API listener and its clients, and later the XMPP sessions). A source embeds a
  * struct vr_watch; epoll hands the watch back and the loop calls its handler. Nothing blocks: sockets are
  * non-blocking, and a handler does its work and returns. Timers are a deadline per watch (monotonic ms,
@@ -19,6 +19,13 @@ struct vr_watch {
 	struct vr_watch *next;  /* loop's list of timed watches */
 	int timed;
 };
+
+/* Create / close the epoll set (once per process). */
+int vr_loop_init(void);
+void vr_loop_fini(void);
+/* Run the due timers, wait for readiness until the next one (at most 1 s) and dispatch; after, if set,
+ * runs after every handler. Returns the number of ready watches (0 on a timeout or a signal) or -errno. */
+int vr_loop_wait(void (*after)(void));
 
 uint64_t vr_now_ms(void);
 int vr_loop_add(struct vr_watch *w, uint32_t events);

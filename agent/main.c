@@ -28,84 +28,6 @@
 
 #define EXIT_USAGE 2
 
-/* ---- the loop ---- */
-
-static int epfd = -1;
-static struct vr_watch *timers;
-
-uint64_t vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int vr_loop_add(struct vr_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
-}
-
-int vr_loop_mod(struct vr_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev) ? -errno : 0;
-}
-
-void vr_loop_del(struct vr_watch *w)
-{
-	vr_loop_timer(w, 0);
-	if (w->fd >= 0)
-		epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
-}
-
-void vr_loop_timer(struct vr_watch *w, uint64_t ms)
-{
-	if (w->timed) {
-		for (struct vr_watch **p = &timers; *p; p = &(*p)->next)
-			if (*p == w) {
-				*p = w->next;
-				break;
-			}
-		w->timed = 0;
-	}
-	w->deadline_ms = 0;
-	if (!ms)
-		return;
-	w->deadline_ms = vr_now_ms() + ms;
-	w->next = timers;
-	timers = w;
-	w->timed = 1;
-}
-
-/* Milliseconds until the next timer (cap: 1 s, so the loop also wakes up regularly), after running the
- * ones that are due. */
-static int run_timers(void)
-{
-	uint64_t now = vr_now_ms(), next = now + 1000;
-	struct vr_watch *w;
-	bool again = true;
-
-	while (again) {
-		again = false;
-		for (w = timers; w; w = w->next)
-			if (w->deadline_ms <= now) {
-				vr_loop_timer(w, 0);
-				if (w->on_timer)
-					w->on_timer(w, 0);
-				again = true; /* the list may have changed */
-				break;
-			}
-	}
-	for (w = timers; w; w = w->next)
-		if (w->deadline_ms < next)
-			next = w->deadline_ms;
-	return (int)(next - now);
-}
-
 /* ---- signals and datapath events ---- */
 
 static volatile int stop;
@@ -286,8 +208,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
+	if (vr_loop_init()) {
 		log_err("epoll_create1: %s", strerror(errno));
 		return 1;
 	}
@@ -358,17 +279,11 @@ int main(int argc, char **argv)
 	log_info("ready: %zu port(s), labels %u..%u", ports.n, cfg.label_first, cfg.label_last);
 
 	while (!stop) {
-		struct epoll_event evs[32];
-		int n = epoll_wait(epfd, evs, 32, run_timers());
+		int n = vr_loop_wait(NULL);
 
-		if (n < 0 && errno != EINTR) {
-			log_err("epoll_wait: %s", strerror(errno));
+		if (n < 0) {
+			log_err("epoll_wait: %s", strerror(-n));
 			goto out;
-		}
-		for (int i = 0; i < n; i++) {
-			struct vr_watch *w = evs[i].data.ptr;
-
-			w->fn(w, evs[i].events);
 		}
 		/* A wakeup lost between the ring's producer and our epoll registration costs at most a second. */
 		if (n == 0)
@@ -388,7 +303,7 @@ out:
 	if (sigw.w.fd >= 0)
 		close(sigw.w.fd);
 	vr_ports_free(&ports);
-	close(epfd);
+	vr_loop_fini();
 	log_info("vrouter-agent stopped");
 	return status;
 }
