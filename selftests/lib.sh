@@ -358,6 +358,9 @@ VR_VM_MTU=1468
 VR_UDP_PORT=6635
 declare -A VR_HOST_IP=([h1]=198.18.1.2 [h2]=198.18.2.2)
 declare -A VR_RT_IP=([h1]=198.18.1.1 [h2]=198.18.2.1)
+# A third host for tests that set VR_TOPO_HOSTS="h1 h2 h3" (e2e_control.sh); unused by the two-host topology.
+VR_HOST_IP+=([h3]=198.18.3.2)
+VR_RT_IP+=([h3]=198.18.3.1)
 declare -A VR_VM_HOST=([t1a]=h1 [t1b]=h2 [t1c]=h1 [t2a]=h1 [t2b]=h2 [t2c]=h1 [t2d]=h2)
 declare -A VR_VM_VRF=([t1a]=1 [t1b]=1 [t1c]=1 [t2a]=2 [t2b]=2 [t2c]=2 [t2d]=2)
 declare -A VR_VM_IP=([t1a]=10.1.0.1 [t1b]=10.1.0.2 [t1c]=10.1.0.3 [t2a]=10.1.0.1 [t2b]=10.1.0.2 [t2c]=10.1.0.3 [t2d]=10.1.0.4)

@@ -52,6 +52,7 @@ run_suite "vrouter-controller protocol (fake agents over TCP)" "$build/test_cont
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: vrouter-agent standalone (port API, hitless restart)" bash "$here/e2e_agent.sh"
 run_suite "end to end: vrouter-agent XMPP sessions against a scripted control node" bash "$here/e2e_agent_xmpp.sh"
+run_suite "end to end: control plane, three hosts, two controllers, two tenants (port API only)" bash "$here/e2e_control.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"
