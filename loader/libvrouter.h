@@ -44,6 +44,7 @@ struct vr_handle {
 	int vifs_fd, vrf4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
 	int ncpus;
 	char pin_dir[256];
+	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
 };
 
 int vr_open(const char *pin_dir, struct vr_handle *h);

@@ -42,5 +42,6 @@ int vr_dev_gro_on(const char *ifname);
 /* Nexthops: find an equal one and take a reference, or allocate. */
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
 int vr_nh_put(struct vr_handle *h, __u32 id);
+void vr_nh_cache_free(struct vr_handle *h);
 
 #endif /* VR_INTERNAL_H */

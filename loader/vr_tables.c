@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
+#include "vr_hash.h"
 
 static __u32 vr_map_max_entries(int fd)
 {
@@ -68,53 +69,146 @@ static bool vr_nh_equal(const struct vr_nexthop *a, const struct vr_nexthop *b)
 	       !memcmp(a->dmac, b->dmac, 6);
 }
 
+/* The nexthop table as this handle sees it: a snapshot read once, then kept current by every change made
+ * through the handle (which holds the writer lock, so nobody else changes it meanwhile), with a chained
+ * hash by content, so that finding or allocating a nexthop costs O(1) instead of a read of the whole
+ * table per route. */
+struct vr_nh_cache {
+	struct vr_nexthop *nh;
+	__u32 n;
+	__u32 free_hint; /* no free slot below it */
+	__u32 *head;     /* bucket -> first id (0: none) */
+	__u32 *next;     /* id -> next id in its bucket */
+};
+
+static __u32 vr_nh_bucket(const struct vr_nh_cache *c, const struct vr_nexthop *nh)
+{
+	__u32 h = vr_hash_step(nh->type | (__u32)nh->flags << 8, nh->vif_id);
+
+	h = vr_hash_step(h, nh->ifindex);
+	h = vr_hash_step(h, nh->vrf_id);
+	h = vr_hash_step(h, nh->label);
+	h = vr_hash_step(h, nh->remote_ip);
+	h = vr_hash_step(h, (__u32)nh->dmac[0] << 24 | nh->dmac[1] << 16 | nh->dmac[2] << 8 | nh->dmac[3]);
+	h = vr_hash_step(h, (__u32)nh->dmac[4] << 8 | nh->dmac[5]);
+	return vr_hash_final(h) % c->n;
+}
+
+static void vr_nh_link(struct vr_nh_cache *c, __u32 id)
+{
+	__u32 b = vr_nh_bucket(c, &c->nh[id]);
+
+	c->next[id] = c->head[b];
+	c->head[b] = id;
+}
+
+static void vr_nh_unlink(struct vr_nh_cache *c, __u32 id)
+{
+	__u32 *p = &c->head[vr_nh_bucket(c, &c->nh[id])];
+
+	while (*p && *p != id)
+		p = &c->next[*p];
+	if (*p)
+		*p = c->next[id];
+}
+
+void vr_nh_cache_free(struct vr_handle *h)
+{
+	struct vr_nh_cache *c = h->nh_cache;
+
+	if (!c)
+		return;
+	free(c->nh);
+	free(c->head);
+	free(c->next);
+	free(c);
+	h->nh_cache = NULL;
+}
+
+static struct vr_nh_cache *vr_nh_cache(struct vr_handle *h)
+{
+	struct vr_nh_cache *c = h->nh_cache;
+
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->nh = vr_array_read(h->nexthops_fd, sizeof(*c->nh), &c->n);
+	if (c->nh) {
+		c->head = calloc(c->n, sizeof(*c->head));
+		c->next = calloc(c->n, sizeof(*c->next));
+	}
+	if (!c->nh || !c->head || !c->next) {
+		h->nh_cache = c;
+		vr_nh_cache_free(h);
+		return NULL;
+	}
+	c->free_hint = 1;
+	for (__u32 i = 1; i < c->n; i++)
+		if (c->nh[i].type != VR_NH_INVALID)
+			vr_nh_link(c, i);
+	h->nh_cache = c;
+	return c;
+}
+
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 {
-	struct vr_nexthop *all, nh;
-	__u32 n, free_id = 0, found = 0;
+	struct vr_nh_cache *c = vr_nh_cache(h);
+	struct vr_nexthop nh;
+	__u32 found;
 
-	all = vr_array_read(h->nexthops_fd, sizeof(*all), &n);
-	if (!all)
+	if (!c)
 		return vr_err(-ENOMEM, "reading the nexthop table failed");
-	for (__u32 i = 1; i < n; i++) {
-		if (all[i].type == VR_NH_INVALID) {
-			if (!free_id)
-				free_id = i;
-		} else if (vr_nh_equal(&all[i], want)) {
-			found = i;
+	for (found = c->head[vr_nh_bucket(c, want)]; found; found = c->next[found])
+		if (vr_nh_equal(&c->nh[found], want))
 			break;
-		}
-	}
 	if (found) {
-		nh = all[found];
+		nh = c->nh[found];
 		nh.refcnt++;
-	} else if (free_id) {
-		found = free_id;
+	} else {
+		for (found = c->free_hint; found < c->n && c->nh[found].type != VR_NH_INVALID; found++)
+			;
+		c->free_hint = found;
+		if (found >= c->n)
+			return vr_err(-ENOSPC, "the nexthop table is full (%u entries)", c->n);
 		nh = *want;
 		nh.refcnt = 1;
 	}
-	free(all);
-	if (!found)
-		return vr_err(-ENOSPC, "the nexthop table is full (%u entries)", n);
 	if (bpf_map_update_elem(h->nexthops_fd, &found, &nh, BPF_ANY))
 		return vr_err(-errno, "writing nexthop %u failed: %s", found, strerror(errno));
+	if (c->nh[found].type == VR_NH_INVALID) {
+		c->nh[found] = nh;
+		vr_nh_link(c, found);
+	} else {
+		c->nh[found] = nh;
+	}
 	*id = found;
 	return 0;
 }
 
 int vr_nh_put(struct vr_handle *h, __u32 id)
 {
+	struct vr_nh_cache *c = vr_nh_cache(h);
 	struct vr_nexthop nh;
 
-	if (bpf_map_lookup_elem(h->nexthops_fd, &id, &nh))
-		return vr_err(-errno, "reading nexthop %u failed: %s", id, strerror(errno));
-	if (nh.refcnt > 1) {
+	if (!c)
+		return vr_err(-ENOMEM, "reading the nexthop table failed");
+	if (id == 0 || id >= c->n || c->nh[id].type == VR_NH_INVALID)
+		return vr_err(-ENOENT, "nexthop %u is not in use", id);
+	nh = c->nh[id];
+	if (nh.refcnt > 1)
 		nh.refcnt--;
-	} else {
+	else
 		memset(&nh, 0, sizeof(nh));
-	}
 	if (bpf_map_update_elem(h->nexthops_fd, &id, &nh, BPF_ANY))
 		return vr_err(-errno, "writing nexthop %u failed: %s", id, strerror(errno));
+	if (nh.type == VR_NH_INVALID) {
+		vr_nh_unlink(c, id);
+		if (id < c->free_hint)
+			c->free_hint = id;
+	}
+	c->nh[id] = nh;
 	return 0;
 }
 
