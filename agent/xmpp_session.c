@@ -244,24 +244,35 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 
 /* ---- received routes ---- */
 
-static struct vr_handle *rx_handle(bool *open)
-{
-	static struct vr_handle h;
+/* The datapath handle for what the controllers send: opened on first need and kept until the received
+ * bytes have been fed (rx_release after each feed), so that a burst of messages (the controller sends
+ * one per changed route) pays for one vr_open and one nexthop-table snapshot, not one per route. The
+ * handle holds libvrouter's writer lock only for that stretch. */
+static struct vr_handle rx_h;
+static bool rx_open;
 
-	if (!*open) {
-		if (vr_open(X.cfg->pin_dir, &h)) {
+static struct vr_handle *rx_handle(void)
+{
+	if (!rx_open) {
+		if (vr_open(X.cfg->pin_dir, &rx_h)) {
 			log_warn("xmpp: cannot open the datapath: %s", vr_strerror());
 			return NULL;
 		}
-		*open = true;
+		rx_open = true;
 	}
-	return &h;
+	return &rx_h;
+}
+
+static void rx_release(void)
+{
+	if (rx_open)
+		vr_close(&rx_h);
+	rx_open = false;
 }
 
 static void sweep(struct session *s, const char *why)
 {
-	bool open = false;
-	struct vr_handle *h = rx_handle(&open);
+	struct vr_handle *h = rx_handle();
 	size_t n = 0, a = 0;
 
 	if (!h)
@@ -269,7 +280,8 @@ static void sweep(struct session *s, const char *why)
 	n = vr_routes_sweep(X.routes, h, s->idx);
 	/* Routes a previous agent left: the first controller's resync decides about them. */
 	a = vr_routes_sweep(X.routes, h, VR_ROUTES_ADOPTED);
-	vr_close(h);
+	if (!s->in_feed)
+		rx_release();
 	s->stale_at = 0;
 	log_info("xmpp %s: %s: %zu stale route(s) swept%s", s->name, why, n + a, a ? " (with adopted ones)" : "");
 }
@@ -292,7 +304,6 @@ static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e)
 static void on_items(struct session *s, const struct vr_xmpp_items *it)
 {
 	struct vr_handle *h;
-	bool open = false;
 	__u32 vrf_id;
 	unsigned int added = 0, removed = 0;
 
@@ -309,7 +320,7 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 			 it->node.vrf ? it->node.vrf : "?");
 		return;
 	}
-	h = rx_handle(&open);
+	h = rx_handle(); /* released after the feed */
 	if (!h)
 		return;
 	for (unsigned int i = 0; i < it->n_items && it->items; i++) {
@@ -336,7 +347,6 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 		vr_routes_withdraw(X.routes, h, s->idx, vrf_id, p->ip.v4, p->plen);
 		removed++;
 	}
-	vr_close(h);
 	log_debug("xmpp %s: %s: %u route(s) updated, %u retracted", s->name, it->node.vrf, added, removed);
 }
 
@@ -545,6 +555,7 @@ static void on_io(struct vr_watch *w, uint32_t events)
 		s->in_feed = true;
 		int rc = vr_xmpp_decoder_feed(s->dec, buf, (size_t)n);
 		s->in_feed = false;
+		rx_release();
 
 		if (rc || s->closing) {
 			if (!s->closing || !s->close_why[0])
