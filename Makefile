@@ -162,3 +162,13 @@ bench: deps
 
 clean:
 	$(Q)rm -rf $(BUILD)
+
+# --- control-plane benchmark helpers (selftests/bench_control.sh): a fake publishing agent built from the XMPP
+# codec, and readers of a VRF's route table straight from the pinned maps ---
+all: $(BUILD)/bench_publisher
+
+$(BUILD)/bench_publisher: selftests/bench_publisher.c $(XMPP_SRCS) $(XMPP_HDRS) $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XML_CFLAGS) -Iagent selftests/bench_publisher.c $(XMPP_SRCS) $(BUILD)/libvrouter.a \
+		$(XML_LIBS) $(LDLIBS) -o $@
+# --- end of the control-plane benchmark block ---

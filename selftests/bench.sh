@@ -19,4 +19,7 @@ for fabric in xdp tc; do
 	echo "=== bench_tcp.sh, fabric mode $fabric"
 	VR_FABRIC_MODE=$fabric VR_BENCH_OUT="$VR_BUILD/bench/fabric-$fabric" bash "$here/bench_tcp.sh" || rc=1
 done
+# Control plane: convergence of a port add across hosts and the install rate of routes from the controller.
+echo "=== bench_control.sh"
+bash "$here/bench_control.sh" || rc=1
 exit "$rc"
