@@ -184,8 +184,8 @@ static int req_add(struct vr_ports *ports, struct kv *kv, int n, struct vr_buf *
 	if (req.mac[0] & 1)
 		return reply_error(reply, "mac: %.32s is a multicast address", v);
 	v = arg(kv, n, "ip");
-	if (vr_parse_ipv4(v, &req.ip) || !req.ip)
-		return reply_error(reply, "ip: '%.32s' is not an IPv4 address", v);
+	if (vr_port_ips_parse(v, req.ips, &req.n_ips, err, sizeof(err)))
+		return reply_error(reply, "ip: %s", err);
 	v = arg(kv, n, "vrf");
 	if (vr_parse_u32(v, VR_MAX_VRFS - 1, &req.vrf_id))
 		return reply_error(reply, "vrf: '%.32s' is not a number in 0..%u", v, VR_MAX_VRFS - 1);
@@ -232,7 +232,7 @@ static int req_del(struct vr_ports *ports, struct kv *kv, int n, struct vr_buf *
 
 static int req_list(struct vr_ports *ports, int n, struct vr_buf *reply)
 {
-	char ip[16], gw[16];
+	char ip[VR_PORT_IPS_STRLEN], gw[16];
 	int rc;
 
 	if (n)
@@ -243,7 +243,7 @@ static int req_list(struct vr_ports *ports, int n, struct vr_buf *reply)
 		rc = buf_printf(reply,
 				"port name=%s vif=%u label=%u vrf=%u ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x gw=%s "
 				"mtu=%u mode=%s vn=%s\n",
-				p->name, p->vif_id, p->label, p->vrf_id, inet_ntop(AF_INET, &p->ip, ip, sizeof(ip)),
+				p->name, p->vif_id, p->label, p->vrf_id, vr_port_ips_format(p->ips, p->n_ips, ip, sizeof(ip)),
 				p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
 				p->gw_ip ? inet_ntop(AF_INET, &p->gw_ip, gw, sizeof(gw)) : "-", p->mtu,
 				p->xdp ? "xdp" : "tc", p->vn[0] ? p->vn : "-");

@@ -44,6 +44,50 @@ bool vr_vn_valid(const char *s)
 	return true;
 }
 
+int vr_port_ips_parse(const char *s, __be32 *ips, unsigned int *n, char *err, size_t errlen)
+{
+	char item[32];
+	const char *c = s;
+
+	*n = 0;
+	for (;;) {
+		size_t len = strcspn(c, ",");
+		__be32 a;
+
+		if (*n == VR_PORT_IPS_MAX)
+			return fail(err, errlen, -1, "more than %d addresses", VR_PORT_IPS_MAX);
+		if (!len || len >= sizeof(item))
+			return fail(err, errlen, -1, "'%.32s' is not an IPv4 address", len ? c : "");
+		memcpy(item, c, len);
+		item[len] = 0;
+		if (vr_parse_ipv4(item, &a) || !a)
+			return fail(err, errlen, -1, "'%.32s' is not an IPv4 address", item);
+		for (unsigned int i = 0; i < *n; i++)
+			if (ips[i] == a)
+				return fail(err, errlen, -1, "%.32s is given twice", item);
+		ips[(*n)++] = a;
+		c += len;
+		if (!*c)
+			return 0;
+		c++;
+	}
+}
+
+char *vr_port_ips_format(const __be32 *ips, unsigned int n, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (unsigned int i = 0; i < n && at + 17 <= len; i++) {
+		if (i)
+			buf[at++] = ',';
+		if (!inet_ntop(AF_INET, &ips[i], buf + at, (socklen_t)(len - at)))
+			break;
+		at += strlen(buf + at);
+	}
+	return buf;
+}
+
 void vr_ports_init(struct vr_ports *p, const struct vr_agent_config *cfg)
 {
 	memset(p, 0, sizeof(*p));
@@ -93,7 +137,8 @@ static int ports_append(struct vr_ports *p, const struct vr_port *port)
 
 /* ---- state file ---- */
 
-/* One line per port: "port NAME IFINDEX LABEL VN" (VN "-" when unknown). Written to a temporary file,
+/* One line per port: "port NAME IFINDEX LABEL VN IPS" (VN "-" when unknown; IPS every address, primary
+ * first, comma-separated; a line without IPS, from an older agent, means the vif's address only). Written to a temporary file,
  * flushed to disk and renamed over the old one, so a crash leaves the old or the new file, never half. */
 static int state_save(const struct vr_ports *p)
 {
@@ -112,10 +157,14 @@ static int state_save(const struct vr_ports *p)
 		unlink(tmp);
 		return err;
 	}
-	fprintf(f, "# vrouter-agent ports: port NAME IFINDEX LABEL VN (rewritten by the agent, do not edit)\n");
-	for (size_t i = 0; i < p->n; i++)
-		fprintf(f, "port %s %u %u %s\n", p->port[i].name, p->port[i].ifindex, p->port[i].label,
-			p->port[i].vn[0] ? p->port[i].vn : "-");
+	fprintf(f, "# vrouter-agent ports: port NAME IFINDEX LABEL VN IPS (rewritten by the agent, do not edit)\n");
+	for (size_t i = 0; i < p->n; i++) {
+		char ips[VR_PORT_IPS_STRLEN];
+
+		fprintf(f, "port %s %u %u %s %s\n", p->port[i].name, p->port[i].ifindex, p->port[i].label,
+			p->port[i].vn[0] ? p->port[i].vn : "-",
+			vr_port_ips_format(p->port[i].ips, p->port[i].n_ips, ips, sizeof(ips)));
+	}
 	if (fflush(f) || fsync(fd))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -140,6 +189,8 @@ struct state_entry {
 	char name[IFNAMSIZ];
 	char vn[VR_AGENT_VN_MAX + 1];
 	__u32 ifindex, label;
+	__be32 ips[VR_PORT_IPS_MAX];
+	unsigned int n_ips;     /* 0: not in the line */
 	bool used;
 };
 
@@ -154,7 +205,8 @@ static int state_load(const char *path, struct state_entry **out, size_t *nout)
 {
 	struct state_entry *st = NULL, e;
 	size_t n = 0, cap = 0;
-	char line[512], fmt[64];
+	char line[768], fmt[64], ips[VR_PORT_IPS_STRLEN + 1], why[128];
+	int got;
 	unsigned int lineno = 0;
 	FILE *f;
 
@@ -163,15 +215,21 @@ static int state_load(const char *path, struct state_entry **out, size_t *nout)
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	snprintf(fmt, sizeof(fmt), "port %%%ds %%u %%u %%%ds", IFNAMSIZ - 1, VR_AGENT_VN_MAX);
+	snprintf(fmt, sizeof(fmt), "port %%%ds %%u %%u %%%ds %%%ds", IFNAMSIZ - 1, VR_AGENT_VN_MAX,
+		 VR_PORT_IPS_STRLEN);
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		memset(&e, 0, sizeof(e));
-		if (sscanf(line, fmt, e.name, &e.ifindex, &e.label, e.vn) != 4) {
+		got = sscanf(line, fmt, e.name, &e.ifindex, &e.label, e.vn, ips);
+		if (got != 4 && got != 5) {
 			log_warn("%s:%u: ignoring a malformed line", path, lineno);
 			continue;
+		}
+		if (got == 5 && vr_port_ips_parse(ips, e.ips, &e.n_ips, why, sizeof(why))) {
+			log_warn("%s:%u: addresses: %s (keeping the vif's only)", path, lineno, why);
+			e.n_ips = 0;
 		}
 		if (!strcmp(e.vn, "-") || !vr_vn_valid(e.vn))
 			e.vn[0] = 0;
@@ -200,13 +258,15 @@ static int adopt_one(const struct vr_vif *vif, void *arg)
 	struct adopt_ctx *c = arg;
 	struct vr_port port = {};
 	struct state_entry *e = NULL;
-	char ip[16];
+	char ip[VR_PORT_IPS_STRLEN];
 
 	port.ifindex = vif->ifindex;
 	port.vif_id = vif->vif_id;
 	port.vrf_id = vif->vrf_id;
 	port.label = vif->label;
 	port.ip = vif->ip;
+	port.ips[0] = vif->ip;
+	port.n_ips = 1;
 	port.gw_ip = vif->gw_ip;
 	port.mtu = vif->mtu;
 	port.xdp = !(vif->flags & VR_VIF_F_TC);
@@ -225,6 +285,14 @@ static int adopt_one(const struct vr_vif *vif, void *arg)
 	if (e) {
 		e->used = true;
 		memcpy(port.vn, e->vn, sizeof(port.vn));
+		/* The other addresses, when the state file agrees with the vif on the primary one. */
+		if (e->n_ips && e->ips[0] == vif->ip) {
+			memcpy(port.ips, e->ips, sizeof(port.ips));
+			port.n_ips = e->n_ips;
+		} else if (e->n_ips) {
+			log_warn("port %s: the state file's addresses do not start with the vif's: keeping the vif's only",
+				 e->name);
+		}
 		if (!port.name[0])
 			memcpy(port.name, e->name, sizeof(port.name));
 	}
@@ -234,7 +302,8 @@ static int adopt_one(const struct vr_vif *vif, void *arg)
 		log_warn("port %s: label %u is outside the configured range %u..%u (kept)", port.name, port.label,
 			 c->p->label_first, c->p->label_last);
 	log_info("adopted port %s: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
-		 inet_ntop(AF_INET, &port.ip, ip, sizeof(ip)), port.label, port.vn[0] ? port.vn : "(unknown)");
+		 vr_port_ips_format(port.ips, port.n_ips, ip, sizeof(ip)), port.label,
+		 port.vn[0] ? port.vn : "(unknown)");
 	c->err = ports_append(c->p, &port);
 	return c->err;
 }
@@ -325,25 +394,56 @@ static int label_pick(struct vr_ports *p, struct vr_handle *h, __u32 *label, cha
 
 /* ---- add / del ---- */
 
+/* Remove the /32s of ips[0..n) (undo, or delete); failures other than "not there" are logged. */
+static void routes_del(struct vr_handle *h, const char *name, __u32 vrf_id, const __be32 *ips, unsigned int n)
+{
+	char ip[16];
+
+	for (unsigned int i = 0; i < n; i++) {
+		int rc = vr_route_del(h, vrf_id, ips[i], 32);
+
+		if (rc && rc != -ENOENT)
+			log_err("port %s: removing %s/32 from vrf %u failed: %s", name,
+				inet_ntop(AF_INET, &ips[i], ip, sizeof(ip)), vrf_id, why(rc));
+	}
+}
+
 int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_port *out, char *err, size_t errlen)
 {
 	struct vr_vif_spec spec = {
-		.ifname = req->name, .vrf_id = req->vrf_id, .ip = req->ip, .gw_ip = req->gw_ip, .mtu = req->mtu,
+		.ifname = req->name, .vrf_id = req->vrf_id, .ip = req->ips[0], .gw_ip = req->gw_ip, .mtu = req->mtu,
 		.xdp = req->xdp,
 	};
 	struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = req->name };
 	struct vr_port port = {};
 	struct vr_handle h;
 	struct vr_vif vif;
-	char ip[16];
+	char ip[VR_PORT_IPS_STRLEN];
+	unsigned int added;
 	int rc;
 
+	if (req->n_ips < 1 || req->n_ips > VR_PORT_IPS_MAX)
+		return fail(err, errlen, -EINVAL, "a port has 1..%d addresses", VR_PORT_IPS_MAX);
+	for (unsigned int a = 0; a < req->n_ips; a++) {
+		if (!req->ips[a])
+			return fail(err, errlen, -EINVAL, "0.0.0.0 is not a port address");
+		for (unsigned int b = 0; b < a; b++)
+			if (req->ips[a] == req->ips[b])
+				return fail(err, errlen, -EINVAL, "%s is given twice",
+					    inet_ntop(AF_INET, &req->ips[a], ip, sizeof(ip)));
+	}
 	if (vr_ports_find(p, req->name))
 		return fail(err, errlen, -EEXIST, "port %s already exists", req->name);
-	for (size_t i = 0; i < p->n; i++)
-		if (p->port[i].vrf_id == req->vrf_id && p->port[i].ip == req->ip)
-			return fail(err, errlen, -EEXIST, "%s is already port %s in vrf %u",
-				    inet_ntop(AF_INET, &req->ip, ip, sizeof(ip)), p->port[i].name, req->vrf_id);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->port[i].vrf_id != req->vrf_id)
+			continue;
+		for (unsigned int a = 0; a < req->n_ips; a++)
+			for (unsigned int b = 0; b < p->port[i].n_ips; b++)
+				if (p->port[i].ips[b] == req->ips[a])
+					return fail(err, errlen, -EEXIST, "%s is already port %s in vrf %u",
+						    inet_ntop(AF_INET, &req->ips[a], ip, sizeof(ip)), p->port[i].name,
+						    req->vrf_id);
+	}
 	if (!if_nametoindex(req->name))
 		return fail(err, errlen, -ENODEV, "device %s does not exist", req->name);
 	rc = vr_open(p->pin_dir, &h);
@@ -365,10 +465,15 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 		fail(err, errlen, rc, "%s", why(rc));
 		goto out;
 	}
-	rc = vr_route_add(&h, req->vrf_id, req->ip, 32, &nh);
+	for (added = 0; added < req->n_ips; added++) {
+		rc = vr_route_add(&h, req->vrf_id, req->ips[added], 32, &nh);
+		if (rc)
+			break;
+	}
 	if (rc) {
-		fail(err, errlen, rc, "route %s/32 in vrf %u: %s", inet_ntop(AF_INET, &req->ip, ip, sizeof(ip)),
-		     req->vrf_id, why(rc));
+		fail(err, errlen, rc, "route %s/32 in vrf %u: %s",
+		     inet_ntop(AF_INET, &req->ips[added], ip, sizeof(ip)), req->vrf_id, why(rc));
+		routes_del(&h, req->name, req->vrf_id, req->ips, added);
 		if (vr_vif_del(&h, req->name))
 			log_err("port %s: undoing the vif failed: %s", req->name, vr_strerror());
 		goto out;
@@ -380,6 +485,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	port.vrf_id = vif.vrf_id;
 	port.label = vif.label;
 	port.ip = vif.ip;
+	memcpy(port.ips, req->ips, sizeof(port.ips));
+	port.n_ips = req->n_ips;
 	port.gw_ip = vif.gw_ip;
 	port.mtu = vif.mtu;
 	port.xdp = !(vif.flags & VR_VIF_F_TC);
@@ -387,7 +494,7 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	rc = ports_append(p, &port);
 	if (rc) {
 		fail(err, errlen, rc, "out of memory");
-		vr_route_del(&h, req->vrf_id, req->ip, 32);
+		routes_del(&h, req->name, req->vrf_id, req->ips, req->n_ips);
 		vr_vif_del(&h, req->name);
 		goto out;
 	}
@@ -397,7 +504,7 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	if (p->on_change)
 		p->on_change(p->on_change_arg, &port, true);
 	log_info("port %s added: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
-		 inet_ntop(AF_INET, &port.ip, ip, sizeof(ip)), port.label, port.vn);
+		 vr_port_ips_format(port.ips, port.n_ips, ip, sizeof(ip)), port.label, port.vn);
 out:
 	vr_close(&h);
 	return rc;
@@ -408,8 +515,10 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 	const struct vr_port *found = vr_ports_find(p, name);
 	struct vr_port port;
 	struct vr_handle h;
+	unsigned int removed;
+	char ip[16];
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	if (!found)
 		return fail(err, errlen, -ENOENT, "no port %s", name);
@@ -418,24 +527,35 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 	rc = vr_open(p->pin_dir, &h);
 	if (rc)
 		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
-	rc = vr_route_del(&h, port.vrf_id, port.ip, 32);
-	if (rc && rc != -ENOENT) {
-		fail(err, errlen, rc, "removing the route of %s: %s", name, why(rc));
-		goto out;
-	}
-	rc = vr_vif_del(&h, name);
-	if (rc && rc != -ENOENT && rc != -ENODEV) {
-		/* Put the route back: the port stays whole rather than half deleted. */
-		struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = name };
+	struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = name };
 
-		fail(err, errlen, rc, "removing vif %s: %s", name, why(rc));
-		if (vr_route_add(&h, port.vrf_id, port.ip, 32, &nh))
-			log_err("port %s: restoring its route failed: %s", name, vr_strerror());
-		goto out;
+	for (removed = 0; removed < port.n_ips; removed++) {
+		rc = vr_route_del(&h, port.vrf_id, port.ips[removed], 32);
+		if (rc && rc != -ENOENT)
+			break;
+		rc = 0;
 	}
-	if (rc)
-		log_warn("port %s: its vif was already gone (%s)", name, vr_strerror());
-	rc = 0;
+	if (!rc) {
+		rc = vr_vif_del(&h, name);
+		if (rc && rc != -ENOENT && rc != -ENODEV)
+			fail(err, errlen, rc, "removing vif %s: %s", name, why(rc));
+		else if (rc) {
+			log_warn("port %s: its vif was already gone (%s)", name, vr_strerror());
+			rc = 0;
+		}
+	} else {
+		fail(err, errlen, rc, "removing the route %s/32 of %s: %s",
+		     inet_ntop(AF_INET, &port.ips[removed], ip, sizeof(ip)), name, why(rc));
+	}
+	if (rc) {
+		/* Put the routes back: the port stays whole rather than half deleted. */
+		for (unsigned int a = 0; a < removed; a++)
+			if (vr_route_add(&h, port.vrf_id, port.ips[a], 32, &nh))
+				log_err("port %s: restoring its route %s/32 failed: %s", name,
+					inet_ntop(AF_INET, &port.ips[a], ip, sizeof(ip)), vr_strerror());
+		vr_close(&h);
+		return rc;
+	}
 	memmove(&p->port[i], &p->port[i + 1], (p->n - i - 1) * sizeof(p->port[0]));
 	p->n--;
 	state_save_logged(p);
@@ -444,7 +564,4 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 	if (p->on_change)
 		p->on_change(p->on_change_arg, &port, false);
 	return 0;
-out:
-	vr_close(&h);
-	return rc;
 }

@@ -6,7 +6,8 @@
  * virtual network name, later the XMPP node) is kept in a state file, PORT_SOCKET.state, rewritten
  * atomically (temporary file + rename) after every change. On start the agent adopts every vif in the map
  * as a port, with the name found in the state file for that device (none if the vif was not the agent's);
- * state lines whose vif has gone are dropped. Labels come from the label map, so an adopted port keeps its
+ * state lines whose vif has gone are dropped. The state file also keeps every address of a port (the vif
+ * holds only the primary one), so a restarted agent publishes and removes the others too. Labels come from the label map, so an adopted port keeps its
  * label and no label in use is ever handed out again. */
 #ifndef VR_AGENT_PORTS_H
 #define VR_AGENT_PORTS_H
@@ -20,12 +21,17 @@
 /* A virtual network name: the XMPP node of the VRF, e.g. default-domain:admin:vn1. */
 #define VR_AGENT_VN_MAX 255
 #define VR_AGENT_STATE_SUFFIX ".state"
+/* IPv4 addresses of one port: the first is the vif's own (the datapath's ARP own-address check); each
+ * gets a local /32 via the vif and is published on its own over XMPP. */
+#define VR_PORT_IPS_MAX 8
 
 struct vr_port {
 	char name[IFNAMSIZ];
 	char vn[VR_AGENT_VN_MAX + 1];   /* "" when adopted without a state entry */
 	__u32 ifindex, vif_id, vrf_id, label;
-	__be32 ip, gw_ip;
+	__be32 ip, gw_ip;               /* ip: the primary address, ips[0] */
+	__be32 ips[VR_PORT_IPS_MAX];    /* every address, primary first */
+	unsigned int n_ips;             /* 1..VR_PORT_IPS_MAX */
 	__u8 mac[6];
 	__u16 mtu;
 	bool xdp;
@@ -36,7 +42,9 @@ struct vr_port_req {
 	char name[IFNAMSIZ];
 	char vn[VR_AGENT_VN_MAX + 1];
 	__u32 vrf_id;
-	__be32 ip, gw_ip;
+	__be32 ips[VR_PORT_IPS_MAX];    /* primary first, distinct, non-zero */
+	unsigned int n_ips;             /* 1..VR_PORT_IPS_MAX */
+	__be32 gw_ip;
 	__u8 mac[6];
 	__u16 mtu;      /* 0: the device's */
 	bool xdp;
@@ -64,5 +72,10 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 const struct vr_port *vr_ports_find(const struct vr_ports *p, const char *name);
 /* A vn name the agent accepts: 1..255 of [A-Za-z0-9:._-], starting with a letter or digit. */
 bool vr_vn_valid(const char *s);
+/* Parse "A[,B...]": 1..VR_PORT_IPS_MAX distinct non-zero IPv4 addresses. 0, or -1 with the reason in err. */
+int vr_port_ips_parse(const char *s, __be32 *ips, unsigned int *n, char *err, size_t errlen);
+/* "A,B,..." into buf (at least VR_PORT_IPS_MAX * 16 bytes); returns buf. */
+#define VR_PORT_IPS_STRLEN (VR_PORT_IPS_MAX * 16)
+char *vr_port_ips_format(const __be32 *ips, unsigned int n, char *buf, size_t len);
 
 #endif /* VR_AGENT_PORTS_H */

@@ -140,7 +140,8 @@ static void send_unsubscribe(struct session *s, const char *vn)
 
 /* ---- publish / withdraw ---- */
 
-static void send_publish(struct session *s, const struct vr_port *p)
+/* One publish (or withdraw) per /32: address ips[k] of port p. */
+static void send_publish(struct session *s, const struct vr_port *p, unsigned int k)
 {
 	struct vr_xmpp_nexthop nh = {
 		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
@@ -150,7 +151,7 @@ static void send_publish(struct session *s, const struct vr_port *p)
 		.virtual_network = p->vn,
 	};
 	struct vr_xmpp_entry e = {
-		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ip },
+		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ips[k] },
 		.safi = VR_XMPP_SAFI_UNICAST,
 		.n_nexthops = 1,
 		.nexthops = &nh,
@@ -167,20 +168,20 @@ static void send_publish(struct session *s, const struct vr_port *p)
 		session_close(s, "output buffer full");
 		return;
 	}
-	log_info("xmpp %s: publish %s/32 in %s label %u", s->name, inet_ntop(AF_INET, &p->ip, ip, sizeof(ip)),
+	log_info("xmpp %s: publish %s/32 in %s label %u", s->name, inet_ntop(AF_INET, &p->ips[k], ip, sizeof(ip)),
 		 p->vn, p->label);
 }
 
-static void send_withdraw(struct session *s, const struct vr_port *p)
+static void send_withdraw(struct session *s, const struct vr_port *p, unsigned int k)
 {
-	struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ip };
+	struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ips[k] };
 	char ip[16];
 
 	if (vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, p->vn, VR_XMPP_SAFI_UNICAST, &pf)) {
 		session_close(s, "output buffer full");
 		return;
 	}
-	log_info("xmpp %s: withdraw %s/32 in %s", s->name, inet_ntop(AF_INET, &p->ip, ip, sizeof(ip)), p->vn);
+	log_info("xmpp %s: withdraw %s/32 in %s", s->name, inet_ntop(AF_INET, &p->ips[k], ip, sizeof(ip)), p->vn);
 }
 
 /* Session up: subscribe to every VRF with ports, then publish every port. */
@@ -195,8 +196,9 @@ static void announce_all(struct session *s)
 	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
 		const struct vr_port *p = &X.ports->port[i];
 
-		if (p->vn[0] && p->ip)
-			send_publish(s, p);
+		for (unsigned int k = 0; p->vn[0] && k < p->n_ips && s->state == S_UP && !s->closing; k++)
+			if (p->ips[k])
+				send_publish(s, p, k);
 	}
 }
 
@@ -216,10 +218,11 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 			continue;
 		if (added) {
 			send_subscribe(s, port->vn, port->vrf_id);
-			if (s->state == S_UP)
-				send_publish(s, port);
+			for (unsigned int k = 0; k < port->n_ips && s->state == S_UP; k++)
+				send_publish(s, port, k);
 		} else {
-			send_withdraw(s, port);
+			for (unsigned int k = 0; k < port->n_ips && s->state == S_UP; k++)
+				send_withdraw(s, port, k);
 			if (!vn_left && s->state == S_UP)
 				send_unsubscribe(s, port->vn);
 		}

@@ -126,6 +126,38 @@ static int port_value(const char *what, const char *s)
 	return 0;
 }
 
+/* Same limit as agent/ports.h (VR_PORT_IPS_MAX). */
+#define PORT_IPS_MAX 8
+
+/* "A[,B...]": 1..PORT_IPS_MAX distinct IPv4 addresses, the first the vif's own. */
+static int port_ips(const char *s)
+{
+	__be32 ips[PORT_IPS_MAX];
+	char item[32];
+	unsigned int n = 0;
+	int rc;
+
+	for (const char *c = s;; c++) {
+		size_t len = strcspn(c, ",");
+
+		if (n == PORT_IPS_MAX)
+			return cli_usage("ip: more than %d addresses in '%s'", PORT_IPS_MAX, s);
+		if (!len || len >= sizeof(item))
+			return cli_usage("ip: '%s' is not a comma-separated list of IPv4 addresses", s);
+		memcpy(item, c, len);
+		item[len] = 0;
+		if ((rc = cli_arg_ipv4("ip", item, &ips[n])))
+			return rc;
+		for (unsigned int i = 0; i < n; i++)
+			if (ips[i] == ips[n])
+				return cli_usage("ip: %s is given twice", item);
+		n++;
+		c += len;
+		if (!*c)
+			return 0;
+	}
+}
+
 static int port_add(int argc, char **argv)
 {
 	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" }, { .key = "ip" }, { .key = "vn" },
@@ -146,7 +178,7 @@ static int port_add(int argc, char **argv)
 		if (!kv[i].seen)
 			return cli_usage("port add: missing '%s'", kv[i].key);
 	if ((rc = cli_arg_u32("vrf", kv[0].val, VR_MAX_VRFS - 1, &u)) || (rc = cli_arg_mac("mac", kv[1].val, mac)) ||
-	    (rc = cli_arg_ipv4("ip", kv[2].val, &ip)) || (rc = port_value("vn", kv[3].val)))
+	    (rc = port_value("ip", kv[2].val)) || (rc = port_ips(kv[2].val)) || (rc = port_value("vn", kv[3].val)))
 		return rc;
 	if (kv[4].seen && (rc = cli_arg_ipv4("gw", kv[4].val, &ip)))
 		return rc;

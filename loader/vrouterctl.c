@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"  vrouterctl label show\n"
 		"  vrouterctl stats\n"
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
-		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
+		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR[,ADDR..] vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
 		"  vrouterctl port [-s SOCKET] del DEV | port [-s SOCKET] list\n"
 		"           (through vrouter-agent's port API: -s, else $VR_AGENT_SOCKET, else /run/vrouter/agent.sock)\n");
 }

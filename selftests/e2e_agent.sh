@@ -23,11 +23,13 @@ echo "# vrouter-agent end-to-end test, run $VR_ID, temporary files in $VR_TMP"
 
 # The VMs of this test: on h1, a1, a2, a4 in VRF 1 (a2 on the TC path), a3 in VRF 2 with a1's address; on
 # h2, b1 in VRF 1 (reached through static tunnel routes: without controllers nobody publishes them).
-VR_VM_HOST+=([a1]=h1 [a2]=h1 [a3]=h1 [a4]=h1 [b1]=h2)
-VR_VM_VRF+=([a1]=1 [a2]=1 [a3]=2 [a4]=1 [b1]=1)
-VR_VM_IP+=([a1]=10.1.0.1 [a2]=10.1.0.3 [a3]=10.1.0.1 [a4]=10.1.0.4 [b1]=10.1.0.2)
-VR_VM_KIND+=([a1]=veth [a2]=veth [a3]=veth [a4]=veth [b1]=veth)
-VR_VM_MODE+=([a1]=xdp [a2]=tc [a3]=xdp [a4]=xdp [b1]=xdp)
+# a5 (VRF 1) is attached last with two addresses, 10.1.0.5 and A5_IP2.
+VR_VM_HOST+=([a1]=h1 [a2]=h1 [a3]=h1 [a4]=h1 [a5]=h1 [b1]=h2)
+VR_VM_VRF+=([a1]=1 [a2]=1 [a3]=2 [a4]=1 [a5]=1 [b1]=1)
+VR_VM_IP+=([a1]=10.1.0.1 [a2]=10.1.0.3 [a3]=10.1.0.1 [a4]=10.1.0.4 [a5]=10.1.0.5 [b1]=10.1.0.2)
+VR_VM_KIND+=([a1]=veth [a2]=veth [a3]=veth [a4]=veth [a5]=veth [b1]=veth)
+VR_VM_MODE+=([a1]=xdp [a2]=tc [a3]=xdp [a4]=xdp [a5]=xdp [b1]=xdp)
+A5_IP2=10.1.0.15
 declare -A VN=([1]=default-domain:admin:vn1 [2]=default-domain:admin:vn2)
 LABEL_FIRST=100
 LABEL_LAST=199
@@ -101,7 +103,7 @@ vr_check_match "agent: --print-config shows the defaults (standalone, port socke
 # ------------------------------------------------------------------ topology and agents
 
 vr_topo_underlay
-for vm in a1 a2 a3 a4 b1; do
+for vm in a1 a2 a3 a4 a5 b1; do
 	vr_topo_vm "$vm"
 done
 for h in $VR_TOPO_HOSTS; do
@@ -231,5 +233,37 @@ vr_check "the datapath keeps forwarding without the agent (a1 -> a2, a4 -> a1)" 
 	bash -c "$(declare -f vr_ping vr_in vr_ns); VR_ID=$VR_ID; vr_ping a1 ${VR_VM_IP[a2]} && vr_ping a4 ${VR_VM_IP[a1]}"
 vr_check "a third start adopts everything again" agent_start h1 3
 vr_check_eq "port list after a clean restart: four ports" 4 "$(pctl h1 list | grep -c '^name=')"
+
+# ------------------------------------------------------------------ a port with several addresses
+
+a5=$(vr_vif_dev a5)
+vr_check "port add a5 with two addresses (ip ${VR_VM_IP[a5]},$A5_IP2)" \
+	pctl h1 add "$a5" vrf 1 mac "$(vr_vm_mac a5)" ip "${VR_VM_IP[a5]},$A5_IP2" vn "${VN[1]}" gw "$VR_GW" \
+	mtu "$VR_VM_MTU" mode xdp
+vr_check_match "two addresses: ${VR_VM_IP[a5]}/32 via a5's vif" "$a5" "$(route_to h1 1 "${VR_VM_IP[a5]}/32")"
+vr_check_match "two addresses: $A5_IP2/32 via a5's vif" "$a5" "$(route_to h1 1 "$A5_IP2/32")"
+vr_check_eq "two addresses: the vif's own address is the first" "${VR_VM_IP[a5]}" "$(vif_field a5 ip)"
+vr_check_match "two addresses: port list shows both, comma-separated" \
+	"^name=$a5 .* ip=${VR_VM_IP[a5]//./\\.},${A5_IP2//./\\.} " "$(pctl h1 list)"
+vr_check "two addresses: ping the primary one (a1 -> a5)" vr_ping a1 "${VR_VM_IP[a5]}"
+before=$(pctl h1 list)
+exec 3>&2 2>/dev/null
+kill -KILL "${AGENT_PID[h1]}"
+wait "${AGENT_PID[h1]}"
+exec 2>&3 3>&-
+vr_check "two addresses: agent restarted after SIGKILL" agent_start h1 4
+vr_check_eq "two addresses: the restarted agent lists both again (state file)" "$before" "$(pctl h1 list)"
+vr_check "two addresses: port del a5" pctl h1 del "$a5"
+vr_check_eq "two addresses: ${VR_VM_IP[a5]}/32 is gone after port del" "" "$(route_to h1 1 "${VR_VM_IP[a5]}/32")"
+vr_check_eq "two addresses: $A5_IP2/32 is gone after port del" "" "$(route_to h1 1 "$A5_IP2/32")"
+bad "nine addresses" "add name=$a5 mac=02:00:00:00:01:05 ip=$(echo 10.1.0.{21..29} | tr ' ' ,) vrf=1 vn=vn1\n"
+bad "a bad address in the list" "add name=$a5 mac=02:00:00:00:01:05 ip=10.1.0.5,10.1.0.300 vrf=1 vn=vn1\n"
+bad "an empty item in the list" "add name=$a5 mac=02:00:00:00:01:05 ip=10.1.0.5,,10.1.0.15 vrf=1 vn=vn1\n"
+bad "the same address twice" "add name=$a5 mac=02:00:00:00:01:05 ip=10.1.0.5,10.1.0.15,10.1.0.5 vrf=1 vn=vn1\n"
+bad "a second address that another port has" "add name=$a5 mac=02:00:00:00:01:05 ip=10.1.0.5,10.1.0.3 vrf=1 vn=vn1\n"
+vr_check_eq "bad address lists: no route was left behind" "" "$(route_to h1 1 "$A5_IP2/32")$(route_to h1 1 10.1.0.5/32)"
+vr_check_eq "bad address lists: still four ports" 4 "$(pctl h1 list | grep -c '^name=')"
+vr_check_eq "vrouterctl port: nine addresses are bad usage (exit 2)" 2 \
+	"$(pctl h1 add "$a5" vrf 1 mac 02:00:00:00:01:05 ip "$(echo 10.1.0.{21..29} | tr ' ' ,)" vn vn1 >/dev/null 2>&1; echo $?)"
 
 vr_summary
