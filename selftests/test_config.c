@@ -516,6 +516,28 @@ static void test_examples(void)
 	else
 		ok(name);
 
+	/* The demo's per-host examples: they must load as given, with their host and the demo's controller. */
+	for (int hn = 1; hn <= 2; hn++) {
+		char path[256], want_ip[32], want_name[8];
+
+		snprintf(path, sizeof(path), VR_EXAMPLES_DIR "/vrouter-agent-h%d.yaml", hn);
+		snprintf(want_ip, sizeof(want_ip), "198.18.%d.2", hn);
+		snprintf(want_name, sizeof(want_name), "h%d", hn);
+		name = hn == 1 ? "example vrouter-agent-h1.yaml: host h1, the demo's controller"
+			       : "example vrouter-agent-h2.yaml: host h2, the demo's controller";
+		ret = vr_agent_config_load(path, &got, err, sizeof(err));
+		if (ret)
+			fail(name, "load returned %d: %s", ret, err);
+		else if (strcmp(got.host_name, want_name) || got.host_ip != ip(want_ip) || got.n_controllers != 1 ||
+			 got.controllers[0].addr != ip("198.18.255.1") || got.controllers[0].port != 5269)
+			fail(name, "unexpected host %s / %08x, %u controller(s)", got.host_name, ntohl(got.host_ip),
+			     got.n_controllers);
+		else if (!round_trip(&got, why, sizeof(why)))
+			fail(name, "%s", why);
+		else
+			ok(name);
+	}
+
 	/* The error quoted in the example's header comment is the one its second controller's port gives. */
 	name = "example vrouter-agent.yaml: the error its comment shows";
 	f = fopen(VR_EXAMPLES_DIR "/vrouter-agent.yaml", "r");
