@@ -47,22 +47,8 @@ sock() { echo "$VR_TMP/agent-$1.sock"; }
 pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
 usec() { local t=${1/./}; echo "${t#0}"; }   # $EPOCHREALTIME -> microseconds
 
-agent_config() {   # as e2e_control.sh, one controller, logging at info (no line per received message)
-	cat >"$VR_TMP/agent-$1.yaml" <<-YAML
-	host:
-	  name: vr$VR_ID-$1
-	  underlay-address: ${VR_HOST_IP[$1]}
-	  fabric-device: $(vr_fabric_dev "$1")
-	controllers:
-	  - address: $CTL_IP
-	    port: $XMPP_PORT
-	    hold-time: $HOLD
-	bpffs: $(vr_pindir "$1")
-	port-api:
-	  socket: $(sock "$1")
-	logging:
-	  level: info
-	YAML
+agent_config() {   # one controller, logging at info (no line per received message)
+	vr_agent_yaml "$1" info "$HOLD" "" "$CTL_IP"
 }
 
 # Port devices: veth pairs with both ends in the host's namespace (nothing sends on them; the port API only

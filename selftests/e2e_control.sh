@@ -54,26 +54,7 @@ sock() { echo "$VR_TMP/agent-$1.sock"; }
 pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
 
 agent_config() {   # agent_config H: host H's YAML file, both controllers, short hold and stale timers
-	cat >"$VR_TMP/agent-$1.yaml" <<-YAML
-	host:
-	  name: vr$VR_ID-$1
-	  underlay-address: ${VR_HOST_IP[$1]}
-	  fabric-device: $(vr_fabric_dev "$1")
-	controllers:
-	  - address: ${CTL_IP[0]}
-	    port: $XMPP_PORT
-	    hold-time: $HOLD
-	  - address: ${CTL_IP[1]}
-	    port: $XMPP_PORT
-	    hold-time: $HOLD
-	bpffs: $(vr_pindir "$1")
-	port-api:
-	  socket: $(sock "$1")
-	graceful-restart:
-	  stale-timeout: $STALE
-	logging:
-	  level: debug
-	YAML
+	vr_agent_yaml "$1" debug "$HOLD" "$STALE" "${CTL_IP[@]}"
 }
 
 agent_start() {   # agent_start H N: start host H's agent (log agent-H-N.log), wait until it serves

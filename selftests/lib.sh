@@ -529,6 +529,26 @@ vr_ping() {
 	vr_in "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" | grep ' 0% packet loss' >/dev/null
 }
 
+# vr_agent_yaml H LEVEL HOLD STALE CONTROLLER...: write host H's vrouter-agent configuration to
+# $VR_TMP/agent-H.yaml: its underlay address and fabric device, the run's pin dir, the port API socket
+# $VR_TMP/agent-H.sock, the controllers at the given addresses (port 5269, hold time HOLD), the stale
+# timeout STALE (empty: the default) and the log level LEVEL.
+vr_agent_yaml() {
+	local h=$1 level=$2 hold=$3 stale=$4 c
+	shift 4
+	{
+		printf 'host:\n  name: vr%s-%s\n  underlay-address: %s\n  fabric-device: %s\n' \
+			"$VR_ID" "$h" "${VR_HOST_IP[$h]}" "$(vr_fabric_dev "$h")"
+		printf 'controllers:\n'
+		for c in "$@"; do
+			printf '  - address: %s\n    port: 5269\n    hold-time: %s\n' "$c" "$hold"
+		done
+		printf 'bpffs: %s\nport-api:\n  socket: %s\n' "$(vr_pindir "$h")" "$VR_TMP/agent-$h.sock"
+		[ -n "$stale" ] && printf 'graceful-restart:\n  stale-timeout: %s\n' "$stale"
+		printf 'logging:\n  level: %s\n' "$level"
+	} >"$VR_TMP/agent-$h.yaml"
+}
+
 # vr_tcp_transfer FROM TO PORT [MIB]: MIB (default 4) MiB of random data over TCP from VM FROM to VM TO;
 # passes when the receiver's copy has the sender's digest.
 vr_tcp_transfer() {
