@@ -10,7 +10,7 @@
 
 /* Virtual interfaces (taps/veths facing VMs). vif ids index the per-vif stats and the tx devmap. */
 #ifndef VR_MAX_VIFS
-#define VR_MAX_VIFS 4096
+#define VR_MAX_VIFS 65536
 #endif
 
 /* Virtual routing and forwarding tables: ids 0..VR_MAX_VRFS-1 index the vrf4 array of maps. */
@@ -23,10 +23,27 @@
 #define VR_MAX_ROUTES_PER_VRF (1U << 20)
 #endif
 
-/* Nexthops; id 0 is never valid so that an unset slot reads as "no nexthop". */
-#ifndef VR_MAX_NEXTHOPS
-#define VR_MAX_NEXTHOPS 65536
+/* Host routes (/32) of all VRFs together: the exact-match table in front of the per-VRF tries. Overlay tables
+ * are mostly host routes; they live here only, so the tries hold just the shorter prefixes. */
+#ifndef VR_MAX_HOST_ROUTES
+#define VR_MAX_HOST_ROUTES (1U << 20)
 #endif
+
+/* Nexthops; id 0 is never valid so that an unset slot reads as "no nexthop". Every remote VM's label needs a
+ * nexthop of its own, so this matches the label space: one million remote VMs (an ARRAY: 40 MB of kernel
+ * memory, allocated at load). */
+#ifndef VR_MAX_NEXTHOPS
+#define VR_MAX_NEXTHOPS (1U << 20)
+#endif
+
+/* Underlay next-hop cache: resolved (remote host, source-port bucket) pairs, so that bpf_fib_lookup runs once
+ * per bucket and VR_UNDERLAY_TTL_NS instead of once per packet. The bucket keeps underlay multipath: the
+ * host's own ECMP choice is made per bucket of the flow-hashed UDP source port. */
+#ifndef VR_UNDERLAY_ENTRIES
+#define VR_UNDERLAY_ENTRIES 65536
+#endif
+#define VR_UNDERLAY_BUCKETS 64
+#define VR_UNDERLAY_TTL_NS 1000000000ULL
 
 /* The whole 20-bit MPLS label space: the labels array is indexed by the label itself. */
 #define VR_MAX_LABELS (1U << 20)

@@ -64,6 +64,31 @@ struct vr_route4_key {
 };
 _Static_assert(sizeof(struct vr_route4_key) == 8, "struct vr_route4_key layout");
 
+/* Host-route table (HASH, all VRFs): the exact-match front of the per-VRF tries. Value: __u32 nexthop id. */
+struct vr_host4_key {
+	__u32 vrf_id;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct vr_host4_key) == 8, "struct vr_host4_key layout");
+
+/* Underlay next-hop cache (LRU HASH), filled by the datapath from bpf_fib_lookup. */
+struct vr_underlay_key {
+	__be32 remote_ip;
+	__u32 bucket; /* UDP source port % VR_UNDERLAY_BUCKETS */
+};
+_Static_assert(sizeof(struct vr_underlay_key) == 8, "struct vr_underlay_key layout");
+
+struct vr_underlay {
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() after which the entry is resolved again */
+	__u32 ifindex;    /* egress device */
+	__u16 mtu;        /* IPv4 MTU of the route to the remote host */
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u16 pad0;
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct vr_underlay) == 32, "struct vr_underlay layout");
+
 /* config map: ARRAY of one. */
 struct vr_config {
 	__be32 host_ip;         /* this host's underlay address: outer source, decap destination */

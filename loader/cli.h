@@ -27,6 +27,8 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 
 /* "Error: ..." on stderr (or {"error": "..."} on stdout with -j); return the exit code. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where the input being parsed came from ("routes.txt:12: "), put in front of every error; "" if argv. */
+extern char cli_where[64];
 int cli_fail(const char *what);
 
 /* Open the pinned instance or report why not. */

@@ -1,6 +1,7 @@
 /* vrouterctl vrf / vif / route / label: the forwarding tables. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -255,34 +256,34 @@ static int route_vrf(int argc, char **argv, __u32 *vrf)
 	return cli_arg_u32("vrf", argv[1], VR_MAX_VRFS - 1, vrf);
 }
 
-static int route_add(int argc, char **argv)
+/* "PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL | discard | receive }" into a request (the
+ * vif name points into argv). Returns 0 or a usage exit code. */
+static int route_parse(int argc, char **argv, struct vr_route_req *r)
 {
-	struct vr_nh_spec nh = {};
-	struct vr_handle h;
-	__u32 vrf, plen;
-	__be32 prefix;
+	struct vr_nh_spec *nh = &r->nh;
 	int rc;
 
+	memset(r, 0, sizeof(*r));
 	if (argc < 1)
 		return cli_usage("route add: missing prefix");
-	if ((rc = route_prefix(argv[0], &prefix, &plen)) || (rc = route_vrf(argc - 1, argv + 1, &vrf)))
+	if ((rc = route_prefix(argv[0], &r->prefix, &r->plen)) || (rc = route_vrf(argc - 1, argv + 1, &r->vrf_id)))
 		return rc;
 	argc -= 3;
 	argv += 3;
 	if (argc == 1 && !strcmp(argv[0], "discard")) {
-		nh.type = VR_NH_DISCARD;
+		nh->type = VR_NH_DISCARD;
 	} else if (argc == 1 && !strcmp(argv[0], "receive")) {
-		nh.type = VR_NH_RECEIVE;
+		nh->type = VR_NH_RECEIVE;
 	} else if (argc == 3 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
-		nh.type = VR_NH_ENCAP;
-		nh.ifname = argv[2];
+		nh->type = VR_NH_ENCAP;
+		nh->ifname = argv[2];
 	} else if (argc == 5 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel") && !strcmp(argv[3], "label")) {
-		nh.type = VR_NH_TUNNEL;
-		if ((rc = cli_arg_ipv4("tunnel", argv[2], &nh.remote_ip)) ||
-		    (rc = cli_arg_u32("label", argv[4], VR_MAX_LABELS - 1, &nh.label)))
+		nh->type = VR_NH_TUNNEL;
+		if ((rc = cli_arg_ipv4("tunnel", argv[2], &nh->remote_ip)) ||
+		    (rc = cli_arg_u32("label", argv[4], VR_MAX_LABELS - 1, &nh->label)))
 			return rc;
-		if (nh.label < VR_LABEL_MIN)
-			return cli_usage("label: %u is reserved (labels start at %u)", nh.label, VR_LABEL_MIN);
+		if (nh->label < VR_LABEL_MIN)
+			return cli_usage("label: %u is reserved (labels start at %u)", nh->label, VR_LABEL_MIN);
 	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel")) {
 		return cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL'");
 	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
@@ -291,11 +292,141 @@ static int route_add(int argc, char **argv)
 		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'discard' or "
 				 "'receive' after the VRF");
 	}
+	return 0;
+}
+
+static int route_add(int argc, char **argv)
+{
+	struct vr_route_req r;
+	struct vr_handle h;
+	int rc;
+
+	if ((rc = route_parse(argc, argv, &r)))
+		return rc;
 	if ((rc = cli_open(&h)))
 		return rc;
-	if (vr_route_add(&h, vrf, prefix, plen, &nh))
+	if (vr_route_add(&h, r.vrf_id, r.prefix, r.plen, &r.nh))
 		rc = cli_fail("route add");
 	vr_close(&h);
+	return rc;
+}
+
+/* The routes of an import file: requests, and the line each came from. */
+struct route_file {
+	struct vr_route_req *reqs;
+	size_t *line;
+	size_t n, cap;
+};
+
+static void route_file_free(struct route_file *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free((char *)f->reqs[i].nh.ifname);
+	free(f->reqs);
+	free(f->line);
+}
+
+/* Read and check the whole file before anything is applied: a bad line changes nothing. */
+static int route_file_read(FILE *in, const char *name, struct route_file *f)
+{
+	char *buf = NULL, *argv[16];
+	size_t len = 0, lineno = 0;
+	int rc = 0;
+
+	while (!rc && getline(&buf, &len, in) > 0) {
+		char *save = NULL, *tok;
+		int argc = 0;
+
+		lineno++;
+		for (tok = strtok_r(buf, " \t\r\n", &save); tok && argc < 16; tok = strtok_r(NULL, " \t\r\n", &save))
+			argv[argc++] = tok;
+		if (!argc || argv[0][0] == '#')
+			continue;
+		if (f->n == f->cap) {
+			size_t cap = f->cap ? f->cap * 2 : 4096;
+			struct vr_route_req *r = realloc(f->reqs, cap * sizeof(*r));
+			size_t *l = r ? realloc(f->line, cap * sizeof(*l)) : NULL;
+
+			if (r)
+				f->reqs = r;
+			if (!r || !l) {
+				rc = cli_usage("out of memory at line %zu", lineno);
+				break;
+			}
+			f->line = l;
+			f->cap = cap;
+		}
+		snprintf(cli_where, sizeof(cli_where), "%s:%zu: ", name, lineno);
+		rc = route_parse(argc, argv, &f->reqs[f->n]);
+		if (!rc && f->reqs[f->n].nh.ifname && !(f->reqs[f->n].nh.ifname = strdup(f->reqs[f->n].nh.ifname)))
+			rc = cli_usage("out of memory");
+		if (!rc)
+			f->line[f->n++] = lineno;
+	}
+	if (!rc && ferror(in))
+		rc = cli_usage("reading %s failed: %s", name, strerror(errno));
+	cli_where[0] = '\0';
+	free(buf);
+	return rc;
+}
+
+static int route_import(int argc, char **argv)
+{
+	struct route_file f = {};
+	struct vr_handle h;
+	size_t failed = 0;
+	FILE *in;
+	int rc, n;
+
+	if (argc != 1)
+		return cli_usage("route import: expected FILE (or - for standard input)");
+	in = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
+	if (!in)
+		return cli_usage("cannot open %s: %s", argv[0], strerror(errno));
+	rc = route_file_read(in, argv[0], &f);
+	if (in != stdin)
+		fclose(in);
+	if (rc || (rc = cli_open(&h))) {
+		route_file_free(&f);
+		return rc;
+	}
+	n = vr_route_add_batch(&h, f.reqs, f.n);
+	if (n < 0) {
+		rc = cli_fail("route import");
+		goto out;
+	}
+	/* The first few that failed: once more one by one, for the exact reason of each; the rest by errno. */
+	for (size_t i = 0; i < f.n; i++) {
+		struct vr_route_req *r = &f.reqs[i];
+
+		if (!r->err)
+			continue;
+		if (failed < 10 && !vr_route_add(&h, r->vrf_id, r->prefix, r->plen, &r->nh))
+			continue;
+		failed++;
+		if (cli.json)
+			continue;
+		snprintf(cli_where, sizeof(cli_where), "%s:%zu: ", argv[0], f.line[i]);
+		if (failed <= 10)
+			cli_fail("route add");
+		else if (failed == 11)
+			fprintf(stderr, "Error: %s(further failures: %s, ...)\n", cli_where, strerror(-r->err));
+	}
+	cli_where[0] = '\0';
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("routes", f.n);
+		jw_u64("added", f.n - failed);
+		jw_u64("failed", failed);
+		jw_obj_end();
+		jw_finish();
+	} else {
+		printf("%zu routes added, %zu failed\n", f.n - failed, failed);
+	}
+	rc = failed ? CLI_EXIT_FAIL : 0;
+out:
+	vr_close(&h);
+	route_file_free(&f);
 	return rc;
 }
 
@@ -412,7 +543,8 @@ static int route_show(int argc, char **argv)
 int cmd_route(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "add", route_add }, { "del", route_del }, { "show", route_show }, { "list", route_show }, { NULL, NULL },
+		{ "add", route_add },	{ "del", route_del },	 { "show", route_show },
+		{ "list", route_show }, { "import", route_import }, { NULL, NULL },
 	};
 	return cli_dispatch("route", cmds, argc, argv);
 }

@@ -41,7 +41,8 @@ int vr_unload(const char *pin_dir);
  * writers never interleave; it is released by vr_close. */
 struct vr_handle {
 	int dir_fd;
-	int vifs_fd, vrf4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
+	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
+	int underlay_fd;
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
@@ -94,6 +95,19 @@ struct vr_nh_spec {
 	__u32 label;        /* TUNNEL */
 };
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
+/* Many routes at once (the agent's updates from the controller, `vrouterctl route import`): the nexthops are
+ * written in one batch, /32 routes in batches of the host-route table, so a million routes take seconds,
+ * not minutes. Each request succeeds or fails on its own (r->err, 0 or -errno; the last failure's
+ * explanation is in vr_strerror()). Returns how many failed, or -errno when none could be tried. */
+struct vr_route_req {
+	__u32 vrf_id;
+	__be32 prefix;
+	__u32 plen;
+	struct vr_nh_spec nh;
+	int err;     /* out */
+	__u32 nh_id; /* out: the nexthop the route points at */
+};
+int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n);
 int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen);
 struct vr_route_info {
 	__u32 vrf_id;

@@ -39,9 +39,14 @@ int vr_dev_set_mac(const char *ifname, const __u8 mac[6]);
 int vr_dev_sysctl(const char *dev, const char *key, const char *val);
 int vr_dev_gro_on(const char *ifname);
 
-/* Nexthops: find an equal one and take a reference, or allocate. */
+/* Nexthops: find an equal one and take a reference, or allocate (get), and give it back (put); both write
+ * the kernel's table at once. ref/unref change libvrouter's copy only, for many changes at once; vr_nh_flush
+ * then writes them all in one batch (before any route points at a new nexthop). */
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
 int vr_nh_put(struct vr_handle *h, __u32 id);
+int vr_nh_ref(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
+int vr_nh_unref(struct vr_handle *h, __u32 id);
+int vr_nh_flush(struct vr_handle *h);
 void vr_nh_cache_free(struct vr_handle *h);
 
 #endif /* VR_INTERNAL_H */

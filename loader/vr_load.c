@@ -132,6 +132,16 @@ static int vr_reattach_vifs(const char *pin_dir, int vifs_fd)
 
 static int vr_remove_pins(const char *pin_dir);
 
+/* Delete every entry of a hash map. */
+static void vr_map_clear(int fd)
+{
+	char key[64];
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
 int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 {
 	static const __u8 default_mac[6] = VR_DEFAULT_MAC;
@@ -219,6 +229,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		err = vr_err(-errno, "writing the configuration failed: %s", strerror(errno));
 		goto out;
 	}
+	/* The fabric or the host address may have changed: resolve every underlay next hop afresh. */
+	vr_map_clear(bpf_map__fd(skel->maps.vr_underlay));
 
 	err = vr_pin_prog(pin_dir, VR_PIN_PROG_VIF, skel->progs.vr_vif_xdp);
 	if (!err)
@@ -339,6 +351,7 @@ int vr_open(const char *pin_dir, struct vr_handle *h)
 		{ "vr_vifs", &h->vifs_fd },	      { "vr_vrf4", &h->vrf4_fd },   { "vr_nexthops", &h->nexthops_fd },
 		{ "vr_labels", &h->labels_fd },	      { "vr_tx", &h->tx_fd },	    { "vr_config", &h->config_fd },
 		{ "vr_vif_stats", &h->vif_stats_fd }, { "vr_drops", &h->drops_fd }, { "vr_events", &h->events_fd },
+		{ "vr_host4", &h->host4_fd },	      { "vr_underlay", &h->underlay_fd },
 	};
 	int err;
 
@@ -385,8 +398,9 @@ void vr_unlock(struct vr_handle *h)
 void vr_close(struct vr_handle *h)
 {
 	vr_nh_cache_free(h);
-	int *fds[] = { &h->vifs_fd, &h->vrf4_fd, &h->nexthops_fd, &h->labels_fd, &h->tx_fd,
-		       &h->config_fd, &h->vif_stats_fd, &h->drops_fd, &h->events_fd, &h->dir_fd };
+	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
+		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
+		       &h->underlay_fd, &h->dir_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -79,6 +79,9 @@ struct vr_nh_cache {
 	__u32 free_hint; /* no free slot below it */
 	__u32 *head;     /* bucket -> first id (0: none) */
 	__u32 *next;     /* id -> next id in its bucket */
+	__u32 *dirty;    /* ids changed here and not yet written to the kernel (vr_nh_flush) */
+	__u32 ndirty;
+	__u8 *is_dirty;  /* id -> listed in dirty */
 };
 
 static __u32 vr_nh_bucket(const struct vr_nh_cache *c, const struct vr_nexthop *nh)
@@ -121,6 +124,8 @@ void vr_nh_cache_free(struct vr_handle *h)
 	free(c->nh);
 	free(c->head);
 	free(c->next);
+	free(c->dirty);
+	free(c->is_dirty);
 	free(c);
 	h->nh_cache = NULL;
 }
@@ -138,8 +143,10 @@ static struct vr_nh_cache *vr_nh_cache(struct vr_handle *h)
 	if (c->nh) {
 		c->head = calloc(c->n, sizeof(*c->head));
 		c->next = calloc(c->n, sizeof(*c->next));
+		c->dirty = calloc(c->n, sizeof(*c->dirty));
+		c->is_dirty = calloc(c->n, sizeof(*c->is_dirty));
 	}
-	if (!c->nh || !c->head || !c->next) {
+	if (!c->nh || !c->head || !c->next || !c->dirty || !c->is_dirty) {
 		h->nh_cache = c;
 		vr_nh_cache_free(h);
 		return NULL;
@@ -152,10 +159,18 @@ static struct vr_nh_cache *vr_nh_cache(struct vr_handle *h)
 	return c;
 }
 
-int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
+/* Mark nexthop id as changed in libvrouter's copy: vr_nh_flush writes it. */
+static void vr_nh_dirty(struct vr_nh_cache *c, __u32 id)
+{
+	if (c->is_dirty[id])
+		return;
+	c->is_dirty[id] = 1;
+	c->dirty[c->ndirty++] = id;
+}
+
+int vr_nh_ref(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 {
 	struct vr_nh_cache *c = vr_nh_cache(h);
-	struct vr_nexthop nh;
 	__u32 found;
 
 	if (!c)
@@ -164,52 +179,92 @@ int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 		if (vr_nh_equal(&c->nh[found], want))
 			break;
 	if (found) {
-		nh = c->nh[found];
-		nh.refcnt++;
+		c->nh[found].refcnt++;
 	} else {
 		for (found = c->free_hint; found < c->n && c->nh[found].type != VR_NH_INVALID; found++)
 			;
 		c->free_hint = found;
 		if (found >= c->n)
 			return vr_err(-ENOSPC, "the nexthop table is full (%u entries)", c->n);
-		nh = *want;
-		nh.refcnt = 1;
-	}
-	if (bpf_map_update_elem(h->nexthops_fd, &found, &nh, BPF_ANY))
-		return vr_err(-errno, "writing nexthop %u failed: %s", found, strerror(errno));
-	if (c->nh[found].type == VR_NH_INVALID) {
-		c->nh[found] = nh;
+		c->nh[found] = *want;
+		c->nh[found].refcnt = 1;
 		vr_nh_link(c, found);
-	} else {
-		c->nh[found] = nh;
 	}
+	vr_nh_dirty(c, found);
 	*id = found;
 	return 0;
 }
 
-int vr_nh_put(struct vr_handle *h, __u32 id)
+int vr_nh_unref(struct vr_handle *h, __u32 id)
 {
 	struct vr_nh_cache *c = vr_nh_cache(h);
-	struct vr_nexthop nh;
 
 	if (!c)
 		return vr_err(-ENOMEM, "reading the nexthop table failed");
 	if (id == 0 || id >= c->n || c->nh[id].type == VR_NH_INVALID)
 		return vr_err(-ENOENT, "nexthop %u is not in use", id);
-	nh = c->nh[id];
-	if (nh.refcnt > 1)
-		nh.refcnt--;
-	else
-		memset(&nh, 0, sizeof(nh));
-	if (bpf_map_update_elem(h->nexthops_fd, &id, &nh, BPF_ANY))
-		return vr_err(-errno, "writing nexthop %u failed: %s", id, strerror(errno));
-	if (nh.type == VR_NH_INVALID) {
+	if (c->nh[id].refcnt > 1) {
+		c->nh[id].refcnt--;
+	} else {
 		vr_nh_unlink(c, id);
+		memset(&c->nh[id], 0, sizeof(c->nh[id]));
 		if (id < c->free_hint)
 			c->free_hint = id;
 	}
-	c->nh[id] = nh;
+	vr_nh_dirty(c, id);
 	return 0;
+}
+
+/* Write every nexthop changed since the last flush: one BPF_MAP_UPDATE_BATCH for all of them. On failure
+ * the kernel's table is read back, so libvrouter's copy never claims what the datapath does not have. */
+int vr_nh_flush(struct vr_handle *h)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vr_nh_cache *c = h->nh_cache;
+	struct vr_nexthop *vals;
+	__u32 count;
+	int err = 0;
+
+	if (!c || !c->ndirty)
+		return 0;
+	vals = malloc((size_t)c->ndirty * sizeof(*vals));
+	if (!vals) {
+		err = vr_err(-ENOMEM, "out of memory");
+		goto reread;
+	}
+	for (__u32 i = 0; i < c->ndirty; i++)
+		vals[i] = c->nh[c->dirty[i]];
+	count = c->ndirty;
+	if (bpf_map_update_batch(h->nexthops_fd, c->dirty, vals, &count, &opts)) {
+		/* No batch support: one update each. */
+		for (__u32 i = 0; i < c->ndirty && !err; i++)
+			if (bpf_map_update_elem(h->nexthops_fd, &c->dirty[i], &vals[i], BPF_ANY))
+				err = vr_err(-errno, "writing nexthop %u failed: %s", c->dirty[i], strerror(errno));
+	}
+	free(vals);
+	if (!err) {
+		for (__u32 i = 0; i < c->ndirty; i++)
+			c->is_dirty[c->dirty[i]] = 0;
+		c->ndirty = 0;
+		return 0;
+	}
+reread:
+	vr_nh_cache_free(h);
+	return err;
+}
+
+int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
+{
+	int err = vr_nh_ref(h, want, id);
+
+	return err ? err : vr_nh_flush(h);
+}
+
+int vr_nh_put(struct vr_handle *h, __u32 id)
+{
+	int err = vr_nh_unref(h, id);
+
+	return err ? err : vr_nh_flush(h);
 }
 
 /* ---- labels ---- */
@@ -272,6 +327,45 @@ int vr_label_foreach(struct vr_handle *h, vr_label_cb cb, void *arg)
 		err = cb(i, all[i], &nh, arg);
 	}
 	free(all);
+	return err;
+}
+
+/* Every host route, in batches of lookups (a walk of a million entries takes a thousand system calls, not
+ * a million). cb returns non-zero to stop. The callback must not change the host-route table. */
+typedef int (*vr_host_cb)(const struct vr_host4_key *key, __u32 nh_id, void *arg);
+
+static int vr_host_walk(struct vr_handle *h, vr_host_cb cb, void *arg)
+{
+	enum { CHUNK = 1024 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vr_host4_key *keys = malloc(CHUNK * sizeof(*keys));
+	__u32 *vals = malloc(CHUNK * sizeof(*vals));
+	__u32 token = 0, count;
+	void *in = NULL;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = vr_err(-ENOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		int rc;
+
+		count = CHUNK;
+		rc = bpf_map_lookup_batch(h->host4_fd, in, &token, keys, vals, &count, &opts);
+		if (rc && errno != ENOENT) {
+			err = vr_err(-errno, "reading the host routes failed: %s", strerror(errno));
+			break;
+		}
+		for (__u32 i = 0; i < count && !err; i++)
+			err = cb(&keys[i], vals[i], arg);
+		if (rc || err)
+			break;
+		in = &token;
+	}
+out:
+	free(keys);
+	free(vals);
 	return err;
 }
 
@@ -378,6 +472,59 @@ static int vr_count_vif_cb(const struct vr_vif *vif, void *arg)
 	return 0;
 }
 
+/* The host routes of one VRF, collected (the table must not change during a walk). */
+struct vr_host_set {
+	__u32 vrf_id;
+	struct vr_host4_key *keys;
+	__u32 *vals;
+	size_t n, cap;
+};
+
+static int vr_host_collect_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+{
+	struct vr_host_set *s = arg;
+
+	if (key->vrf_id != s->vrf_id)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		struct vr_host4_key *k = realloc(s->keys, cap * sizeof(*k));
+		__u32 *v = k ? realloc(s->vals, cap * sizeof(*v)) : NULL;
+
+		if (k)
+			s->keys = k;
+		if (!k || !v)
+			return vr_err(-ENOMEM, "out of memory");
+		s->vals = v;
+		s->cap = cap;
+	}
+	s->keys[s->n] = *key;
+	s->vals[s->n++] = nh_id;
+	return 0;
+}
+
+/* Remove every host route of vrf_id and give back their nexthops. */
+static int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vr_host_set s = { .vrf_id = vrf_id };
+	int err = vr_host_walk(h, vr_host_collect_cb, &s);
+
+	if (!err && s.n) {
+		__u32 count = s.n;
+
+		if (bpf_map_delete_batch(h->host4_fd, s.keys, &count, &opts))
+			for (size_t i = 0; i < s.n; i++)
+				bpf_map_delete_elem(h->host4_fd, &s.keys[i]);
+		for (size_t i = 0; i < s.n; i++)
+			vr_nh_unref(h, s.vals[i]);
+		err = vr_nh_flush(h);
+	}
+	free(s.keys);
+	free(s.vals);
+	return err;
+}
+
 int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 {
 	struct vr_vif_count vc = { .vrf_id = vrf_id };
@@ -418,7 +565,7 @@ int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 			break;
 	}
 	close(fd);
-	return 0;
+	return vr_host_flush_vrf(h, vrf_id);
 }
 
 static int vr_count_routes(int fd)
@@ -435,25 +582,81 @@ static int vr_count_routes(int fd)
 	return n;
 }
 
+/* Per-VRF tallies for vr_vrf_foreach, each gathered in one pass over its table. */
+struct vr_vrf_tally {
+	__u32 max;
+	__u32 *routes, *vifs, *label;
+};
+
+static int vr_tally_host_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+{
+	struct vr_vrf_tally *t = arg;
+
+	(void)nh_id;
+	if (key->vrf_id < t->max)
+		t->routes[key->vrf_id]++;
+	return 0;
+}
+
+static int vr_tally_vif_cb(const struct vr_vif *vif, void *arg)
+{
+	struct vr_vrf_tally *t = arg;
+
+	if (vif->vrf_id < t->max)
+		t->vifs[vif->vrf_id]++;
+	return 0;
+}
+
+static void vr_tally_labels(struct vr_handle *h, struct vr_vrf_tally *t)
+{
+	__u32 *all, n;
+
+	all = vr_array_read(h->labels_fd, sizeof(*all), &n);
+	if (!all)
+		return;
+	for (__u32 i = VR_LABEL_MIN; i < n; i++) {
+		struct vr_nexthop nh;
+
+		if (all[i] && !bpf_map_lookup_elem(h->nexthops_fd, &all[i], &nh) && nh.type == VR_NH_VRF_LOOKUP &&
+		    nh.vrf_id < t->max && !t->label[nh.vrf_id])
+			t->label[nh.vrf_id] = i;
+	}
+	free(all);
+}
+
 int vr_vrf_foreach(struct vr_handle *h, vr_vrf_cb cb, void *arg)
 {
-	__u32 max = vr_map_max_entries(h->vrf4_fd);
+	struct vr_vrf_tally t = { .max = vr_map_max_entries(h->vrf4_fd) };
 	int err = 0;
 
-	for (__u32 id = 0; id < max && !err; id++) {
-		struct vr_vif_count vc = { .vrf_id = id };
+	t.routes = calloc(t.max + 1, sizeof(__u32));
+	t.vifs = calloc(t.max + 1, sizeof(__u32));
+	t.label = calloc(t.max + 1, sizeof(__u32));
+	if (!t.routes || !t.vifs || !t.label) {
+		err = vr_err(-ENOMEM, "out of memory");
+		goto out;
+	}
+	err = vr_host_walk(h, vr_tally_host_cb, &t);
+	if (!err)
+		err = vr_vif_foreach(h, vr_tally_vif_cb, &t);
+	if (!err)
+		vr_tally_labels(h, &t);
+	for (__u32 id = 0; id < t.max && !err; id++) {
 		struct vr_vrf_info info = { .vrf_id = id };
 		int fd = vr_vrf_table_fd(h, id);
 
 		if (fd < 0)
 			continue;
-		info.routes = vr_count_routes(fd);
+		info.routes = vr_count_routes(fd) + t.routes[id];
 		close(fd);
-		vr_vif_foreach(h, vr_count_vif_cb, &vc);
-		info.vifs = vc.count;
-		info.label = vr_vrf_label(h, id, NULL);
+		info.vifs = t.vifs[id];
+		info.label = t.label[id];
 		err = cb(&info, arg);
 	}
+out:
+	free(t.routes);
+	free(t.vifs);
+	free(t.label);
 	return err;
 }
 
@@ -645,11 +848,13 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 	return 0;
 }
 
-/* ---- routes ---- */
+/* ---- routes ----
+ * A /32 lives in the host-route hash (key: VRF, address) and nowhere else; shorter prefixes live in the VRF's
+ * LPM trie. The datapath asks the hash first: a /32 is the longest match there is. */
 
-static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, struct vr_nexthop *nh)
+static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
+			   struct vr_nexthop *nh)
 {
-	struct vr_config cfg;
 	struct vr_vif vif;
 	int err;
 
@@ -672,7 +877,7 @@ static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh
 		if (spec->label < VR_LABEL_MIN || spec->label >= VR_MAX_LABELS)
 			return vr_err(-EINVAL, "tunnel label %u is outside %u..%u", spec->label, VR_LABEL_MIN,
 				      VR_MAX_LABELS - 1);
-		if (!vr_config_get(h, &cfg) && cfg.host_ip == spec->remote_ip)
+		if (host_ip == spec->remote_ip)
 			return vr_err(-EINVAL, "the tunnel endpoint is this host's own address");
 		nh->remote_ip = spec->remote_ip;
 		nh->label = spec->label;
@@ -712,55 +917,275 @@ static int vr_vrf_open(struct vr_handle *h, __u32 vrf_id)
 	return fd;
 }
 
-/* The table of vrf_id, for a change to prefix/plen (checked first). Returns an fd or -errno. */
-static int vr_route_table(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+/* Does VRF vrf_id exist? 0, or -errno with the error recorded. One lookup, no table fd. */
+static int vr_vrf_check(struct vr_handle *h, __u32 vrf_id)
 {
-	int err;
+	__u32 map_id;
+	int err = vr_check_vrf_id(h, vrf_id);
 
-	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
 	if (err)
 		return err;
-	return vr_vrf_open(h, vrf_id);
+	if (bpf_map_lookup_elem(h->vrf4_fd, &vrf_id, &map_id))
+		return vr_err(-ENOENT, "VRF %u does not exist", vrf_id);
+	return 0;
+}
+
+static int vr_route_exists_err(int err, __u32 vrf_id)
+{
+	if (err == -EEXIST)
+		return vr_err(err, "the route already exists in VRF %u; delete it first", vrf_id);
+	if (err == -ENOSPC || err == -E2BIG || err == -ENOMEM)
+		return vr_err(err, "the route table of VRF %u is full", vrf_id);
+	return vr_err(err, "adding the route failed: %s", strerror(-err));
+}
+
+/* The /32 routes of a batch, in hash-update order. */
+struct vr_host_batch {
+	struct vr_host4_key *keys;
+	__u32 *vals;
+	size_t *req; /* index into the caller's requests */
+	size_t n;
+};
+
+/* Below this many host routes a batch writes them one by one with BPF_NOEXIST; from it on, libvrouter reads
+ * the host-route table once (batched lookups) to find the routes that exist, then writes the new ones with
+ * BPF_MAP_UPDATE_BATCH, which takes no BPF_NOEXIST. */
+#define VR_HOST_BATCH_MIN 64
+
+/* A set of host-route keys: open addressing over 64-bit keys (vrf << 32 | addr), 0 marks an empty slot (VRF 0
+ * address 0.0.0.0 is kept apart). */
+struct vr_key_set {
+	__u64 *slot;
+	size_t mask;
+	bool has_zero;
+};
+
+static __u64 vr_key64(const struct vr_host4_key *k)
+{
+	return (__u64)k->vrf_id << 32 | k->addr;
+}
+
+static size_t vr_key_slot(const struct vr_key_set *s, __u64 k)
+{
+	return (size_t)vr_hash_final(vr_hash_step((__u32)k, (__u32)(k >> 32))) & s->mask;
+}
+
+/* Insert k; returns true if it was there already. */
+static bool vr_key_set_add(struct vr_key_set *s, __u64 k)
+{
+	size_t i;
+
+	if (!k) {
+		bool had = s->has_zero;
+
+		s->has_zero = true;
+		return had;
+	}
+	for (i = vr_key_slot(s, k); s->slot[i]; i = (i + 1) & s->mask)
+		if (s->slot[i] == k)
+			return true;
+	s->slot[i] = k;
+	return false;
+}
+
+static int vr_key_set_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+{
+	(void)nh_id;
+	vr_key_set_add(arg, vr_key64(key));
+	return 0;
+}
+
+
+/* Host routes in batches, for batches of VR_HOST_BATCH_MIN or more: a route whose key is in the table (or
+ * earlier in the same batch) fails with -EEXIST, the others are written with BPF_MAP_UPDATE_BATCH. Returns
+ * how many failed. */
+static size_t vr_host_batch_bulk(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 cap = vr_map_max_entries(h->host4_fd);
+	struct vr_key_set set = {};
+	size_t size = 1, failed = 0, keep = 0, done = 0;
+	int err;
+
+	while (size < 2 * ((size_t)cap + b->n))
+		size <<= 1;
+	set.mask = size - 1;
+	set.slot = calloc(size, sizeof(*set.slot));
+	err = set.slot ? vr_host_walk(h, vr_key_set_cb, &set) : vr_err(-ENOMEM, "out of memory");
+	for (size_t i = 0; i < b->n; i++) {
+		struct vr_route_req *r = &reqs[b->req[i]];
+
+		if (err || vr_key_set_add(&set, vr_key64(&b->keys[i]))) {
+			r->err = err ? err : vr_route_exists_err(-EEXIST, r->vrf_id);
+			failed++;
+			continue;
+		}
+		b->keys[keep] = b->keys[i];
+		b->vals[keep] = b->vals[i];
+		b->req[keep++] = b->req[i];
+	}
+	free(set.slot);
+	/* The kernel stops at the first entry it refuses (the table is full): that one fails, the rest go on. */
+	while (done < keep) {
+		__u32 count = keep - done;
+
+		if (!bpf_map_update_batch(h->host4_fd, b->keys + done, b->vals + done, &count, &opts))
+			break;
+		err = -errno;
+		if (count >= keep - done)
+			count = 0;
+		done += count;
+		reqs[b->req[done]].err = vr_route_exists_err(err, reqs[b->req[done]].vrf_id);
+		failed++;
+		done++;
+	}
+	return failed;
+}
+
+/* Write the batch's host routes. Returns how many failed (each failed request has its err set). */
+static size_t vr_host_batch_write(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs)
+{
+	size_t failed = 0;
+
+	if (b->n >= VR_HOST_BATCH_MIN)
+		return vr_host_batch_bulk(h, b, reqs);
+	for (size_t i = 0; i < b->n; i++) {
+		struct vr_route_req *r = &reqs[b->req[i]];
+
+		if (bpf_map_update_elem(h->host4_fd, &b->keys[i], &b->vals[i], BPF_NOEXIST)) {
+			r->err = vr_route_exists_err(-errno, r->vrf_id);
+			failed++;
+		}
+	}
+	return failed;
+}
+
+int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
+{
+	struct vr_host_batch hb = {};
+	struct vr_config cfg = {};
+	__u32 last_vrf = (__u32)-1;
+	int last_vrf_err = 0, err;
+	size_t failed = 0;
+
+	vr_err_clear();
+	if (!n)
+		return 0;
+	hb.keys = malloc(n * sizeof(*hb.keys));
+	hb.vals = malloc(n * sizeof(*hb.vals));
+	hb.req = malloc(n * sizeof(*hb.req));
+	if (!hb.keys || !hb.vals || !hb.req) {
+		err = vr_err(-ENOMEM, "out of memory for %zu routes", n);
+		goto out;
+	}
+	vr_config_get(h, &cfg);
+
+	/* 1. Check every request and take a reference on its nexthop (in libvrouter's copy only). */
+	for (size_t i = 0; i < n; i++) {
+		struct vr_route_req *r = &reqs[i];
+		struct vr_nexthop nh;
+
+		r->nh_id = 0;
+		r->err = vr_prefix_check(r->prefix, r->plen);
+		if (!r->err) {
+			if (r->vrf_id != last_vrf) {
+				last_vrf = r->vrf_id;
+				last_vrf_err = vr_vrf_check(h, r->vrf_id);
+			}
+			r->err = last_vrf_err ? vr_vrf_check(h, r->vrf_id) : 0;
+		}
+		if (!r->err)
+			r->err = vr_nh_from_spec(h, r->vrf_id, &r->nh, cfg.host_ip, &nh);
+		if (!r->err)
+			r->err = vr_nh_ref(h, &nh, &r->nh_id);
+		if (r->err) {
+			failed++;
+			continue;
+		}
+		if (r->plen == 32) {
+			hb.keys[hb.n] = (struct vr_host4_key){ .vrf_id = r->vrf_id, .addr = r->prefix };
+			hb.vals[hb.n] = r->nh_id;
+			hb.req[hb.n++] = i;
+		}
+	}
+	/* 2. The nexthops reach the kernel before any route points at them. */
+	err = vr_nh_flush(h);
+	if (err)
+		goto undo_all;
+
+	/* 3. Host routes in batches, shorter prefixes into their VRF's trie one by one. */
+	failed += vr_host_batch_write(h, &hb, reqs);
+	for (size_t i = 0; i < n; i++) {
+		struct vr_route_req *r = &reqs[i];
+		struct vr_route4_key key = { .prefixlen = r->plen, .addr = r->prefix };
+		int fd;
+
+		if (r->err || r->plen == 32)
+			continue;
+		fd = vr_vrf_open(h, r->vrf_id);
+		if (fd < 0) {
+			r->err = fd;
+		} else {
+			if (bpf_map_update_elem(fd, &key, &r->nh_id, BPF_NOEXIST))
+				r->err = vr_route_exists_err(-errno, r->vrf_id);
+			close(fd);
+		}
+		if (r->err)
+			failed++;
+	}
+	/* 4. Give back the references of the routes that did not make it. */
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].err && reqs[i].nh_id) {
+			vr_nh_unref(h, reqs[i].nh_id);
+			reqs[i].nh_id = 0;
+		}
+	err = vr_nh_flush(h);
+	if (!err)
+		err = (int)(failed > INT32_MAX ? INT32_MAX : failed);
+	goto out;
+
+undo_all:
+	for (size_t i = 0; i < n; i++)
+		if (!reqs[i].err) {
+			reqs[i].err = err;
+			vr_nh_unref(h, reqs[i].nh_id);
+			reqs[i].nh_id = 0;
+		}
+	vr_nh_flush(h);
+out:
+	free(hb.keys);
+	free(hb.vals);
+	free(hb.req);
+	return err;
 }
 
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
 {
-	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
-	struct vr_nexthop nh;
-	__u32 nh_id;
-	int fd, err;
+	struct vr_route_req r = { .vrf_id = vrf_id, .prefix = prefix, .plen = plen, .nh = *spec };
+	int err = vr_route_add_batch(h, &r, 1);
 
-	fd = vr_route_table(h, vrf_id, prefix, plen);
-	if (fd < 0)
-		return fd;
-	err = vr_nh_from_spec(h, vrf_id, spec, &nh);
-	if (!err)
-		err = vr_nh_get(h, &nh, &nh_id);
-	if (err)
-		goto out;
-	if (bpf_map_update_elem(fd, &key, &nh_id, BPF_NOEXIST)) {
-		err = -errno;
-		if (err == -EEXIST)
-			err = vr_err(err, "the route already exists in VRF %u; delete it first", vrf_id);
-		else if (err == -ENOSPC || err == -E2BIG)
-			err = vr_err(err, "the route table of VRF %u is full", vrf_id);
-		else
-			err = vr_err(err, "adding the route failed: %s", strerror(-err));
-		vr_nh_put(h, nh_id);
-	}
-out:
-	close(fd);
-	return err;
+	return err < 0 ? err : r.err;
 }
 
 int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 {
 	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
+	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = prefix };
 	__u32 nh_id;
 	int fd, err;
 
-	fd = vr_route_table(h, vrf_id, prefix, plen);
+	vr_err_clear();
+	err = vr_prefix_check(prefix, plen);
+	if (!err)
+		err = vr_vrf_check(h, vrf_id);
+	if (err)
+		return err;
+	if (plen == 32) {
+		if (bpf_map_lookup_elem(h->host4_fd, &host, &nh_id) || bpf_map_delete_elem(h->host4_fd, &host))
+			return vr_err(-ENOENT, "no such route in VRF %u", vrf_id);
+		return vr_nh_put(h, nh_id);
+	}
+	fd = vr_vrf_open(h, vrf_id);
 	if (fd < 0)
 		return fd;
 	/* An LPM lookup returns the exact entry when it exists; the delete is exact and tells us whether. */
@@ -772,6 +1197,24 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 out:
 	close(fd);
 	return err;
+}
+
+struct vr_host_emit {
+	struct vr_handle *h;
+	__u32 vrf_id; /* (__u32)-1: all */
+	vr_route_cb cb;
+	void *arg;
+};
+
+static int vr_host_emit_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+{
+	struct vr_host_emit *e = arg;
+	struct vr_route_info r = { .vrf_id = key->vrf_id, .prefix = key->addr, .plen = 32, .nh_id = nh_id };
+
+	if (e->vrf_id != (__u32)-1 && key->vrf_id != e->vrf_id)
+		return 0;
+	bpf_map_lookup_elem(e->h->nexthops_fd, &nh_id, &r.nh);
+	return e->cb(&r, e->arg);
 }
 
 static int vr_route_walk(struct vr_handle *h, __u32 vrf_id, int fd, vr_route_cb cb, void *arg)
@@ -798,6 +1241,7 @@ static int vr_route_walk(struct vr_handle *h, __u32 vrf_id, int fd, vr_route_cb 
 
 int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *arg)
 {
+	struct vr_host_emit e = { .h = h, .vrf_id = vrf_id, .cb = cb, .arg = arg };
 	__u32 max = vr_map_max_entries(h->vrf4_fd);
 	int err = 0;
 
@@ -808,7 +1252,7 @@ int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *ar
 			return fd;
 		err = vr_route_walk(h, vrf_id, fd, cb, arg);
 		close(fd);
-		return err;
+		return err ? err : vr_host_walk(h, vr_host_emit_cb, &e);
 	}
 	for (__u32 id = 0; id < max && !err; id++) {
 		int fd = vr_vrf_table_fd(h, id);
@@ -818,5 +1262,5 @@ int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *ar
 		err = vr_route_walk(h, id, fd, cb, arg);
 		close(fd);
 	}
-	return err;
+	return err ? err : vr_host_walk(h, vr_host_emit_cb, &e);
 }

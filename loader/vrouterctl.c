@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"  vrouterctl vif del DEV | vif list\n"
 		"  vrouterctl route add PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL | discard | receive }\n"
 		"  vrouterctl route del PREFIX vrf ID | route show [vrf ID]\n"
+		"  vrouterctl route import FILE|-   (one 'route add' argument list per line: PREFIX vrf ID via ...)\n"
 		"  vrouterctl label show\n"
 		"  vrouterctl stats\n"
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
@@ -33,15 +34,20 @@ static void usage(FILE *f)
 		"           (through vrouter-agent's port API: -s, else $VR_AGENT_SOCKET, else /run/vrouter/agent.sock)\n");
 }
 
+char cli_where[64];
+
 static void cli_print_error(const char *msg)
 {
 	if (cli.json) {
+		char full[900];
+
+		snprintf(full, sizeof(full), "%s%s", cli_where, msg);
 		jw_obj_begin(NULL);
-		jw_str("error", msg);
+		jw_str("error", full);
 		jw_obj_end();
 		jw_finish();
 	} else {
-		fprintf(stderr, "Error: %s\n", msg);
+		fprintf(stderr, "Error: %s%s\n", cli_where, msg);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* MPLS-in-UDP (RFC 7510) headers, the underlay lookup and the flow's source port: what the XDP and TC
+/* MPLS-in-UDP (RFC 7510) headers, the underlay next hop (cached) and the flow's source port: what the XDP and TC
  * paths share when they encapsulate.
  * Wire format: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4 */
 #ifndef VR_BPF_ENCAP_H
@@ -31,12 +31,11 @@ static __always_inline __be32 vr_mpls_shim(__u32 label, __u8 tc, __u8 ttl)
 	return bpf_htonl((label & 0xfffff) << 12 | (__u32)(tc & 7) << 9 | 1 << 8 | ttl);
 }
 
-/* Resolve the underlay: route to the remote host and its next hop's MAC from the host's own tables, for an
- * outer packet of tot_len bytes (0: no MTU check). Returns 0 with fib filled, or a drop reason; with
- * VR_DROP_FRAG_NEEDED fib->mtu_result holds the underlay MTU. A missing neighbour is reported to user space.
- * ctx is the program's context (XDP or skb). */
-static __always_inline __u32 vr_underlay_lookup(void *ctx, struct bpf_fib_lookup *fib, const struct vr_config *cfg,
-						__be32 remote, __u16 sport, __u16 tot_len)
+/* The host's own tables: route to the remote host and its next hop's MAC (bpf_fib_lookup, no MTU check; on
+ * success fib->mtu_result holds the route's MTU). Returns 0 with fib filled, or a drop reason. A missing
+ * neighbour is reported to user space. ctx is the program's context (XDP or skb). */
+static __always_inline __u32 vr_underlay_fib(void *ctx, struct bpf_fib_lookup *fib, const struct vr_config *cfg,
+					     __be32 remote, __u16 sport)
 {
 	int rc;
 
@@ -45,7 +44,6 @@ static __always_inline __u32 vr_underlay_lookup(void *ctx, struct bpf_fib_lookup
 	fib->l4_protocol = IPPROTO_UDP;
 	fib->sport = bpf_htons(sport);
 	fib->dport = bpf_htons(cfg->udp_port);
-	fib->tot_len = tot_len;
 	fib->ipv4_src = cfg->host_ip;
 	fib->ipv4_dst = remote;
 	fib->ifindex = cfg->fabric_ifindex;
@@ -60,8 +58,6 @@ static __always_inline __u32 vr_underlay_lookup(void *ctx, struct bpf_fib_lookup
 		bpf_ringbuf_output(&vr_events, &ev, sizeof(ev), 0);
 		return VR_DROP_NO_NEIGH;
 	}
-	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		return VR_DROP_FRAG_NEEDED;
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
@@ -72,6 +68,36 @@ static __always_inline __u32 vr_underlay_lookup(void *ctx, struct bpf_fib_lookup
 	default:
 		return VR_DROP_UNDERLAY_UNREACH;
 	}
+}
+
+/* The underlay next hop towards remote for a flow with UDP source port sport: from the cache while fresh,
+ * else resolved from the host's tables and cached for VR_UNDERLAY_TTL_NS (so a changed underlay route or
+ * neighbour is picked up within that time). Returns 0 with *out filled, or a drop reason. */
+static __always_inline __u32 vr_underlay_resolve(void *ctx, const struct vr_config *cfg, __be32 remote, __u16 sport,
+						 struct vr_underlay *out)
+{
+	struct vr_underlay_key key = { .remote_ip = remote, .bucket = sport % VR_UNDERLAY_BUCKETS };
+	struct bpf_fib_lookup fib;
+	struct vr_underlay *u;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 reason;
+
+	u = bpf_map_lookup_elem(&vr_underlay, &key);
+	if (u && now < u->expires_ns) {
+		*out = *u;
+		return 0;
+	}
+	reason = vr_underlay_fib(ctx, &fib, cfg, remote, sport);
+	if (reason)
+		return reason;
+	__builtin_memset(out, 0, sizeof(*out));
+	out->expires_ns = now + VR_UNDERLAY_TTL_NS;
+	out->ifindex = fib.ifindex;
+	out->mtu = fib.mtu_result;
+	__builtin_memcpy(out->smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(out->dmac, fib.dmac, ETH_ALEN);
+	bpf_map_update_elem(&vr_underlay, &key, out, BPF_ANY);
+	return 0;
 }
 
 /* The Ethernet header of a frame to a local VM (ENCAP nexthop nh). */
@@ -92,12 +118,12 @@ static __always_inline __u16 vr_flow_sport(struct iphdr *inner, __u32 hlen, void
 /* Write the outer Ethernet, IPv4, UDP and MPLS headers in front of an inner packet of inner_len bytes
  * (tos and ttl are the inner packet's, TTL already decremented). */
 static __always_inline void vr_tunnel_headers_write(struct ethhdr *eth, struct vr_mpls_udp_hdr *hdr,
-						    const struct bpf_fib_lookup *fib, const struct vr_config *cfg,
+						    const struct vr_underlay *u, const struct vr_config *cfg,
 						    const struct vr_nexthop *nh, __u16 inner_len, __u8 tos, __u8 ttl,
 						    __u16 sport)
 {
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, u->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, u->smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 
 	hdr->ip.version = 4;

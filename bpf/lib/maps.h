@@ -32,6 +32,24 @@ struct {
 	__array(values, struct vr_lpm4);
 } vr_vrf4 SEC(".maps");
 
+/* (VRF, address) -> nexthop id for /32 routes: one hash lookup whatever the table size; the tries above are
+ * consulted only when it misses. libvrouter keeps /32 routes here and nowhere else. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VR_MAX_HOST_ROUTES);
+	__type(key, struct vr_host4_key);
+	__type(value, __u32);
+} vr_host4 SEC(".maps");
+
+/* (remote host, source-port bucket) -> resolved underlay next hop (see vr_consts.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VR_UNDERLAY_ENTRIES);
+	__type(key, struct vr_underlay_key);
+	__type(value, struct vr_underlay);
+} vr_underlay SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VR_MAX_NEXTHOPS);

@@ -6,23 +6,29 @@
 #include "stats.h"
 #include "parse.h"
 
-/* Longest-prefix match of daddr in VRF vrf_id. Returns the nexthop, or NULL with *reason set. */
+/* Longest-prefix match of daddr in VRF vrf_id: a /32 is the longest match there is, so the host-route hash
+ * answers first; the VRF's trie (shorter prefixes only) is consulted when it misses. Returns the nexthop, or
+ * NULL with *reason set. */
 static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 daddr, __u32 *reason)
 {
+	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = daddr };
 	struct vr_route4_key key = { .prefixlen = 32, .addr = daddr };
 	struct vr_nexthop *nh;
 	__u32 *nh_id;
 	void *table;
 
-	table = bpf_map_lookup_elem(&vr_vrf4, &vrf_id);
-	if (!table) {
-		*reason = VR_DROP_NO_VRF;
-		return NULL;
-	}
-	nh_id = bpf_map_lookup_elem(table, &key);
+	nh_id = bpf_map_lookup_elem(&vr_host4, &host);
 	if (!nh_id) {
-		*reason = VR_DROP_NO_ROUTE;
-		return NULL;
+		table = bpf_map_lookup_elem(&vr_vrf4, &vrf_id);
+		if (!table) {
+			*reason = VR_DROP_NO_VRF;
+			return NULL;
+		}
+		nh_id = bpf_map_lookup_elem(table, &key);
+		if (!nh_id) {
+			*reason = VR_DROP_NO_ROUTE;
+			return NULL;
+		}
 	}
 	nh = bpf_map_lookup_elem(&vr_nexthops, nh_id);
 	if (!nh || nh->type == VR_NH_INVALID) {

@@ -79,7 +79,7 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	void *end = (void *)(long)ctx->data_end;
 	struct iphdr *inner = data + sizeof(struct ethhdr);
 	struct vr_mpls_udp_hdr *hdr;
-	struct bpf_fib_lookup fib;
+	struct vr_underlay u;
 	__u16 inner_len, sport;
 	__u32 reason;
 	__u8 tos, ttl;
@@ -89,14 +89,14 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	inner_len = bpf_ntohs(inner->tot_len);
 	sport = vr_flow_sport(inner, hlen, end, cfg);
 
-	reason = vr_underlay_lookup(ctx, &fib, cfg, nh->remote_ip, sport, inner_len + VR_ENCAP_OVERHEAD);
-	if (reason == VR_DROP_FRAG_NEEDED) {
-		if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, fib.mtu_result - VR_ENCAP_OVERHEAD);
-		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
-	}
+	reason = vr_underlay_resolve(ctx, cfg, nh->remote_ip, sport, &u);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
+	if (inner_len + VR_ENCAP_OVERHEAD > u.mtu) {
+		if (inner->frag_off & bpf_htons(VR_IP_DF))
+			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u.mtu - VR_ENCAP_OVERHEAD);
+		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
+	}
 
 	vr_ipv4_ttl_dec(inner);
 	tos = inner->tos;
@@ -109,8 +109,8 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	hdr = data + sizeof(struct ethhdr);
 	if ((void *)(hdr + 1) > end)
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	vr_tunnel_headers_write(data, hdr, &fib, cfg, nh, inner_len, tos, ttl, sport);
-	return bpf_redirect(fib.ifindex, 0);
+	vr_tunnel_headers_write(data, hdr, &u, cfg, nh, inner_len, tos, ttl, sport);
+	return bpf_redirect(u.ifindex, 0);
 }
 
 #endif /* VR_BPF_XDP_H */
