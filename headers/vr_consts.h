@@ -37,10 +37,11 @@
 #endif
 
 /* Underlay next-hop cache: resolved (remote host, source-port bucket) pairs, so that bpf_fib_lookup runs once
- * per bucket and VR_UNDERLAY_TTL_NS instead of once per packet. The bucket keeps underlay multipath: the
- * host's own ECMP choice is made per bucket of the flow-hashed UDP source port. */
-#ifndef VR_UNDERLAY_ENTRIES
-#define VR_UNDERLAY_ENTRIES 65536
+ * per pair, CPU and VR_UNDERLAY_TTL_NS instead of once per packet. Per CPU and direct-mapped (an array
+ * lookup, no locks, no shared cache lines). The bucket keeps underlay multipath: the host's own ECMP choice
+ * is made per bucket of the flow-hashed UDP source port. */
+#ifndef VR_UNDERLAY_SLOTS
+#define VR_UNDERLAY_SLOTS 4096 /* a power of two */
 #endif
 #define VR_UNDERLAY_BUCKETS 64
 #define VR_UNDERLAY_TTL_NS 1000000000ULL

@@ -71,21 +71,16 @@ struct vr_host4_key {
 };
 _Static_assert(sizeof(struct vr_host4_key) == 8, "struct vr_host4_key layout");
 
-/* Underlay next-hop cache (LRU HASH), filled by the datapath from bpf_fib_lookup. */
-struct vr_underlay_key {
-	__be32 remote_ip;
-	__u32 bucket; /* UDP source port % VR_UNDERLAY_BUCKETS */
-};
-_Static_assert(sizeof(struct vr_underlay_key) == 8, "struct vr_underlay_key layout");
-
+/* Underlay next-hop cache: a per-CPU, direct-mapped array filled by the datapath from bpf_fib_lookup. A slot
+ * serves the (remote host, source-port bucket) it names; another pair hashing to it replaces it. */
 struct vr_underlay {
-	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() after which the entry is resolved again */
-	__u32 ifindex;    /* egress device */
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() after which the slot is resolved again (0: empty) */
+	__be32 remote_ip; /* the pair this slot holds */
+	__u16 bucket;
 	__u16 mtu;        /* IPv4 MTU of the route to the remote host */
+	__u32 ifindex;    /* egress device */
 	__u8 smac[6];
 	__u8 dmac[6];
-	__u16 pad0;
-	__u32 pad1;
 };
 _Static_assert(sizeof(struct vr_underlay) == 32, "struct vr_underlay layout");
 

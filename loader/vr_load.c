@@ -132,14 +132,21 @@ static int vr_reattach_vifs(const char *pin_dir, int vifs_fd)
 
 static int vr_remove_pins(const char *pin_dir);
 
-/* Delete every entry of a hash map. */
-static void vr_map_clear(int fd)
+/* Empty every slot of the underlay next-hop cache (a per-CPU array): one batch of zeroed values. */
+static void vr_underlay_flush(int fd)
 {
-	char key[64];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 *keys = calloc(VR_UNDERLAY_SLOTS, sizeof(*keys)), count = VR_UNDERLAY_SLOTS;
+	void *vals = ncpus > 0 ? calloc((size_t)VR_UNDERLAY_SLOTS * ncpus, sizeof(struct vr_underlay)) : NULL;
 
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			break;
+	if (keys && vals) {
+		for (__u32 i = 0; i < VR_UNDERLAY_SLOTS; i++)
+			keys[i] = i;
+		bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	}
+	free(keys);
+	free(vals);
 }
 
 int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
@@ -230,7 +237,7 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		goto out;
 	}
 	/* The fabric or the host address may have changed: resolve every underlay next hop afresh. */
-	vr_map_clear(bpf_map__fd(skel->maps.vr_underlay));
+	vr_underlay_flush(bpf_map__fd(skel->maps.vr_underlay));
 
 	err = vr_pin_prog(pin_dir, VR_PIN_PROG_VIF, skel->progs.vr_vif_xdp);
 	if (!err)

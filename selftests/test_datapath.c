@@ -2473,6 +2473,91 @@ static int cost_pass_prog(void)
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, "vr_xdp_pass", "GPL", insns, 2, NULL);
 }
 
+/* Lookup + encap with 10, 10k and 1M host routes in the VRF: through the exact-match front (where libvrouter
+ * keeps /32 routes), and the same routes moved into the VRF's LPM trie alone (written there directly, for
+ * comparison only). The measured destination is one of the routes. */
+#define COST_NET IP4(10, 128, 0, 0)
+
+static int cost_move(int from, int to, bool to_trie, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	size_t ksz = sizeof(struct vr_host4_key);
+	char *fk = calloc(n, ksz), *tk = calloc(n, ksz);
+	__u32 *v = calloc(n, sizeof(*v)), cnt = n;
+	int err = -1;
+
+	if (!fk || !tk || !v)
+		goto out;
+	for (__u32 i = 0; i < n; i++) {
+		struct vr_host4_key hk = { .vrf_id = 1, .addr = htonl(COST_NET + i) };
+		struct vr_route4_key tkey = { .prefixlen = 32, .addr = htonl(COST_NET + i) };
+
+		memcpy(fk + i * ksz, to_trie ? (void *)&hk : (void *)&tkey, ksz);
+		memcpy(tk + i * ksz, to_trie ? (void *)&tkey : (void *)&hk, ksz);
+		if (bpf_map_lookup_elem(from, fk + i * ksz, &v[i]))
+			goto out;
+	}
+	if (bpf_map_update_batch(to, tk, v, &cnt, &o))
+		goto out;
+	cnt = n;
+	err = bpf_map_delete_batch(from, fk, &cnt, &o);
+out:
+	free(fk);
+	free(tk);
+	free(v);
+	return err;
+}
+
+static int cost_tables(int samples, long base)
+{
+	static const __u32 sizes[] = { 10, 10000, 1000000 };
+	struct vr_route_req *reqs = calloc(1000000, sizeof(*reqs));
+	__u32 have = 0, map_id, vrf = 1;
+	int trie = -1, rc = 0;
+
+	if (!reqs || bpf_map_lookup_elem(h.vrf4_fd, &vrf, &map_id) || (trie = bpf_map_get_fd_by_id(map_id)) < 0) {
+		printf("cost: cannot reach VRF 1's tables\n");
+		free(reqs);
+		return 1;
+	}
+	printf("\n%-42s %8s %10s %10s\n", "encap, routes in VRF 1 (all /32)", "front", "trie only", "front-PASS");
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]) && !rc; s++) {
+		__u32 n = sizes[s], dst = COST_NET + n / 2;
+		struct frame fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, dst));
+		long front, lpm;
+		char name[64];
+
+		for (__u32 i = have; i < n; i++)
+			reqs[i - have] = (struct vr_route_req){ .vrf_id = 1, .prefix = htonl(COST_NET + i), .plen = 32,
+				.nh = { .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP), .label = 16 + i % 65536 } };
+		if (vr_route_add_batch(&h, reqs, n - have)) {
+			printf("cost: adding %u routes failed: %s\n", n - have, vr_strerror());
+			rc = 1;
+			break;
+		}
+		have = n;
+		front = cost_median(vif_prog, ifindex[VM1], &fr, XDP_REDIRECT, samples);
+		if (cost_move(h.host4_fd, trie, true, n)) {
+			printf("cost: moving %u routes into the trie failed: %s\n", n, strerror(errno));
+			rc = 1;
+			break;
+		}
+		lpm = cost_median(vif_prog, ifindex[VM1], &fr, XDP_REDIRECT, samples);
+		if (cost_move(trie, h.host4_fd, false, n)) {
+			printf("cost: moving %u routes back failed: %s\n", n, strerror(errno));
+			rc = 1;
+			break;
+		}
+		snprintf(name, sizeof(name), "%u routes", n);
+		printf("%-42s %8ld %10ld %+10ld\n", name, front, lpm, front - base);
+		if (front < 0 || lpm < 0)
+			rc = 1;
+	}
+	close(trie);
+	free(reqs);
+	return rc;
+}
+
 static int run_cost(int samples)
 {
 	const struct {
@@ -2510,6 +2595,7 @@ static int run_cost(int samples)
 		}
 		printf("%-42s %8ld %+10ld\n", paths[i].name, ns, ns - base);
 	}
+	rc |= cost_tables(samples < 20000 ? samples : 20000, base);
 	close(pass);
 	printf("(median of %d single runs each; kernel.bpf_stats_enabled must be 0)\n", samples);
 	return rc;

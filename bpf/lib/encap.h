@@ -70,33 +70,38 @@ static __always_inline __u32 vr_underlay_fib(void *ctx, struct bpf_fib_lookup *f
 	}
 }
 
-/* The underlay next hop towards remote for a flow with UDP source port sport: from the cache while fresh,
- * else resolved from the host's tables and cached for VR_UNDERLAY_TTL_NS (so a changed underlay route or
- * neighbour is picked up within that time). Returns 0 with *out filled, or a drop reason. */
+/* The underlay next hop towards remote for a flow with UDP source port sport: from this CPU's cache slot while
+ * it holds this pair and is fresh, else resolved from the host's tables into the slot for VR_UNDERLAY_TTL_NS
+ * (so a changed underlay route or neighbour is picked up within that time). Returns 0 with *out pointing at
+ * the slot, or a drop reason. */
 static __always_inline __u32 vr_underlay_resolve(void *ctx, const struct vr_config *cfg, __be32 remote, __u16 sport,
-						 struct vr_underlay *out)
+						 struct vr_underlay **out)
 {
-	struct vr_underlay_key key = { .remote_ip = remote, .bucket = sport % VR_UNDERLAY_BUCKETS };
+	__u16 bucket = sport % VR_UNDERLAY_BUCKETS;
+	__u32 slot = vr_hash_final(remote ^ bucket) & (VR_UNDERLAY_SLOTS - 1);
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct bpf_fib_lookup fib;
 	struct vr_underlay *u;
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 reason;
 
-	u = bpf_map_lookup_elem(&vr_underlay, &key);
-	if (u && now < u->expires_ns) {
-		*out = *u;
+	u = bpf_map_lookup_elem(&vr_underlay, &slot);
+	if (!u)
+		return VR_DROP_UNDERLAY_UNREACH;
+	*out = u;
+	if (u->remote_ip == remote && u->bucket == bucket && now < u->expires_ns)
 		return 0;
-	}
 	reason = vr_underlay_fib(ctx, &fib, cfg, remote, sport);
-	if (reason)
+	if (reason) {
+		u->expires_ns = 0;
 		return reason;
-	__builtin_memset(out, 0, sizeof(*out));
-	out->expires_ns = now + VR_UNDERLAY_TTL_NS;
-	out->ifindex = fib.ifindex;
-	out->mtu = fib.mtu_result;
-	__builtin_memcpy(out->smac, fib.smac, ETH_ALEN);
-	__builtin_memcpy(out->dmac, fib.dmac, ETH_ALEN);
-	bpf_map_update_elem(&vr_underlay, &key, out, BPF_ANY);
+	}
+	u->expires_ns = now + VR_UNDERLAY_TTL_NS;
+	u->remote_ip = remote;
+	u->bucket = bucket;
+	u->mtu = fib.mtu_result;
+	u->ifindex = fib.ifindex;
+	__builtin_memcpy(u->smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(u->dmac, fib.dmac, ETH_ALEN);
 	return 0;
 }
 

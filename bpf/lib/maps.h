@@ -42,11 +42,11 @@ struct {
 	__type(value, __u32);
 } vr_host4 SEC(".maps");
 
-/* (remote host, source-port bucket) -> resolved underlay next hop (see vr_consts.h). */
+/* Resolved underlay next hops, per CPU, slot = hash(remote host, source-port bucket) (see vr_consts.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, VR_UNDERLAY_ENTRIES);
-	__type(key, struct vr_underlay_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VR_UNDERLAY_SLOTS);
+	__type(key, __u32);
 	__type(value, struct vr_underlay);
 } vr_underlay SEC(".maps");
 

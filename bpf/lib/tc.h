@@ -138,7 +138,7 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 		      BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(__be32)) | BPF_F_ADJ_ROOM_FIXED_GSO;
 	struct vr_mpls_udp_hdr *hdr;
-	struct vr_underlay u;
+	struct vr_underlay *u;
 	__u16 inner_len, sport;
 	__u32 reason, size;
 	__u8 tos, ttl;
@@ -152,12 +152,12 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
 	size = skb->gso_size ? vr_tc_seglen(skb, inner, hlen, end) : inner_len;
-	if (size + VR_ENCAP_OVERHEAD > u.mtu) {
+	if (size + VR_ENCAP_OVERHEAD > u->mtu) {
 		/* The kernel shrinks gso_size for TCP only (UDP GSO keeps the datagram boundaries). */
-		if (skb->gso_size && inner->protocol == IPPROTO_TCP && size <= u.mtu)
+		if (skb->gso_size && inner->protocol == IPPROTO_TCP && size <= u->mtu)
 			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= 32 */
 		else if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_tc_frag_needed(skb, vif, cfg, hlen, u.mtu - VR_ENCAP_OVERHEAD);
+			return vr_tc_frag_needed(skb, vif, cfg, hlen, u->mtu - VR_ENCAP_OVERHEAD);
 		else
 			return vr_tc_drop(vif->vif_id, VR_DROP_TOO_BIG);
 	}
@@ -176,8 +176,8 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	hdr = data + sizeof(struct ethhdr);
 	if ((void *)(hdr + 1) > end)
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	vr_tunnel_headers_write(data, hdr, &u, cfg, nh, inner_len, tos, ttl, sport);
-	return bpf_redirect(u.ifindex, 0);
+	vr_tunnel_headers_write(data, hdr, u, cfg, nh, inner_len, tos, ttl, sport);
+	return bpf_redirect(u->ifindex, 0);
 }
 
 /* Did an XDP program on this device hand this skb over (vr_xdp_handover)? Returns 1 with *target set to

@@ -79,7 +79,7 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	void *end = (void *)(long)ctx->data_end;
 	struct iphdr *inner = data + sizeof(struct ethhdr);
 	struct vr_mpls_udp_hdr *hdr;
-	struct vr_underlay u;
+	struct vr_underlay *u;
 	__u16 inner_len, sport;
 	__u32 reason;
 	__u8 tos, ttl;
@@ -92,9 +92,9 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	reason = vr_underlay_resolve(ctx, cfg, nh->remote_ip, sport, &u);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
-	if (inner_len + VR_ENCAP_OVERHEAD > u.mtu) {
+	if (inner_len + VR_ENCAP_OVERHEAD > u->mtu) {
 		if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u.mtu - VR_ENCAP_OVERHEAD);
+			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - VR_ENCAP_OVERHEAD);
 		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
 	}
 
@@ -109,8 +109,8 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	hdr = data + sizeof(struct ethhdr);
 	if ((void *)(hdr + 1) > end)
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	vr_tunnel_headers_write(data, hdr, &u, cfg, nh, inner_len, tos, ttl, sport);
-	return bpf_redirect(u.ifindex, 0);
+	vr_tunnel_headers_write(data, hdr, u, cfg, nh, inner_len, tos, ttl, sport);
+	return bpf_redirect(u->ifindex, 0);
 }
 
 #endif /* VR_BPF_XDP_H */
