@@ -49,4 +49,38 @@ int vr_nh_unref(struct vr_handle *h, __u32 id);
 int vr_nh_flush(struct vr_handle *h);
 void vr_nh_cache_free(struct vr_handle *h);
 
+/* Map readers (vr_nexthop.c): max_entries of a map; a whole ARRAY map in one buffer (*n entries). */
+__u32 vr_map_max_entries(int fd);
+void *vr_array_read(int fd, size_t value_size, __u32 *n);
+
+/* Labels (vr_label.c): bind the lowest free label >= 16 (want 0) or label want to nh_id / unbind. */
+int vr_label_alloc(struct vr_handle *h, __u32 want, __u32 nh_id, __u32 *label);
+void vr_label_free(struct vr_handle *h, __u32 label);
+
+/* VRFs (vr_vrf.c): the trie of vrf_id as a new fd (-ENOENT if none; vr_vrf_open records the error), and
+ * checks of an id's range (vr_check_vrf_id) and existence (vr_vrf_check, one lookup). */
+int vr_vrf_table_fd(struct vr_handle *h, __u32 vrf_id);
+int vr_vrf_open(struct vr_handle *h, __u32 vrf_id);
+int vr_check_vrf_id(struct vr_handle *h, __u32 vrf_id);
+int vr_vrf_check(struct vr_handle *h, __u32 vrf_id);
+
+/* Routes (vr_route.c): the error of a refused route add, recorded. */
+int vr_route_add_err(int err, __u32 vrf_id);
+
+/* The host-route table (vr_host.c). Walks go in batches of lookups (a million entries take a thousand
+ * system calls, not a million); cb returns non-zero to stop and must not change the table. */
+typedef int (*vr_host_cb)(const struct vr_host4_key *key, __u32 nh_id, void *arg);
+int vr_host_walk(struct vr_handle *h, vr_host_cb cb, void *arg);
+/* Remove every host route of vrf_id and give back their nexthops. */
+int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id);
+/* The /32 routes of a batch, in update order; written with NOEXIST semantics, failures marked in reqs[].err.
+ * Returns how many failed. */
+struct vr_host_batch {
+	struct vr_host4_key *keys;
+	__u32 *vals;
+	size_t *req; /* index into the caller's requests */
+	size_t n;
+};
+size_t vr_host_batch_write(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs);
+
 #endif /* VR_INTERNAL_H */
