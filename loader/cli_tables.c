@@ -592,9 +592,58 @@ static int label_show(int argc, char **argv)
 	return rc;
 }
 
+static int label_arg(const char *s, __u32 *label)
+{
+	int rc = cli_arg_u32("label", s, VR_MAX_LABELS - 1, label);
+
+	if (!rc && *label < VR_LABEL_MIN)
+		return cli_usage("label: %u is reserved (labels start at %u)", *label, VR_LABEL_MIN);
+	return rc;
+}
+
+static int label_add(int argc, char **argv)
+{
+	struct vr_label_req r = {};
+	struct vr_handle h;
+	int rc;
+
+	if (argc != 3 || (strcmp(argv[1], "vif") && strcmp(argv[1], "vrf")))
+		return cli_usage("label add: expected LABEL vif DEV or LABEL vrf ID");
+	if ((rc = label_arg(argv[0], &r.label)))
+		return rc;
+	if (!strcmp(argv[1], "vif"))
+		r.ifname = argv[2];
+	else if ((rc = cli_arg_u32("vrf", argv[2], VR_MAX_VRFS - 1, &r.vrf_id)))
+		return rc;
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (vr_label_add(&h, &r))
+		rc = cli_fail("label add");
+	vr_close(&h);
+	return rc;
+}
+
+static int label_del(int argc, char **argv)
+{
+	struct vr_handle h;
+	__u32 label;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage("label del: expected LABEL");
+	if ((rc = label_arg(argv[0], &label)) || (rc = cli_open(&h)))
+		return rc;
+	if (vr_label_del(&h, label))
+		rc = cli_fail("label del");
+	vr_close(&h);
+	return rc;
+}
+
 int cmd_label(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = { { "show", label_show }, { "list", label_show }, { NULL, NULL } };
+	static const struct cli_cmd cmds[] = {
+		{ "add", label_add }, { "del", label_del }, { "show", label_show }, { "list", label_show }, { NULL, NULL },
+	};
 
 	return cli_dispatch("label", cmds, argc, argv);
 }

@@ -46,6 +46,8 @@ struct vr_handle {
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
+	struct vr_label_cache *label_cache; /* ... the label table */
+	struct vr_vif_ids *vif_ids;         /* ... the vif ids in use */
 };
 
 int vr_open(const char *pin_dir, struct vr_handle *h);
@@ -118,6 +120,21 @@ struct vr_route_info {
 };
 typedef int (*vr_route_cb)(const struct vr_route_info *route, void *arg);
 int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *arg);
+
+/* Explicit label bindings, beside the label every vif and (optionally) every VRF gets: a label that points at a
+ * vif (per-interface label: the far end's packets with it go straight to that VM) or at a VRF (per-VRF label:
+ * the inner destination is looked up there). Exactly one of ifname / vrf is the target (ifname NULL: vrf_id).
+ * The batch form binds many at once (one kernel batch), each request failing on its own (err); it returns
+ * how many failed or -errno. A vif's or VRF's own label is removed with it, not by vr_label_del. */
+struct vr_label_req {
+	__u32 label;
+	const char *ifname;
+	__u32 vrf_id;
+	int err; /* out */
+};
+int vr_label_add(struct vr_handle *h, const struct vr_label_req *req);
+int vr_label_add_batch(struct vr_handle *h, struct vr_label_req *reqs, size_t n);
+int vr_label_del(struct vr_handle *h, __u32 label);
 
 /* Labels in use: label -> nexthop. */
 typedef int (*vr_label_cb)(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg);

@@ -47,6 +47,9 @@ int vr_nh_put(struct vr_handle *h, __u32 id);
 int vr_nh_ref(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id);
 int vr_nh_unref(struct vr_handle *h, __u32 id);
 int vr_nh_flush(struct vr_handle *h);
+/* The id of a nexthop equal to want (0: none), and the handle's copy of nexthop id (NULL: unused). */
+__u32 vr_nh_find(struct vr_handle *h, const struct vr_nexthop *want);
+const struct vr_nexthop *vr_nh_peek(struct vr_handle *h, __u32 id);
 void vr_nh_cache_free(struct vr_handle *h);
 
 /* Map readers (vr_nexthop.c): max_entries of a map; a whole ARRAY map in one buffer (*n entries). */
@@ -56,6 +59,16 @@ void *vr_array_read(int fd, size_t value_size, __u32 *n);
 /* Labels (vr_label.c): bind the lowest free label >= 16 (want 0) or label want to nh_id / unbind. */
 int vr_label_alloc(struct vr_handle *h, __u32 want, __u32 nh_id, __u32 *label);
 void vr_label_free(struct vr_handle *h, __u32 label);
+/* The nexthop id a label points at (0: free), from the handle's copy of the label table. */
+__u32 vr_label_nh(struct vr_handle *h, __u32 label);
+/* Unbind every label pointing at nh_id but keep; returns how many. */
+__u32 vr_label_unbind_nh(struct vr_handle *h, __u32 nh_id, __u32 keep);
+void vr_label_cache_free(struct vr_handle *h);
+/* The VRF_LOOKUP label of vrf_id (vr_vrf.c; 0 if none), its nexthop in *nh_id. */
+__u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id);
+/* vifs (vr_vif.c): the vif with id vif_id; free the handle's copy of the vif ids. */
+int vr_vif_by_id(struct vr_handle *h, __u32 vif_id, struct vr_vif *out);
+void vr_vif_ids_free(struct vr_handle *h);
 
 /* VRFs (vr_vrf.c): the trie of vrf_id as a new fd (-ENOENT if none; vr_vrf_open records the error), and
  * checks of an id's range (vr_check_vrf_id) and existence (vr_vrf_check, one lookup). */

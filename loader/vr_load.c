@@ -405,6 +405,8 @@ void vr_unlock(struct vr_handle *h)
 void vr_close(struct vr_handle *h)
 {
 	vr_nh_cache_free(h);
+	vr_label_cache_free(h);
+	vr_vif_ids_free(h);
 	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
 		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
 		       &h->underlay_fd, &h->dir_fd };

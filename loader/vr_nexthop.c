@@ -245,6 +245,26 @@ reread:
 	return err;
 }
 
+__u32 vr_nh_find(struct vr_handle *h, const struct vr_nexthop *want)
+{
+	struct vr_nh_cache *c = vr_nh_cache(h);
+	__u32 id;
+
+	if (!c)
+		return 0;
+	for (id = c->head[vr_nh_bucket(c, want)]; id; id = c->next[id])
+		if (vr_nh_equal(&c->nh[id], want))
+			return id;
+	return 0;
+}
+
+const struct vr_nexthop *vr_nh_peek(struct vr_handle *h, __u32 id)
+{
+	struct vr_nh_cache *c = vr_nh_cache(h);
+
+	return c && id && id < c->n && c->nh[id].type != VR_NH_INVALID ? &c->nh[id] : NULL;
+}
+
 int vr_nh_get(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 {
 	int err = vr_nh_ref(h, want, id);

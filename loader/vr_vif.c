@@ -43,37 +43,87 @@ int vr_vif_get(struct vr_handle *h, const char *ifname, struct vr_vif *out)
 	return 0;
 }
 
-struct vr_id_set {
+/* The vif ids in use as this handle sees them: read once (one walk of the vif table), then kept current by
+ * the handle's own adds and deletes, so adding the 65,536th vif does not walk the other 65,535. */
+struct vr_vif_ids {
 	__u8 *used;
 	__u32 max;
+	__u32 hint; /* no free id below it (>= 1) */
 };
 
 static int vr_mark_vif_id(const struct vr_vif *vif, void *arg)
 {
-	struct vr_id_set *s = arg;
+	struct vr_vif_ids *s = arg;
 
 	if (vif->vif_id < s->max)
 		s->used[vif->vif_id] = 1;
 	return 0;
 }
 
+static struct vr_vif_ids *vr_vif_ids(struct vr_handle *h)
+{
+	struct vr_vif_ids *s = h->vif_ids;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->max = vr_map_max_entries(h->vif_stats_fd);
+	s->used = calloc(s->max ? s->max : 1, 1);
+	s->hint = 1;
+	if (!s->used || vr_vif_foreach(h, vr_mark_vif_id, s)) {
+		free(s->used);
+		free(s);
+		return NULL;
+	}
+	h->vif_ids = s;
+	return s;
+}
+
+void vr_vif_ids_free(struct vr_handle *h)
+{
+	if (!h->vif_ids)
+		return;
+	free(h->vif_ids->used);
+	free(h->vif_ids);
+	h->vif_ids = NULL;
+}
+
 static int vr_vif_id_alloc(struct vr_handle *h, __u32 *id)
 {
-	struct vr_id_set s = { .max = vr_map_max_entries(h->vif_stats_fd) };
+	struct vr_vif_ids *s = vr_vif_ids(h);
+	__u32 i;
 
-	s.used = calloc(s.max ? s.max : 1, 1);
-	if (!s.used)
-		return vr_err(-ENOMEM, "out of memory");
-	vr_vif_foreach(h, vr_mark_vif_id, &s);
-	*id = 0;
-	for (__u32 i = 1; i < s.max; i++)
-		if (!s.used[i]) {
-			*id = i;
-			break;
-		}
-	free(s.used);
-	if (!*id)
-		return vr_err(-ENOSPC, "the vif table is full (%u vifs)", s.max - 1);
+	if (!s)
+		return vr_err(-ENOMEM, "reading the vif table failed");
+	for (i = s->hint; i < s->max && s->used[i]; i++)
+		;
+	s->hint = i;
+	if (i >= s->max)
+		return vr_err(-ENOSPC, "the vif table is full (%u vifs)", s->max - 1);
+	s->used[i] = 1;
+	*id = i;
+	return 0;
+}
+
+static void vr_vif_id_free(struct vr_handle *h, __u32 id)
+{
+	struct vr_vif_ids *s = h->vif_ids;
+
+	if (!s || !id || id >= s->max)
+		return;
+	s->used[id] = 0;
+	if (id < s->hint)
+		s->hint = id;
+}
+
+int vr_vif_by_id(struct vr_handle *h, __u32 vif_id, struct vr_vif *out)
+{
+	__u32 ifindex;
+
+	if (vr_vif_ifindex(h, vif_id, &ifindex) || bpf_map_lookup_elem(h->vifs_fd, &ifindex, out))
+		return -ENOENT;
 	return 0;
 }
 
@@ -131,16 +181,20 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	if (err)
 		return err;
 	err = vr_dev_set_mac(spec->ifname, cfg.vr_mac);
-	if (err)
+	if (err) {
+		vr_vif_id_free(h, vif.vif_id);
 		return err;
+	}
 
 	nh.vif_id = vif.vif_id;
 	nh.ifindex = ifindex;
 	nh.flags = spec->xdp ? 0 : VR_NH_F_SKB;
 	memcpy(nh.dmac, spec->mac, 6);
 	err = vr_nh_get(h, &nh, &vif.nh_id);
-	if (err)
+	if (err) {
+		vr_vif_id_free(h, vif.vif_id);
 		return err;
+	}
 	err = vr_label_alloc(h, spec->label, vif.nh_id, &label);
 	if (err)
 		goto put_nh;
@@ -171,6 +225,7 @@ free_label:
 	vr_label_free(h, label);
 put_nh:
 	vr_nh_put(h, vif.nh_id);
+	vr_vif_id_free(h, vif.vif_id);
 	return err;
 }
 
@@ -184,13 +239,24 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 	err = vr_vif_get(h, ifname, &vif);
 	if (err)
 		return err;
-	if (!bpf_map_lookup_elem(h->nexthops_fd, &vif.nh_id, &nh) && nh.refcnt > 1)
-		return vr_err(-EBUSY, "%u route(s) still point at vif %s; delete them first", nh.refcnt - 1, ifname);
+	/* The vif's nexthop is held by the vif, by routes and by labels bound to the vif explicitly: routes
+	 * must go first, explicit labels go with the vif. */
+	if (!bpf_map_lookup_elem(h->nexthops_fd, &vif.nh_id, &nh)) {
+		__u32 bound = 0, routes;
+
+		for (__u32 l = VR_LABEL_MIN; l < VR_MAX_LABELS; l++)
+			bound += l != vif.label && vr_label_nh(h, l) == vif.nh_id;
+		routes = nh.refcnt > 1 + bound ? nh.refcnt - 1 - bound : 0;
+		if (routes)
+			return vr_err(-EBUSY, "%u route(s) still point at vif %s; delete them first", routes, ifname);
+	}
 	/* Stop the programs first, then take the state away. */
 	vr_vif_detach(h->pin_dir, &vif);
 	bpf_map_delete_elem(h->vifs_fd, &vif.ifindex);
+	vr_label_unbind_nh(h, vif.nh_id, vif.label);
 	vr_label_free(h, vif.label);
 	bpf_map_delete_elem(h->tx_fd, &vif.vif_id);
+	vr_vif_id_free(h, vif.vif_id);
 	vr_nh_put(h, vif.nh_id);
 	return 0;
 }

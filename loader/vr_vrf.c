@@ -54,26 +54,19 @@ int vr_vrf_check(struct vr_handle *h, __u32 vrf_id)
 	return 0;
 }
 
-/* The label whose nexthop is a VRF_LOOKUP into vrf_id (0 if none). */
-static __u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id)
+/* The lowest label whose nexthop is a VRF_LOOKUP into vrf_id (0 if none): the VRF's own. */
+__u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id)
 {
-	__u32 *all, n, found = 0;
+	struct vr_nexthop want = { .type = VR_NH_VRF_LOOKUP, .vrf_id = vrf_id };
+	__u32 id = vr_nh_find(h, &want);
 
-	all = vr_array_read(h->labels_fd, sizeof(*all), &n);
-	if (!all)
-		return 0;
-	for (__u32 i = VR_LABEL_MIN; i < n && !found; i++) {
-		struct vr_nexthop nh;
-
-		if (all[i] && !bpf_map_lookup_elem(h->nexthops_fd, &all[i], &nh) && nh.type == VR_NH_VRF_LOOKUP &&
-		    nh.vrf_id == vrf_id) {
-			found = i;
+	for (__u32 l = VR_LABEL_MIN; id && l < VR_MAX_LABELS; l++)
+		if (vr_label_nh(h, l) == id) {
 			if (nh_id)
-				*nh_id = all[i];
+				*nh_id = id;
+			return l;
 		}
-	}
-	free(all);
-	return found;
+	return 0;
 }
 
 int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label)
@@ -162,8 +155,10 @@ int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 		close(fd);
 		return err;
 	}
+	/* The VRF's own label and any bound to it explicitly. */
 	label = vr_vrf_label(h, vrf_id, &nh_id);
 	if (label) {
+		vr_label_unbind_nh(h, nh_id, label);
 		vr_label_free(h, label);
 		vr_nh_put(h, nh_id);
 	}
@@ -219,19 +214,12 @@ static int vr_tally_vif_cb(const struct vr_vif *vif, void *arg)
 
 static void vr_tally_labels(struct vr_handle *h, struct vr_vrf_tally *t)
 {
-	__u32 *all, n;
+	for (__u32 l = VR_LABEL_MIN; l < VR_MAX_LABELS; l++) {
+		const struct vr_nexthop *nh = vr_nh_peek(h, vr_label_nh(h, l));
 
-	all = vr_array_read(h->labels_fd, sizeof(*all), &n);
-	if (!all)
-		return;
-	for (__u32 i = VR_LABEL_MIN; i < n; i++) {
-		struct vr_nexthop nh;
-
-		if (all[i] && !bpf_map_lookup_elem(h->nexthops_fd, &all[i], &nh) && nh.type == VR_NH_VRF_LOOKUP &&
-		    nh.vrf_id < t->max && !t->label[nh.vrf_id])
-			t->label[nh.vrf_id] = i;
+		if (nh && nh->type == VR_NH_VRF_LOOKUP && nh->vrf_id < t->max && !t->label[nh->vrf_id])
+			t->label[nh->vrf_id] = l;
 	}
-	free(all);
 }
 
 int vr_vrf_foreach(struct vr_handle *h, vr_vrf_cb cb, void *arg)

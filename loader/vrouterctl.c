@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		"  vrouterctl route add PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL | discard | receive }\n"
 		"  vrouterctl route del PREFIX vrf ID | route show [vrf ID]\n"
 		"  vrouterctl route import FILE|-   (one 'route add' argument list per line: PREFIX vrf ID via ...)\n"
-		"  vrouterctl label show\n"
+		"  vrouterctl label add LABEL { vif DEV | vrf ID } | label del LABEL | label show\n"
 		"  vrouterctl stats\n"
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
 		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR[,ADDR..] vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
