@@ -8,9 +8,10 @@
 #define VR_DEFAULT_PIN_DIR "/sys/fs/bpf/vrouter"
 #endif
 
-/* Virtual interfaces (taps/veths facing VMs). vif ids index the per-vif stats and the tx devmap. */
+/* Virtual interfaces (taps/veths facing VMs). vif ids index the per-vif stats and the tx devmap; id 0 holds
+ * the fabric's counters, so 65,536 vifs take ids 1..65536. */
 #ifndef VR_MAX_VIFS
-#define VR_MAX_VIFS 65536
+#define VR_MAX_VIFS (65536 + 1)
 #endif
 
 /* Virtual routing and forwarding tables: ids 0..VR_MAX_VRFS-1 index the vrf4 array of maps. */

@@ -66,6 +66,7 @@ int cmd_vrf(int argc, char **argv);
 int cmd_vif(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_label(int argc, char **argv);
+int cmd_nexthop(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 

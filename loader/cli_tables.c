@@ -592,6 +592,54 @@ static int label_show(int argc, char **argv)
 	return rc;
 }
 
+static int nh_print(__u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	struct vr_handle *h = arg;
+	char desc[64];
+
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_u64("nh", nh_id);
+		jw_u64("refcnt", nh->refcnt);
+		nh_json(h, nh);
+		jw_obj_end();
+	} else {
+		nh_describe(h, nh, desc, sizeof(desc));
+		printf("%-8u %-7u %s\n", nh_id, nh->refcnt, desc);
+	}
+	return 0;
+}
+
+static int nexthop_list(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("nexthop list takes no arguments");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-8s %-7s %s\n", "nh", "refcnt", "nexthop");
+	rc = vr_nh_foreach(&h, nh_print, &h) ? cli_fail("nexthop list") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_nexthop(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = { { "list", nexthop_list }, { "show", nexthop_list }, { NULL, NULL } };
+
+	return cli_dispatch("nexthop", cmds, argc, argv);
+}
+
 static int label_arg(const char *s, __u32 *label)
 {
 	int rc = cli_arg_u32("label", s, VR_MAX_LABELS - 1, label);

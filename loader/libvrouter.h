@@ -59,6 +59,14 @@ int vr_config_get(struct vr_handle *h, struct vr_config *cfg);
 
 /* VRFs. label: 0 for none, else an MPLS label that makes the far end look the inner destination up here. */
 int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label);
+/* Many VRFs at once: their tables are hooked in with one update (one wait for running programs instead of
+ * one per VRF). Each request succeeds or fails on its own; returns how many failed, or -errno. */
+struct vr_vrf_req {
+	__u32 vrf_id;
+	__u32 label; /* 0: none */
+	int err;     /* out */
+};
+int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n);
 int vr_vrf_del(struct vr_handle *h, __u32 vrf_id);
 struct vr_vrf_info {
 	__u32 vrf_id;
@@ -135,6 +143,10 @@ struct vr_label_req {
 int vr_label_add(struct vr_handle *h, const struct vr_label_req *req);
 int vr_label_add_batch(struct vr_handle *h, struct vr_label_req *reqs, size_t n);
 int vr_label_del(struct vr_handle *h, __u32 label);
+
+/* Nexthops in use, with their reference counts (routes, labels and vifs holding them). */
+typedef int (*vr_nh_cb)(__u32 nh_id, const struct vr_nexthop *nh, void *arg);
+int vr_nh_foreach(struct vr_handle *h, vr_nh_cb cb, void *arg);
 
 /* Labels in use: label -> nexthop. */
 typedef int (*vr_label_cb)(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg);

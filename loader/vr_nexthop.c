@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
@@ -20,20 +21,40 @@ __u32 vr_map_max_entries(int fd)
 	return info.max_entries;
 }
 
-/* Read a whole ARRAY map (value_size bytes per entry) into a new buffer; *n gets the entry count. */
+/* Read a whole ARRAY map (value_size bytes per entry) into a new buffer; *n gets the entry count. An
+ * mmapable array is copied from its mapping (entries are 8-byte aligned there), others by lookup batches. */
 void *vr_array_read(int fd, size_t value_size, __u32 *n)
 {
-	__u32 max = vr_map_max_entries(fd), count, out = 0;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), max, count, out = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 *keys;
+	__u32 *keys = NULL;
 	char *vals;
 	int err;
 
-	if (!max)
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.max_entries)
 		return NULL;
-	keys = calloc(max, sizeof(*keys));
+	max = info.max_entries;
 	vals = calloc(max, value_size);
-	if (!keys || !vals)
+	if (!vals)
+		return NULL;
+	if (info.map_flags & BPF_F_MMAPABLE) {
+		size_t stride = (value_size + 7) & ~(size_t)7, size = (size_t)max * stride;
+		long page = sysconf(_SC_PAGESIZE);
+		void *m;
+
+		size = (size + page - 1) / page * page;
+		m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			for (__u32 i = 0; i < max; i++)
+				memcpy(vals + (size_t)i * value_size, (char *)m + (size_t)i * stride, value_size);
+			munmap(m, size);
+			*n = max;
+			return vals;
+		}
+	}
+	keys = calloc(max, sizeof(*keys));
+	if (!keys)
 		goto fail;
 	count = max;
 	err = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, &opts);
@@ -277,4 +298,20 @@ int vr_nh_put(struct vr_handle *h, __u32 id)
 	int err = vr_nh_unref(h, id);
 
 	return err ? err : vr_nh_flush(h);
+}
+
+int vr_nh_foreach(struct vr_handle *h, vr_nh_cb cb, void *arg)
+{
+	struct vr_nexthop *all;
+	__u32 n;
+	int err = 0;
+
+	all = vr_array_read(h->nexthops_fd, sizeof(*all), &n);
+	if (!all)
+		return vr_err(-ENOMEM, "reading the nexthop table failed");
+	for (__u32 i = 1; i < n && !err; i++)
+		if (all[i].type != VR_NH_INVALID)
+			err = cb(i, &all[i], arg);
+	free(all);
+	return err;
 }

@@ -69,49 +69,124 @@ __u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id)
 	return 0;
 }
 
-int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label)
+/* Undo what vr_vrf_add_batch prepared for one request: its label, its nexthop, its table. */
+static void vr_vrf_req_undo(struct vr_handle *h, struct vr_vrf_req *r, int fd, __u32 nh_id)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	char name[16];
-	int fd, err;
-	__u32 nh_id = 0, got;
-
-	vr_err_clear();
-	err = vr_check_vrf_id(h, vrf_id);
-	if (err)
-		return err;
-	fd = vr_vrf_table_fd(h, vrf_id);
-	if (fd >= 0) {
-		close(fd);
-		return vr_err(-EEXIST, "VRF %u already exists", vrf_id);
-	}
-	snprintf(name, sizeof(name), "vr_rt4_%u", vrf_id);
-	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct vr_route4_key), sizeof(__u32),
-			    VR_MAX_ROUTES_PER_VRF, &opts);
-	if (fd < 0)
-		return vr_err(-errno, "creating the route table of VRF %u failed: %s", vrf_id, strerror(errno));
-	if (label) {
-		struct vr_nexthop nh = { .type = VR_NH_VRF_LOOKUP, .vrf_id = vrf_id };
-
-		err = vr_nh_get(h, &nh, &nh_id);
-		if (!err)
-			err = vr_label_alloc(h, label, nh_id, &got);
-		if (err)
-			goto fail;
-	}
-	if (bpf_map_update_elem(h->vrf4_fd, &vrf_id, &fd, BPF_ANY)) { /* fd arrays take BPF_ANY only */
-		err = vr_err(-errno, "installing the route table of VRF %u failed: %s", vrf_id, strerror(errno));
-		if (label)
-			vr_label_free(h, label);
-		goto fail;
-	}
-	close(fd);
-	return 0;
-fail:
+	if (r->label && nh_id && vr_label_nh(h, r->label) == nh_id)
+		vr_label_free(h, r->label);
 	if (nh_id)
 		vr_nh_put(h, nh_id);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 max = vr_map_max_entries(h->vrf4_fd), *keys, *nh_ids, count, nw = 0;
+	size_t failed = 0;
+	int *fds, err = 0;
+	__u8 *seen;
+
+	vr_err_clear();
+	keys = calloc(n + 1, sizeof(*keys));
+	nh_ids = calloc(n + 1, sizeof(*nh_ids));
+	fds = calloc(n + 1, sizeof(*fds));
+	seen = calloc(max + 1, 1);
+	if (!keys || !nh_ids || !fds || !seen) {
+		err = vr_err(-ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vr_vrf_req *r = &reqs[i];
+		char name[16];
+		int fd;
+
+		fds[i] = -1;
+		r->err = vr_check_vrf_id(h, r->vrf_id);
+		if (!r->err && (seen[r->vrf_id] || (fd = vr_vrf_table_fd(h, r->vrf_id)) >= 0)) {
+			if (!seen[r->vrf_id])
+				close(fd);
+			r->err = vr_err(-EEXIST, "VRF %u already exists", r->vrf_id);
+		}
+		if (!r->err) {
+			snprintf(name, sizeof(name), "vr_rt4_%u", r->vrf_id);
+			fds[i] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct vr_route4_key), sizeof(__u32),
+						VR_MAX_ROUTES_PER_VRF, &opts);
+			if (fds[i] < 0)
+				r->err = vr_err(-errno, "creating the route table of VRF %u failed: %s", r->vrf_id,
+						strerror(errno));
+		}
+		if (!r->err && r->label) {
+			struct vr_nexthop nh = { .type = VR_NH_VRF_LOOKUP, .vrf_id = r->vrf_id };
+			__u32 got;
+
+			r->err = vr_nh_get(h, &nh, &nh_ids[i]);
+			if (!r->err)
+				r->err = vr_label_alloc(h, r->label, nh_ids[i], &got);
+		}
+		if (r->err) {
+			vr_vrf_req_undo(h, r, fds[i], nh_ids[i]);
+			fds[i] = -1;
+			failed++;
+			continue;
+		}
+		seen[r->vrf_id] = 1;
+		keys[nw] = r->vrf_id;
+		nw++;
+	}
+	/* Hook every new table in with one update: the kernel waits for running programs once per update of
+	 * an array of maps (an RCU grace period, milliseconds), so 4096 VRFs one by one would take 40 s. */
+	{
+		int *vals = calloc(nw + 1, sizeof(*vals));
+		size_t k = 0;
+
+		if (!vals) {
+			err = vr_err(-ENOMEM, "out of memory");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				if (!reqs[i].err)
+					vals[k++] = fds[i];
+			count = nw;
+			if (nw && bpf_map_update_batch(h->vrf4_fd, keys, vals, &count, &bopts)) {
+				for (size_t i = 0; i < nw && !err; i++)
+					if (bpf_map_update_elem(h->vrf4_fd, &keys[i], &vals[i], BPF_ANY))
+						err = vr_err(-errno, "installing the route table of VRF %u failed: %s",
+							     keys[i], strerror(errno));
+			}
+			free(vals);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].err)
+			continue;
+		if (err) {
+			__u32 id = reqs[i].vrf_id;
+
+			bpf_map_delete_elem(h->vrf4_fd, &id);
+			vr_vrf_req_undo(h, &reqs[i], fds[i], nh_ids[i]);
+			reqs[i].err = err;
+		} else {
+			close(fds[i]);
+		}
+	}
+	if (!err)
+		err = (int)(failed > INT32_MAX ? INT32_MAX : failed);
+out:
+	free(keys);
+	free(nh_ids);
+	free(fds);
+	free(seen);
 	return err;
+}
+
+int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label)
+{
+	struct vr_vrf_req r = { .vrf_id = vrf_id, .label = label };
+	int err = vr_vrf_add_batch(h, &r, 1);
+
+	return err < 0 ? err : r.err;
 }
 
 struct vr_vif_count {

@@ -85,6 +85,7 @@ struct dev {
 #define GW2 IP4(10, 2, 0, 254)
 #define REMOTE_IP IP4(10, 9, 1, 1)      /* 10.9.0.0/16: tunnel to NBR_IP, label 100 in VRF 1, 200 in VRF 2 */
 #define REMOTE_LPM_IP IP4(10, 9, 5, 5)  /* 10.9.5.0/24: tunnel to NBR_IP, label 150 (longer prefix) */
+#define REMOTE_HOST_IP IP4(10, 9, 5, 7) /* 10.9.5.7/32 in VRF 1 (the host-route table): label 170 */
 #define NONEIGH_NET_IP IP4(10, 8, 1, 1) /* 10.8.0.0/16: tunnel to NONEIGH_IP */
 #define UNREACH_NET_IP IP4(10, 7, 1, 1) /* 10.7.0.0/16: tunnel to FAR_IP */
 #define DISCARD_IP IP4(10, 1, 66, 7)    /* 10.1.66.0/24: discard */
@@ -137,6 +138,7 @@ static const struct route routes[] = {
 	{ 1, VM2_IP, 32, VR_NH_ENCAP, VM2, 0, 0 },
 	{ 1, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 100 },
 	{ 1, IP4(10, 9, 5, 0), 24, VR_NH_TUNNEL, 0, NBR_IP, 150 },
+	{ 1, REMOTE_HOST_IP, 32, VR_NH_TUNNEL, 0, NBR_IP, 170 },
 	{ 1, IP4(10, 8, 0, 0), 16, VR_NH_TUNNEL, 0, NONEIGH_IP, 101 },
 	{ 1, IP4(10, 7, 0, 0), 16, VR_NH_TUNNEL, 0, FAR_IP, 102 },
 	{ 1, IP4(10, 1, 66, 0), 24, VR_NH_DISCARD, 0, 0, 0 },
@@ -681,6 +683,12 @@ static const struct tcase cases[] = {
 	{ "vif/encap-longest-prefix", "10.9.5.0/24 wins over 10.9.0.0/16: label 150",
 	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_LPM_IP)),
 	  XDP_REDIRECT, TO_NBR(150, UDPF(VM1_IP, REMOTE_LPM_IP, .ttl = 63)) },
+	{ "vif/encap-host-route", "10.9.5.7/32 (exact-match table) wins over 10.9.5.0/24 (trie): label 170",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_HOST_IP)),
+	  XDP_REDIRECT, TO_NBR(170, UDPF(VM1_IP, REMOTE_HOST_IP, .ttl = 63)) },
+	{ "vif/encap-host-route-other-vrf", "VRF 2 has no 10.9.5.7/32: its 10.9.0.0/16 answers, label 200",
+	  VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, REMOTE_HOST_IP)),
+	  XDP_REDIRECT, TO_NBR(200, UDPF(VM3_IP, REMOTE_HOST_IP, .ttl = 63)) },
 	{ "vif/encap-ip-options", "inner IHL 6 is carried intact; the ports come after the options",
 	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP, .ihl = 6)),
 	  XDP_REDIRECT, TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .ihl = 6, .ttl = 63)) },
