@@ -47,7 +47,7 @@ int vr_vif_tc(struct __sk_buff *skb)
 
 	if (vr_tc_handover(skb, &target))
 		return bpf_redirect(target, 0);
-	vif = bpf_map_lookup_elem(&vr_vifs, &ifindex);
+	vif = vr_vif_lookup(ifindex);
 	if (!vif)
 		return vr_tc_drop(0, VR_DROP_UNKNOWN_VIF);
 	cfg = vr_config_get();

@@ -44,7 +44,7 @@ int vr_vif_xdp(struct xdp_md *ctx)
 	struct vr_vif *vif;
 	__u32 reason;
 
-	vif = bpf_map_lookup_elem(&vr_vifs, &ifindex);
+	vif = vr_vif_lookup(ifindex);
 	if (!vif)
 		return vr_drop(0, VR_DROP_UNKNOWN_VIF);
 	cfg = vr_config_get();

@@ -14,6 +14,11 @@
 #define VR_MAX_VIFS (65536 + 1)
 #endif
 
+/* Direct-mapped front of the vif table: slot = ifindex % VR_VIF_SLOTS (a power of two). */
+#ifndef VR_VIF_SLOTS
+#define VR_VIF_SLOTS (1U << 17)
+#endif
+
 /* Virtual routing and forwarding tables: ids 0..VR_MAX_VRFS-1 index the vrf4 array of maps. */
 #ifndef VR_MAX_VRFS
 #define VR_MAX_VRFS 4096

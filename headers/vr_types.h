@@ -21,6 +21,15 @@ struct vr_vif {
 };
 _Static_assert(sizeof(struct vr_vif) == 40, "struct vr_vif layout");
 
+/* vif_slots map: ARRAY of VR_VIF_SLOTS, a copy of the vif whose ifindex maps to the slot (ifindex 0: empty;
+ * a vif whose slot another vif holds is found in the vifs hash). */
+struct vr_vif_slot {
+	__u32 ifindex;
+	__u32 pad;
+	struct vr_vif vif;
+};
+_Static_assert(sizeof(struct vr_vif_slot) == 48, "struct vr_vif_slot layout");
+
 enum vr_vif_flags {
 	VR_VIF_F_TAP = 1 << 0, /* device is a tap (informational: redirect needs a reader) */
 	VR_VIF_F_TC = 1 << 1,  /* "mode tc": served by the TC skb path only (GSO, checksum offload) */

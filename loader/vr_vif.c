@@ -127,6 +127,38 @@ int vr_vif_by_id(struct vr_handle *h, __u32 vif_id, struct vr_vif *out)
 	return 0;
 }
 
+/* The vif's direct-mapped slot: taken if free (ifindex 0), written with ifindex 0 first and then set, so a
+ * reader that matches the ifindex sees the whole vif. A vif whose slot is held by another stays in the hash
+ * only. */
+static void vr_vif_slot_set(struct vr_handle *h, const struct vr_vif *vif)
+{
+	__u32 slot = vif->ifindex & (VR_VIF_SLOTS - 1);
+	struct vr_vif_slot s;
+
+	if (bpf_map_lookup_elem(h->vif_slots_fd, &slot, &s) || s.ifindex)
+		return;
+	s.vif = *vif;
+	s.pad = 0;
+	if (bpf_map_update_elem(h->vif_slots_fd, &slot, &s, BPF_ANY))
+		return;
+	s.ifindex = vif->ifindex;
+	bpf_map_update_elem(h->vif_slots_fd, &slot, &s, BPF_ANY);
+}
+
+/* Give the slot up (ifindex 0 first: readers fall back to the hash), if this vif holds it. */
+static void vr_vif_slot_clear(struct vr_handle *h, __u32 ifindex)
+{
+	__u32 slot = ifindex & (VR_VIF_SLOTS - 1);
+	struct vr_vif_slot s;
+
+	if (bpf_map_lookup_elem(h->vif_slots_fd, &slot, &s) || s.ifindex != ifindex)
+		return;
+	s.ifindex = 0;
+	bpf_map_update_elem(h->vif_slots_fd, &slot, &s, BPF_ANY);
+	memset(&s, 0, sizeof(s));
+	bpf_map_update_elem(h->vif_slots_fd, &slot, &s, BPF_ANY);
+}
+
 static int vr_zero_vif_stats(struct vr_handle *h, __u32 vif_id)
 {
 	struct vr_vif_stats *zero = calloc(h->ncpus, sizeof(*zero));
@@ -210,6 +242,7 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 		err = vr_err(-errno, "writing vif %s failed: %s", spec->ifname, strerror(errno));
 		goto del_tx;
 	}
+	vr_vif_slot_set(h, &vif);
 	err = vr_vif_attach(h->pin_dir, &vif);
 	if (err)
 		goto del_vif;
@@ -218,6 +251,7 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	return 0;
 
 del_vif:
+	vr_vif_slot_clear(h, ifindex);
 	bpf_map_delete_elem(h->vifs_fd, &ifindex);
 del_tx:
 	bpf_map_delete_elem(h->tx_fd, &vif.vif_id);
@@ -252,6 +286,7 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 	}
 	/* Stop the programs first, then take the state away. */
 	vr_vif_detach(h->pin_dir, &vif);
+	vr_vif_slot_clear(h, vif.ifindex);
 	bpf_map_delete_elem(h->vifs_fd, &vif.ifindex);
 	vr_label_unbind_nh(h, vif.nh_id, vif.label);
 	vr_label_free(h, vif.label);

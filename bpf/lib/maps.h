@@ -15,6 +15,16 @@ struct {
 	__type(value, struct vr_vif);
 } vr_vifs SEC(".maps");
 
+/* The same vifs, direct-mapped by ifindex: an array lookup (inlined by the verifier) instead of a hash lookup
+ * on every frame from a VM. libvrouter writes a slot with ifindex 0 first and sets it last, and clears it
+ * first on delete, so a reader that sees the ifindex sees the whole vif. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VR_VIF_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vr_vif_slot);
+} vr_vif_slots SEC(".maps");
+
 /* One IPv4 LPM trie per VRF; user space creates the inner tables on "vrf add". */
 struct vr_lpm4 {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -69,7 +79,7 @@ struct {
 	__type(value, __u32);
 } vr_labels SEC(".maps");
 
-/* vif id -> device: redirect targets for frames delivered to VMs. */
+/* vif id -> device: redirect targets for frames delivered to VMs; slot 0 is the fabric device. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
 	__uint(max_entries, VR_MAX_VIFS);

@@ -60,6 +60,17 @@ static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u
 	return 0;
 }
 
+/* The vif behind an ingress device: its slot if it holds it, else the vifs hash. NULL: not a vif. */
+static __always_inline struct vr_vif *vr_vif_lookup(__u32 ifindex)
+{
+	__u32 slot = ifindex & (VR_VIF_SLOTS - 1);
+	struct vr_vif_slot *s = bpf_map_lookup_elem(&vr_vif_slots, &slot);
+
+	if (s && s->ifindex == ifindex)
+		return &s->vif;
+	return bpf_map_lookup_elem(&vr_vifs, &ifindex);
+}
+
 static __always_inline struct vr_config *vr_config_get(void)
 {
 	__u32 zero = 0;

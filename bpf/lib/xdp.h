@@ -110,6 +110,9 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	if ((void *)(hdr + 1) > end)
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	vr_tunnel_headers_write(data, hdr, u, cfg, nh, inner_len, tos, ttl, sport);
+	/* The fabric is slot 0 of the redirect map (no device lookup by ifindex); any other egress by ifindex. */
+	if (u->ifindex == cfg->fabric_ifindex && bpf_redirect_map(&vr_tx, 0, XDP_PASS) == XDP_REDIRECT)
+		return XDP_REDIRECT;
 	return bpf_redirect(u->ifindex, 0);
 }
 
