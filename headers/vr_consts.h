@@ -43,14 +43,20 @@
 #endif
 
 /* Underlay next-hop cache: resolved (remote host, source-port bucket) pairs, so that bpf_fib_lookup runs once
- * per pair, CPU and VR_UNDERLAY_TTL_NS instead of once per packet. Per CPU and direct-mapped (an array
+ * per pair, CPU and second (counted in jiffies: a clock read costs more than the rest of the encap here)
+ * instead of once per packet. Per CPU and direct-mapped (an array
  * lookup, no locks, no shared cache lines). The bucket keeps underlay multipath: the host's own ECMP choice
  * is made per bucket of the flow-hashed UDP source port. */
 #ifndef VR_UNDERLAY_SLOTS
 #define VR_UNDERLAY_SLOTS 4096 /* a power of two */
 #endif
 #define VR_UNDERLAY_BUCKETS 64
-#define VR_UNDERLAY_TTL_NS 1000000000ULL
+
+/* Route cache: per CPU, direct-mapped, (VRF, destination) -> nexthop id of the last lookups, valid while the
+ * route generation they were made under is current (libvrouter moves it on every route change). */
+#ifndef VR_ROUTE_CACHE_SLOTS
+#define VR_ROUTE_CACHE_SLOTS 4096 /* a power of two */
+#endif
 
 /* The whole 20-bit MPLS label space: the labels array is indexed by the label itself. */
 #define VR_MAX_LABELS (1U << 20)

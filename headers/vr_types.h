@@ -83,7 +83,7 @@ _Static_assert(sizeof(struct vr_host4_key) == 8, "struct vr_host4_key layout");
 /* Underlay next-hop cache: a per-CPU, direct-mapped array filled by the datapath from bpf_fib_lookup. A slot
  * serves the (remote host, source-port bucket) it names; another pair hashing to it replaces it. */
 struct vr_underlay {
-	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() after which the slot is resolved again (0: empty) */
+	__u64 expires;    /* jiffies after which the slot is resolved again (0: empty) */
 	__be32 remote_ip; /* the pair this slot holds */
 	__u16 bucket;
 	__u16 mtu;        /* IPv4 MTU of the route to the remote host */
@@ -92,6 +92,15 @@ struct vr_underlay {
 	__u8 dmac[6];
 };
 _Static_assert(sizeof(struct vr_underlay) == 32, "struct vr_underlay layout");
+
+/* Route cache slot (PERCPU_ARRAY route_cache). gen 0 never matches: the generation starts at 1. */
+struct vr_route_cache {
+	__u32 vrf_id;
+	__be32 addr;
+	__u32 nh_id;
+	__u32 gen;
+};
+_Static_assert(sizeof(struct vr_route_cache) == 16, "struct vr_route_cache layout");
 
 /* config map: ARRAY of one. */
 struct vr_config {

@@ -42,7 +42,7 @@ int vr_unload(const char *pin_dir);
 struct vr_handle {
 	int dir_fd;
 	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
-	int underlay_fd, vif_slots_fd;
+	int underlay_fd, vif_slots_fd, route_gen_fd;
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */

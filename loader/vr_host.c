@@ -89,6 +89,7 @@ int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id)
 		if (bpf_map_delete_batch(h->host4_fd, s.keys, &count, &opts))
 			for (size_t i = 0; i < s.n; i++)
 				bpf_map_delete_elem(h->host4_fd, &s.keys[i]);
+		vr_route_gen_bump(h->route_gen_fd);
 		for (size_t i = 0; i < s.n; i++)
 			vr_nh_unref(h, s.vals[i]);
 		err = vr_nh_flush(h);

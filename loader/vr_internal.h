@@ -77,6 +77,10 @@ int vr_vrf_open(struct vr_handle *h, __u32 vrf_id);
 int vr_check_vrf_id(struct vr_handle *h, __u32 vrf_id);
 int vr_vrf_check(struct vr_handle *h, __u32 vrf_id);
 
+/* The datapath caches route lookups per CPU under a generation number (vr_route_gen): every change of a
+ * route table must move it afterwards (vr_load.c), or the old answers stay valid. */
+void vr_route_gen_bump(int route_gen_fd);
+
 /* Routes (vr_route.c): the error of a refused route add, recorded. */
 int vr_route_add_err(int err, __u32 vrf_id);
 

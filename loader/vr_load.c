@@ -241,6 +241,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		err = vr_err(-errno, "adding the fabric device to the redirect map failed: %s", strerror(errno));
 		goto out;
 	}
+	/* New programs: every route cache slot filled before is stale. */
+	vr_route_gen_bump(bpf_map__fd(skel->maps.vr_route_gen));
 	/* The fabric or the host address may have changed: resolve every underlay next hop afresh. */
 	vr_underlay_flush(bpf_map__fd(skel->maps.vr_underlay));
 
@@ -354,6 +356,16 @@ static int vr_open_map(const char *pin_dir, const char *name, int *fd)
 	return 0;
 }
 
+void vr_route_gen_bump(int fd)
+{
+	__u32 zero = 0, gen = 0;
+
+	bpf_map_lookup_elem(fd, &zero, &gen);
+	if (!++gen)
+		gen = 1;
+	bpf_map_update_elem(fd, &zero, &gen, BPF_ANY);
+}
+
 int vr_open(const char *pin_dir, struct vr_handle *h)
 {
 	struct {
@@ -364,7 +376,7 @@ int vr_open(const char *pin_dir, struct vr_handle *h)
 		{ "vr_labels", &h->labels_fd },	      { "vr_tx", &h->tx_fd },	    { "vr_config", &h->config_fd },
 		{ "vr_vif_stats", &h->vif_stats_fd }, { "vr_drops", &h->drops_fd }, { "vr_events", &h->events_fd },
 		{ "vr_host4", &h->host4_fd },	      { "vr_underlay", &h->underlay_fd },
-		{ "vr_vif_slots", &h->vif_slots_fd },
+		{ "vr_vif_slots", &h->vif_slots_fd }, { "vr_route_gen", &h->route_gen_fd },
 	};
 	int err;
 
@@ -415,7 +427,7 @@ void vr_close(struct vr_handle *h)
 	vr_vif_ids_free(h);
 	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
 		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
-		       &h->underlay_fd, &h->vif_slots_fd, &h->dir_fd };
+		       &h->underlay_fd, &h->vif_slots_fd, &h->route_gen_fd, &h->dir_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

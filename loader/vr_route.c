@@ -153,6 +153,8 @@ int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 			vr_nh_unref(h, reqs[i].nh_id);
 			reqs[i].nh_id = 0;
 		}
+	if (failed < n)
+		vr_route_gen_bump(h->route_gen_fd);
 	err = vr_nh_flush(h);
 	if (!err)
 		err = (int)(failed > INT32_MAX ? INT32_MAX : failed);
@@ -197,6 +199,7 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 	if (plen == 32) {
 		if (bpf_map_lookup_elem(h->host4_fd, &host, &nh_id) || bpf_map_delete_elem(h->host4_fd, &host))
 			return vr_err(-ENOENT, "no such route in VRF %u", vrf_id);
+		vr_route_gen_bump(h->route_gen_fd);
 		return vr_nh_put(h, nh_id);
 	}
 	fd = vr_vrf_open(h, vrf_id);
@@ -207,6 +210,7 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 		err = vr_err(-ENOENT, "no such route in VRF %u", vrf_id);
 		goto out;
 	}
+	vr_route_gen_bump(h->route_gen_fd);
 	err = vr_nh_put(h, nh_id);
 out:
 	close(fd);

@@ -224,12 +224,14 @@ int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 		close(fd);
 		return err;
 	}
-	/* Unhook the table first: from here on no packet looks into it. Then release its nexthops. */
+	/* Unhook the table first: from here on no packet looks into it (nor into a cached answer from it). Then
+	 * release its nexthops. */
 	if (bpf_map_delete_elem(h->vrf4_fd, &vrf_id)) {
 		err = vr_err(-errno, "removing VRF %u failed: %s", vrf_id, strerror(errno));
 		close(fd);
 		return err;
 	}
+	vr_route_gen_bump(h->route_gen_fd);
 	/* The VRF's own label and any bound to it explicitly. */
 	label = vr_vrf_label(h, vrf_id, &nh_id);
 	if (label) {

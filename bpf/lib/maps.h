@@ -52,6 +52,22 @@ struct {
 	__type(value, __u32);
 } vr_host4 SEC(".maps");
 
+/* The route generation (ARRAY of one __u32): moved by libvrouter after every change of a route table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vr_route_gen SEC(".maps");
+
+/* The last route lookups, per CPU, slot = hash(VRF, destination) (see vr_consts.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VR_ROUTE_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vr_route_cache);
+} vr_route_cache SEC(".maps");
+
 /* Resolved underlay next hops, per CPU, slot = hash(remote host, source-port bucket) (see vr_consts.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

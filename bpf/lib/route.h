@@ -5,15 +5,15 @@
 #include "maps.h"
 #include "stats.h"
 #include "parse.h"
+#include "vr_hash.h"
 
 /* Longest-prefix match of daddr in VRF vrf_id: a /32 is the longest match there is, so the host-route hash
- * answers first; the VRF's trie (shorter prefixes only) is consulted when it misses. Returns the nexthop, or
- * NULL with *reason set. */
-static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 daddr, __u32 *reason)
+ * answers first; the VRF's trie (shorter prefixes only) is consulted when it misses. Returns the nexthop id,
+ * or 0 with *reason set. */
+static __always_inline __u32 vr_route4_resolve(__u32 vrf_id, __be32 daddr, __u32 *reason)
 {
 	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = daddr };
 	struct vr_route4_key key = { .prefixlen = 32, .addr = daddr };
-	struct vr_nexthop *nh;
 	__u32 *nh_id;
 	void *table;
 
@@ -22,15 +22,48 @@ static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 
 		table = bpf_map_lookup_elem(&vr_vrf4, &vrf_id);
 		if (!table) {
 			*reason = VR_DROP_NO_VRF;
-			return NULL;
+			return 0;
 		}
 		nh_id = bpf_map_lookup_elem(table, &key);
 		if (!nh_id) {
 			*reason = VR_DROP_NO_ROUTE;
-			return NULL;
+			return 0;
 		}
 	}
-	nh = bpf_map_lookup_elem(&vr_nexthops, nh_id);
+	if (!*nh_id)
+		*reason = VR_DROP_NO_NEXTHOP; /* never written so by libvrouter */
+	return *nh_id;
+}
+
+/* The route of daddr in VRF vrf_id, through this CPU's route cache: a slot answers while it holds this
+ * (VRF, destination) and the route generation it was filled under is current; else the tables do, and the
+ * slot keeps their answer. The generation is read before the tables, so an answer that a route change
+ * overtakes is never kept as current. Returns the nexthop, or NULL with *reason set. */
+static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 daddr, __u32 *reason)
+{
+	__u32 zero = 0, slot = vr_hash_final(vr_hash_step(vrf_id, daddr)) & (VR_ROUTE_CACHE_SLOTS - 1);
+	struct vr_route_cache *c = bpf_map_lookup_elem(&vr_route_cache, &slot);
+	__u32 *genp = bpf_map_lookup_elem(&vr_route_gen, &zero);
+	struct vr_nexthop *nh;
+	__u32 nh_id, gen;
+
+	if (!c || !genp) {
+		*reason = VR_DROP_NO_CONFIG;
+		return NULL;
+	}
+	gen = *genp;
+	if (c->gen == gen && c->vrf_id == vrf_id && c->addr == daddr) {
+		nh_id = c->nh_id;
+	} else {
+		nh_id = vr_route4_resolve(vrf_id, daddr, reason);
+		if (!nh_id)
+			return NULL;
+		c->vrf_id = vrf_id;
+		c->addr = daddr;
+		c->nh_id = nh_id;
+		c->gen = gen;
+	}
+	nh = bpf_map_lookup_elem(&vr_nexthops, &nh_id);
 	if (!nh || nh->type == VR_NH_INVALID) {
 		*reason = VR_DROP_NO_NEXTHOP;
 		return NULL;
