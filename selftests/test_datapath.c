@@ -1594,6 +1594,49 @@ static void ev_cb(const struct vr_event *ev, void *arg)
 		ev_seen++;
 }
 
+/* The route cache never answers with a route that has changed: after the first packet fills this CPU's
+ * slot, the route is replaced (other label), deleted, and covered by a new longer prefix; every change is
+ * seen by the very next packet. */
+static void test_route_cache(void)
+{
+	const __u32 dst = IP4(10, 9, 77, 1), net = IP4(10, 9, 77, 0);
+	struct vr_nh_spec t180 = { .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP), .label = 180 };
+	struct vr_nh_spec t181 = { .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP), .label = 181 };
+	struct vr_nh_spec t182 = { .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP), .label = 182 };
+	struct tcase tc = { .ing = VM1, .in = IPFR(M_VR, M_VM1, UDPF(VM1_IP, dst)), .verdict = XDP_REDIRECT };
+	const struct tcase *c = &tc;
+
+	if (vr_route_add(&h, 1, htonl(dst), 32, &t180)) {
+		printf("FAIL cache/setup: %s\n", vr_strerror());
+		n_fail++;
+		return;
+	}
+	tc.name = "cache/fill";
+	tc.desc = "10.9.77.1/32 label 180: the first packet fills the slot";
+	tc.out = (struct frame)TO_NBR(180, UDPF(VM1_IP, dst, .ttl = 63));
+	run_case(c);
+	tc.name = "cache/hit";
+	tc.desc = "the same again, from the slot";
+	run_case(c);
+	vr_route_del(&h, 1, htonl(dst), 32);
+	vr_route_add(&h, 1, htonl(dst), 32, &t181);
+	tc.name = "cache/replaced";
+	tc.desc = "the route replaced (label 181): the next packet has the new label";
+	tc.out = (struct frame)TO_NBR(181, UDPF(VM1_IP, dst, .ttl = 63));
+	run_case(c);
+	vr_route_del(&h, 1, htonl(dst), 32);
+	tc.name = "cache/deleted";
+	tc.desc = "the /32 deleted: 10.9.0.0/16 answers (label 100)";
+	tc.out = (struct frame)TO_NBR(100, UDPF(VM1_IP, dst, .ttl = 63));
+	run_case(c);
+	vr_route_add(&h, 1, htonl(net), 24, &t182);
+	tc.name = "cache/longer-prefix-added";
+	tc.desc = "10.9.77.0/24 added: the next packet takes it (label 182)";
+	tc.out = (struct frame)TO_NBR(182, UDPF(VM1_IP, dst, .ttl = 63));
+	run_case(c);
+	vr_route_del(&h, 1, htonl(net), 24);
+}
+
 /* An unresolved underlay neighbour is reported to user space (DESIGN.md: no silent loss forever). */
 static void test_neigh_event(void)
 {
@@ -2663,6 +2706,7 @@ int main(int argc, char **argv)
 	test_csum_sweep();
 	test_sport_spread();
 	test_sport_fragments();
+	test_route_cache();
 	test_neigh_event();
 	for (size_t i = 0; i < sizeof(live_cases) / sizeof(live_cases[0]); i++)
 		run_live(&live_cases[i]);
