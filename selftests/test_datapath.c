@@ -2487,6 +2487,8 @@ static int cost_cmp(const void *a, const void *b)
 
 /* Move the route generation: every route-cache slot goes stale (cost_miss: each sample a cache miss). */
 static bool cost_miss;
+/* --cost also writes its figures as JSON here ($VR_COST_JSON), for make bench. */
+static FILE *cost_json;
 
 static void cost_gen_bump(void)
 {
@@ -2622,6 +2624,9 @@ static int cost_tables(int samples, long base)
 		cost_gen_bump();
 		snprintf(name, sizeof(name), "%u routes", n);
 		printf("%-34s %8ld %8ld %10ld %+10ld\n", name, cached, front, lpm, front - base);
+		if (cost_json)
+			fprintf(cost_json, "%s\n  {\"table\": %u, \"cached_ns\": %ld, \"front_ns\": %ld, \"trie_ns\": %ld}",
+				s ? "," : "", n, cached, front, lpm);
 		if (cached < 0 || front < 0 || lpm < 0)
 			rc = 1;
 	}
@@ -2656,6 +2661,9 @@ static int run_cost(int samples)
 	base = cost_median(pass, ifindex[VM1], &pass_fr, XDP_PASS, samples);
 	printf("%-42s %8s %10s\n", "path (BPF_PROG_TEST_RUN, 64-byte-class frames)", "ns/pkt", "over PASS");
 	printf("%-42s %8ld %10s\n", "XDP_PASS program (floor)", base, "-");
+	if (getenv("VR_COST_JSON") && (cost_json = fopen(getenv("VR_COST_JSON"), "w")))
+		fprintf(cost_json, "{\"samples\": %d, \"rows\": [\n  {\"path\": \"XDP_PASS program (floor)\", \"ns\": %ld}",
+			samples, base);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		long ns = cost_median(prog_for(paths[i].dev), ifindex[paths[i].dev], &paths[i].fr, paths[i].verdict,
 				      samples);
@@ -2666,8 +2674,16 @@ static int run_cost(int samples)
 			continue;
 		}
 		printf("%-42s %8ld %+10ld\n", paths[i].name, ns, ns - base);
+		if (cost_json)
+			fprintf(cost_json, ",\n  {\"path\": \"%s\", \"ns\": %ld}", paths[i].name, ns);
 	}
+	if (cost_json)
+		fprintf(cost_json, "],\n \"tables\": [");
 	rc |= cost_tables(samples < 20000 ? samples : 20000, base);
+	if (cost_json) {
+		fprintf(cost_json, "]}\n");
+		fclose(cost_json);
+	}
 	close(pass);
 	printf("(median of %d single runs each; kernel.bpf_stats_enabled must be 0)\n", samples);
 	return rc;
