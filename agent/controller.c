@@ -4,7 +4,8 @@
  * VRF; a duplicate subscribe, an unsubscribe of an unknown VRF or a publish into an unsubscribed VRF closes
  * the session; one next-hop and a non-zero label per entry; publish + collection pairs with identical
  * nodes), keeps the routes per VRF and per origin (the agent, named by its stream `from`), sends a new
- * subscriber the VRF's routes then EndOfRib and reflects every change to the other subscribers.
+ * subscriber the VRF's routes then EndOfRib and reflects every change to the other subscribers, coalesced
+ * into messages of up to 32 routes or 256 retracts as the control node does (struct rr_batch).
  *
  * Everything runs in one epoll loop (the vr_watch design of loop.h) on non-blocking sockets. Memory per
  * session is bounded: the decoder limits stanzas (xmpp.h), the output buffer has a cap (a peer that stops
@@ -106,6 +107,24 @@ struct rr_vrf {
 	struct rr_vrf *next;
 };
 
+/* Reflected changes for one subscriber, coalesced into one <items> message as the control node does
+ * (xmpp_message_builder): same VRF, family and kind (routes or retracts, never mixed), at most
+ * VR_XMPP_MAX_REACH_PER_MSG routes or VR_XMPP_MAX_UNREACH_PER_MSG retracts, and within the receiver's
+ * stanza limit (message_text_max). A message is encoded when it is full, when the next change does not fit
+ * it, and before anything else is written to the session (its flush after each handler, a keepalive, an
+ * unsubscribe), so the order of changes is the order they happened in. The routes are copies: the path they
+ * come from may be replaced before the message is encoded. */
+struct rr_batch {
+	struct rr_vrf *vrf;		/* the session is subscribed to it while the batch holds changes */
+	__u16 afi;
+	__u8 safi;
+	bool retract;
+	unsigned int n;
+	size_t text, text_max;		/* entry_text_max of what it holds; what the message may take */
+	struct vr_xmpp_entry *e[VR_XMPP_MAX_REACH_PER_MSG];	/* entry_dup copies */
+	struct vr_xmpp_prefix p[VR_XMPP_MAX_UNREACH_PER_MSG];
+};
+
 struct rr_session {
 	struct vr_watch w;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -132,6 +151,7 @@ struct rr_session {
 	int fail_code;			/* decoder error (VR_XMPP_E_*), 0 for others */
 	bool dead;			/* closed; freed after the current batch of events */
 	bool dirty;			/* output appended since the last flush */
+	struct rr_batch *batch;		/* reflected changes waiting to be encoded together */
 	struct rr_session *next, *fail_next, *dirty_next;
 };
 
@@ -440,20 +460,122 @@ static const struct rr_path *view(const struct rr_prefix *x, const struct rr_ses
 	return NULL;
 }
 
+/* Size bounds of the text of an <items> message, so that a message of up to 32 routes never gets over the
+ * receiver's stanza limit (VR_XMPP_MAX_STANZA: the agent's decoder closes the session on a bigger one) when
+ * its entries carry long names or many security groups. Element text is escaped to at most 5 bytes a byte
+ * (&amp;), attributes to 6 (&quot;); the constants are over the fixed text of an entry, a next hop and a
+ * security group with every number at its widest and IPv6 addresses (830, 378 and 53 bytes). */
+static size_t esc_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		n += *s == '&' || *s == '\r' ? 5 : *s == '<' || *s == '>' ? 4 : 1;
+	return n;
+}
+
+static size_t entry_text_max(const struct vr_xmpp_entry *e)
+{
+	size_t n = 1024 + 64 * (size_t)e->n_sgs + esc_len(e->virtual_network) + esc_len(e->sub_protocol);
+
+	for (unsigned int i = 0; i < e->n_nexthops; i++)
+		n += 512 + esc_len(e->nexthops[i].virtual_network);
+	return n;
+}
+
+#define RETRACT_TEXT_MAX 128	/* <retract id="PREFIX"/>: 60 bytes at most */
+
+/* What the entries of one message to session s about VRF vrf may take: the stanza limit less the envelope
+ * (host name and node attributes, fixed text). */
+static size_t message_text_max(const struct rr_session *s, const char *vrf)
+{
+	size_t envelope = 1024 + 6 * (strlen(s->name) + strlen(vrf));
+
+	return envelope < VR_XMPP_MAX_STANZA / 2 ? VR_XMPP_MAX_STANZA - envelope : VR_XMPP_MAX_STANZA / 2;
+}
+
+static void batch_clear(struct rr_batch *b)
+{
+	if (!b->retract)
+		for (unsigned int i = 0; i < b->n; i++)
+			free(b->e[i]);
+	b->n = 0;
+	b->text = 0;
+}
+
+/* Encodes the batch's message into the output buffer. */
+static void batch_emit(struct rr_session *s)
+{
+	struct rr_batch *b = s->batch;
+	struct vr_xmpp_entry items[VR_XMPP_MAX_REACH_PER_MSG];
+
+	if (!b || !b->n)
+		return;
+	if (!s->fail) {
+		if (b->retract) {
+			sent(s, vr_xmpp_build_retracts(&s->out, s->name, b->afi, b->safi, b->vrf->name, b->p, b->n));
+		} else {
+			for (unsigned int i = 0; i < b->n; i++)
+				items[i] = *b->e[i];
+			sent(s, vr_xmpp_build_items(&s->out, s->name, b->afi, b->safi, b->vrf->name, items, b->n));
+		}
+	}
+	batch_clear(b);
+}
+
+static void batch_free(struct rr_session *s)
+{
+	if (s->batch)
+		batch_clear(s->batch);
+	free(s->batch);
+	s->batch = NULL;
+}
+
+/* Tells subscriber s about prefix x: path p, or a retract when p is NULL. */
 static void send_path(struct rr_session *s, const struct rr_prefix *x, const struct rr_path *p)
 {
+	__u8 safi = p ? p->e->safi : VR_XMPP_SAFI_UNICAST;
+	unsigned int max = p ? VR_XMPP_MAX_REACH_PER_MSG : VR_XMPP_MAX_UNREACH_PER_MSG;
+	size_t text = p ? entry_text_max(p->e) : RETRACT_TEXT_MAX;
+	struct rr_batch *b = s->batch;
+
 	if (s->fail)
 		return;
-	if (p)
-		sent(s, vr_xmpp_build_items(&s->out, s->name, x->p.afi, p->e->safi, x->vrf->name, p->e, 1));
-	else
-		sent(s, vr_xmpp_build_retracts(&s->out, s->name, x->p.afi, VR_XMPP_SAFI_UNICAST, x->vrf->name,
-					       &x->p, 1));
+	if (!b && !(b = s->batch = calloc(1, sizeof(*b)))) {
+		session_fail(s, "out of memory", 0);
+		return;
+	}
+	if (b->n && (b->vrf != x->vrf || b->afi != x->p.afi || b->safi != safi || b->retract != !p ||
+		     b->text + text > b->text_max))
+		batch_emit(s);
+	if (s->fail)
+		return;
+	if (!b->n) {
+		b->vrf = x->vrf;
+		b->afi = x->p.afi;
+		b->safi = safi;
+		b->retract = !p;
+		b->text_max = message_text_max(s, x->vrf->name);
+	}
+	b->text += text;
+	if (p) {
+		b->e[b->n] = entry_dup(p->e);
+		if (!b->e[b->n]) {
+			session_fail(s, "out of memory", 0);
+			return;
+		}
+	} else {
+		b->p[b->n] = x->p;
+	}
+	b->n++;
+	mark_dirty(s);		/* the flush after the handler encodes what is left */
+	if (b->n == max)
+		batch_emit(s);
 }
 
 /* Continues the session's table dumps while its output buffer is below the low-water mark: at most
- * VR_XMPP_MAX_REACH_PER_MSG routes (of one family) per message, the subscriber's own routes skipped, then
- * EndOfRib. */
+ * VR_XMPP_MAX_REACH_PER_MSG routes (of one family, within message_text_max) per message, the subscriber's
+ * own routes skipped, then EndOfRib. */
 static void pump_dumps(struct rr_session *s)
 {
 	struct vr_xmpp_entry batch[VR_XMPP_MAX_REACH_PER_MSG];
@@ -462,17 +584,20 @@ static void pump_dumps(struct rr_session *s)
 		while (sub->dumping && !s->fail) {
 			unsigned int n = 0;
 			__u8 afi = 0, safi = 0;
+			size_t text = 0, text_max = message_text_max(s, sub->vrf->name);
 
 			if (s->out.len >= dump_low_water())
 				return;
 			while (sub->cursor && n < VR_XMPP_MAX_REACH_PER_MSG) {
 				const struct rr_path *p = view(sub->cursor, s);
 
-				if (p && n && (sub->cursor->p.afi != afi || p->e->safi != safi))
+				if (p && n && (sub->cursor->p.afi != afi || p->e->safi != safi ||
+					       text + entry_text_max(p->e) > text_max))
 					break;
 				if (p) {
 					afi = sub->cursor->p.afi;
 					safi = p->e->safi;
+					text += entry_text_max(p->e);
 					batch[n++] = *p->e;
 				}
 				sub->cursor = sub->cursor->next;
@@ -506,6 +631,7 @@ static void session_set_events(struct rr_session *s)
 
 static void session_flush(struct rr_session *s)
 {
+	batch_emit(s);
 	if (!s->was_pending)
 		s->progress_ms = vr_now_ms();
 	for (;;) {
@@ -768,7 +894,10 @@ static void session_close(struct rr_session *s)
 		n_closed_other++;
 		log_info("session %s from %s closed: %s", who, s->peer, s->fail);
 	}
-	if (s->open && s->fail_code == 0 && !s->out.len) {
+	bool unsent = s->batch && s->batch->n;	/* changes that would have been in the output buffer */
+
+	batch_free(s);
+	if (s->open && s->fail_code == 0 && !s->out.len && !unsent) {
 		/* A last courtesy, without waiting for it. */
 		if (!vr_xmpp_build_stream_close(&s->out))
 			(void)!send(s->w.fd, s->out.data, s->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -795,6 +924,7 @@ static void session_close(struct rr_session *s)
 
 static void session_free(struct rr_session *s)
 {
+	batch_free(s);
 	if (s->dec)
 		vr_xmpp_decoder_free(s->dec);
 	vr_xmpp_buf_free(&s->out);
@@ -866,6 +996,7 @@ static void session_tick(struct vr_watch *w, uint32_t events)
 	}
 	if (s->open && now >= s->next_ka) {
 		s->next_ka = now + hold_ms() / 3;
+		batch_emit(s);
 		if (!sent(s, vr_xmpp_build_keepalive(&s->out)))
 			return;
 	}
@@ -963,6 +1094,7 @@ static int on_unsubscribe(struct rr_session *s, const struct vr_xmpp_subscribe *
 		session_fail(s, "rule: unsubscribe of a VRF it is not subscribed to", 0);
 		return -1;
 	}
+	batch_emit(s);		/* the changes already reflected to it go out as they would have */
 	sub_remove(sub);	/* first, so the agent is not sent the retracts of its own routes */
 	v = vrf_get(sb->node, false);
 	if (v) {

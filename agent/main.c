@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include "config.h"
 #include "libvrouter.h"
+#include "datapath.h"
 #include "log.h"
 #include "loop.h"
 #include "port_api.h"
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vr_ports_init(&ports, &cfg);
+	vr_dp_init(cfg.pin_dir);
 
 	if (datapath_up(&cfg))
 		goto out;
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 out:
 	if (xmpp_started)
 		vr_xmpp_stop();
+	vr_dp_close();
 	if (routes.bucket)
 		vr_routes_free(&routes);
 	vr_port_api_close(api);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include "libvrouter.h"
 #include "log.h"
+#include "datapath.h"
 #include "ports.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -319,6 +320,7 @@ int vr_ports_adopt(struct vr_ports *p, char *err, size_t errlen)
 	if (rc)
 		log_warn("reading the port state %s failed: %s (adopting vifs without names)", p->state_path,
 			 strerror(-rc));
+	/* At start, before anything takes the agent's shared handle (datapath.h): a handle of its own. */
 	rc = vr_open(p->pin_dir, &h);
 	if (rc) {
 		free(c.st);
@@ -416,7 +418,7 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	};
 	struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = req->name };
 	struct vr_port port = {};
-	struct vr_handle h;
+	struct vr_handle *h;
 	struct vr_vif vif;
 	char ip[VR_PORT_IPS_STRLEN];
 	unsigned int added;
@@ -446,35 +448,35 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	}
 	if (!if_nametoindex(req->name))
 		return fail(err, errlen, -ENODEV, "device %s does not exist", req->name);
-	rc = vr_open(p->pin_dir, &h);
+	rc = vr_dp_get(&h);
 	if (rc)
 		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
-	rc = vr_vrf_add(&h, req->vrf_id, 0);
+	rc = vr_vrf_add(h, req->vrf_id, 0);
 	if (rc == 0)
 		log_info("created vrf %u for port %s", req->vrf_id, req->name);
 	else if (rc != -EEXIST) {
 		fail(err, errlen, rc, "vrf %u: %s", req->vrf_id, why(rc));
 		goto out;
 	}
-	rc = label_pick(p, &h, &spec.label, err, errlen);
+	rc = label_pick(p, h, &spec.label, err, errlen);
 	if (rc)
 		goto out;
 	memcpy(spec.mac, req->mac, 6);
-	rc = vr_vif_add(&h, &spec, &vif);
+	rc = vr_vif_add(h, &spec, &vif);
 	if (rc) {
 		fail(err, errlen, rc, "%s", why(rc));
 		goto out;
 	}
 	for (added = 0; added < req->n_ips; added++) {
-		rc = vr_route_add(&h, req->vrf_id, req->ips[added], 32, &nh);
+		rc = vr_route_add(h, req->vrf_id, req->ips[added], 32, &nh);
 		if (rc)
 			break;
 	}
 	if (rc) {
 		fail(err, errlen, rc, "route %s/32 in vrf %u: %s",
 		     inet_ntop(AF_INET, &req->ips[added], ip, sizeof(ip)), req->vrf_id, why(rc));
-		routes_del(&h, req->name, req->vrf_id, req->ips, added);
-		if (vr_vif_del(&h, req->name))
+		routes_del(h, req->name, req->vrf_id, req->ips, added);
+		if (vr_vif_del(h, req->name))
 			log_err("port %s: undoing the vif failed: %s", req->name, vr_strerror());
 		goto out;
 	}
@@ -494,8 +496,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	rc = ports_append(p, &port);
 	if (rc) {
 		fail(err, errlen, rc, "out of memory");
-		routes_del(&h, req->name, req->vrf_id, req->ips, req->n_ips);
-		vr_vif_del(&h, req->name);
+		routes_del(h, req->name, req->vrf_id, req->ips, req->n_ips);
+		vr_vif_del(h, req->name);
 		goto out;
 	}
 	state_save_logged(p);
@@ -506,7 +508,7 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 	log_info("port %s added: vif %u, vrf %u, ip %s, label %u, vn %s", port.name, port.vif_id, port.vrf_id,
 		 vr_port_ips_format(port.ips, port.n_ips, ip, sizeof(ip)), port.label, port.vn);
 out:
-	vr_close(&h);
+	vr_dp_put();
 	return rc;
 }
 
@@ -514,7 +516,7 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 {
 	const struct vr_port *found = vr_ports_find(p, name);
 	struct vr_port port;
-	struct vr_handle h;
+	struct vr_handle *h;
 	unsigned int removed;
 	char ip[16];
 	size_t i;
@@ -524,19 +526,19 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 		return fail(err, errlen, -ENOENT, "no port %s", name);
 	port = *found;
 	i = (size_t)(found - p->port);
-	rc = vr_open(p->pin_dir, &h);
+	rc = vr_dp_get(&h);
 	if (rc)
 		return fail(err, errlen, rc, "cannot open the datapath: %s", why(rc));
 	struct vr_nh_spec nh = { .type = VR_NH_ENCAP, .ifname = name };
 
 	for (removed = 0; removed < port.n_ips; removed++) {
-		rc = vr_route_del(&h, port.vrf_id, port.ips[removed], 32);
+		rc = vr_route_del(h, port.vrf_id, port.ips[removed], 32);
 		if (rc && rc != -ENOENT)
 			break;
 		rc = 0;
 	}
 	if (!rc) {
-		rc = vr_vif_del(&h, name);
+		rc = vr_vif_del(h, name);
 		if (rc && rc != -ENOENT && rc != -ENODEV)
 			fail(err, errlen, rc, "removing vif %s: %s", name, why(rc));
 		else if (rc) {
@@ -550,17 +552,17 @@ int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen)
 	if (rc) {
 		/* Put the routes back: the port stays whole rather than half deleted. */
 		for (unsigned int a = 0; a < removed; a++)
-			if (vr_route_add(&h, port.vrf_id, port.ips[a], 32, &nh))
+			if (vr_route_add(h, port.vrf_id, port.ips[a], 32, &nh))
 				log_err("port %s: restoring its route %s/32 failed: %s", name,
 					inet_ntop(AF_INET, &port.ips[a], ip, sizeof(ip)), vr_strerror());
-		vr_close(&h);
+		vr_dp_put();
 		return rc;
 	}
 	memmove(&p->port[i], &p->port[i + 1], (p->n - i - 1) * sizeof(p->port[0]));
 	p->n--;
 	state_save_logged(p);
 	log_info("port %s deleted (label %u released)", name, port.label);
-	vr_close(&h);
+	vr_dp_put();
 	if (p->on_change)
 		p->on_change(p->on_change_arg, &port, false);
 	return 0;

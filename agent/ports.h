@@ -1,6 +1,7 @@
 /* vrouter-agent ports: the VM-facing devices the hypervisor asked for, and what the agent programmed for
  * each (vif, MPLS label from the configured range, local /32 route). Every change goes through libvrouter
- * under its writer lock (vr_open per operation), so vrouterctl can run beside the agent.
+ * under its writer lock, on the agent's shared handle (datapath.h: released within VR_DP_LINGER_MS of the
+ * last use), so vrouterctl can run beside the agent.
  *
  * Hitless restart: the datapath's vifs map is the truth for what exists; what the maps cannot hold (the
  * virtual network name, later the XMPP node) is kept in a state file, PORT_SOCKET.state, rewritten

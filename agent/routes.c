@@ -1,18 +1,25 @@
 /* vrouter-agent learned routes (see routes.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include "log.h"
 #include "routes.h"
 
-#define ROUTES_BUCKETS 16384
+#define ROUTES_BUCKETS 16384	/* initial; doubles whenever there are more routes than buckets */
 
 static size_t bucket_of(const struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
 {
-	__u32 h = vrf_id * 2654435761u ^ (__u32)prefix * 2246822519u ^ plen * 3266489917u;
+	__u64 h = ((__u64)vrf_id << 32 | (__u32)prefix) ^ (__u64)plen << 58;
 
-	return (h ^ (h >> 15)) & (r->n_buckets - 1);
+	/* A 64-bit finalizer (murmur3's): every input bit reaches the low bits the mask keeps. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (size_t)h & (r->n_buckets - 1);
 }
 
 int vr_routes_init(struct vr_routes *r)
@@ -27,6 +34,8 @@ int vr_routes_init(struct vr_routes *r)
 
 void vr_routes_free(struct vr_routes *r)
 {
+	free(r->queue);
+	free(r->reqs);
 	for (size_t i = 0; i < r->n_buckets; i++)
 		while (r->bucket[i]) {
 			struct vr_learned *e = r->bucket[i];
@@ -36,6 +45,29 @@ void vr_routes_free(struct vr_routes *r)
 		}
 	free(r->bucket);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Double the buckets (a failed allocation just leaves longer chains). */
+static void grow(struct vr_routes *r)
+{
+	size_t nb = r->n_buckets * 2;
+	struct vr_learned **b = calloc(nb, sizeof(*b));
+	struct vr_routes tmp = { .bucket = b, .n_buckets = nb };
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < r->n_buckets; i++)
+		while (r->bucket[i]) {
+			struct vr_learned *e = r->bucket[i];
+			size_t j = bucket_of(&tmp, e->vrf_id, e->prefix, e->plen);
+
+			r->bucket[i] = e->next;
+			e->next = b[j];
+			b[j] = e;
+		}
+	free(r->bucket);
+	r->bucket = b;
+	r->n_buckets = nb;
 }
 
 static struct vr_learned **find(struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
@@ -56,11 +88,86 @@ static const char *pfx(const struct vr_learned *e, char *buf, size_t n)
 	return buf;
 }
 
-/* Make the route table hold what the copies say; frees the entry (via *p) when no copy is left. */
+static bool debug_on(void)
+{
+	return vr_log_level() >= VR_AGENT_LOG_DEBUG;
+}
+
+/* Queue e's install (e->inst_ip/inst_label set); false when the queue cannot grow (install it now). */
+static bool enqueue(struct vr_routes *r, struct vr_handle *h, struct vr_learned *e)
+{
+	if (r->n_queue >= VR_ROUTES_BATCH_MAX)
+		vr_routes_flush(r, h);
+	if (r->n_queue >= r->queue_cap) {
+		size_t cap = r->queue_cap ? r->queue_cap * 2 : 256;
+		struct vr_learned **q;
+		struct vr_route_req *reqs;
+
+		if (cap > VR_ROUTES_BATCH_MAX)
+			cap = VR_ROUTES_BATCH_MAX;
+		q = realloc(r->queue, cap * sizeof(*q));
+		if (!q)
+			return false;
+		r->queue = q;
+		reqs = realloc(r->reqs, cap * sizeof(*reqs));
+		if (!reqs)
+			return false;
+		r->reqs = reqs;
+		r->queue_cap = cap;
+	}
+	e->queued = true;
+	r->queue[r->n_queue++] = e;
+	return true;
+}
+
+size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
+{
+	size_t n = r->n_queue, failed = 0;
+	char b[32], ip[16];
+
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_learned *e = r->queue[i];
+
+		r->reqs[i] = (struct vr_route_req){
+			.vrf_id = e->vrf_id, .prefix = e->prefix, .plen = e->plen,
+			.nh = { .type = VR_NH_TUNNEL, .remote_ip = e->inst_ip, .label = e->inst_label },
+		};
+	}
+	for (size_t at = 0; at < n; at += VR_ROUTES_ADD_CHUNK) {
+		size_t k = n - at < VR_ROUTES_ADD_CHUNK ? n - at : VR_ROUTES_ADD_CHUNK;
+		int rc = vr_route_add_batch(h, r->reqs + at, k);
+
+		for (size_t i = at; i < at + k; i++) {
+			struct vr_learned *e = r->queue[i];
+			int err = rc < 0 ? rc : r->reqs[i].err;
+
+			e->queued = false;
+			if (err) {
+				e->installed = false;
+				failed++;
+				log_warn("learned route %s in vrf %u via %s label %u: %s", pfx(e, b, sizeof(b)), e->vrf_id,
+					 inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label,
+					 rc < 0 ? vr_strerror() : strerror(-err));
+			} else if (debug_on()) {
+				log_debug("learned route %s in vrf %u via %s label %u installed", pfx(e, b, sizeof(b)),
+					  e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label);
+			}
+		}
+	}
+	r->n_queue = 0;
+	return failed;
+}
+
+/* Make the route table hold what the copies say; frees the entry (via *p) when no copy is left. The install
+ * of a new route is queued (see vr_routes_flush); a queued install is written before anything else happens
+ * to its prefix; a replace (delete + add) is done at once. */
 static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned **p)
 {
 	struct vr_learned *e = *p;
 	const struct vr_learned_copy *want = NULL;
+	bool replace = false;
 	char b[32], ip[16];
 	int rc = 0;
 
@@ -68,27 +175,35 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		for (unsigned int s = 0; s < VR_ROUTES_SLOTS && !want; s++)
 			if (e->copy[s].have && (pass || !e->copy[s].stale))
 				want = &e->copy[s];
+	if (e->queued && (!want || want->remote_ip != e->inst_ip || want->label != e->inst_label))
+		vr_routes_flush(r, h);
 	if (e->installed && (!want || want->remote_ip != e->inst_ip || want->label != e->inst_label)) {
 		rc = vr_route_del(h, e->vrf_id, e->prefix, e->plen);
 		if (rc && rc != -ENOENT)
 			log_warn("learned route %s in vrf %u: removing it failed: %s", pfx(e, b, sizeof(b)), e->vrf_id,
 				 vr_strerror());
-		else
+		else if (debug_on())
 			log_debug("learned route %s in vrf %u removed", pfx(e, b, sizeof(b)), e->vrf_id);
 		e->installed = false;
+		replace = true;
 		rc = 0;
 	}
 	if (want && !e->installed) {
 		struct vr_nh_spec nh = { .type = VR_NH_TUNNEL, .remote_ip = want->remote_ip, .label = want->label };
 
+		e->installed = true;
+		e->inst_ip = want->remote_ip;
+		e->inst_label = want->label;
+		/* A new route waits for the batch; a replaced one goes back at once, so the prefix is not left
+		 * without a route until the flush. */
+		if (!replace && enqueue(r, h, e))
+			return 0;
 		rc = vr_route_add(h, e->vrf_id, e->prefix, e->plen, &nh);
-		if (rc)
+		if (rc) {
+			e->installed = false;
 			log_warn("learned route %s in vrf %u via %s label %u: %s", pfx(e, b, sizeof(b)), e->vrf_id,
 				 inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label, vr_strerror());
-		else {
-			e->installed = true;
-			e->inst_ip = want->remote_ip;
-			e->inst_label = want->label;
+		} else if (debug_on()) {
 			log_debug("learned route %s in vrf %u via %s label %u installed", pfx(e, b, sizeof(b)),
 				  e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label);
 		}
@@ -118,6 +233,10 @@ int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot
 		e->plen = plen;
 		*p = e;
 		r->n++;
+		if (r->n > r->n_buckets) {
+			grow(r);
+			p = find(r, vrf_id, prefix, plen);
+		}
 	}
 	(*p)->copy[slot] = (struct vr_learned_copy){ .have = true, .remote_ip = remote_ip, .label = label };
 	/* A fresh copy from a controller replaces what a previous agent left in the datapath. */
@@ -230,7 +349,8 @@ static int adopt_route(const struct vr_route_info *ri, void *arg)
 	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true,
 							       .remote_ip = ri->nh.remote_ip, .label = ri->nh.label };
 	*p = e;
-	c->r->n++;
+	if (++c->r->n > c->r->n_buckets)
+		grow(c->r);
 	return 0;
 }
 

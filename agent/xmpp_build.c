@@ -113,6 +113,19 @@ static void putf(struct out *o, const char *fmt, ...)
 	put(o, tmp, n);
 }
 
+/* Decimal, as %u writes it (the hot path of every entry: no vsnprintf). */
+static void put_u32(struct out *o, __u32 v)
+{
+	char t[10];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(o, t + i, sizeof(t) - i);
+}
+
 /* Length of the UTF-8 sequence at s that encodes a character XML 1.0 allows (Char production), or 0. */
 static size_t xml_char_len(const unsigned char *s, size_t avail)
 {
@@ -200,17 +213,33 @@ static void put_attr(struct out *o, const char *name, const char *value)
 	put(o, "\"", 1);
 }
 
+static void put_open_tag(struct out *o, const char *name)
+{
+	put(o, "<", 1);
+	puts_(o, name);
+	put(o, ">", 1);
+}
+
+static void put_close_tag(struct out *o, const char *name)
+{
+	put(o, "</", 2);
+	puts_(o, name);
+	put(o, ">", 1);
+}
+
 /* <name>text</name> */
 static void put_text_elem(struct out *o, const char *name, const char *text)
 {
-	putf(o, "<%s>", name);
+	put_open_tag(o, name);
 	put_esc(o, text, false);
-	putf(o, "</%s>", name);
+	put_close_tag(o, name);
 }
 
 static void put_u32_elem(struct out *o, const char *name, __u32 v)
 {
-	putf(o, "<%s>%u</%s>", name, v, name);
+	put_open_tag(o, name);
+	put_u32(o, v);
+	put_close_tag(o, name);
 }
 
 static bool nonempty(const char *s)
@@ -224,10 +253,35 @@ static bool vrf_ok(const char *vrf)
 	return nonempty(vrf) && !strchr(vrf, '/');
 }
 
+/* Dotted quad, as inet_ntop writes it; returns the length (out holds at least 16 bytes). */
+static size_t ipv4_format(__be32 addr, char *out)
+{
+	const __u8 *b = (const __u8 *)&addr;
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int v = b[i];
+
+		if (i)
+			out[n++] = '.';
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 static int addr_format(__u8 afi, const union vr_xmpp_ip *ip, char *out, size_t size)
 {
-	if (afi == VR_XMPP_AFI_IPV4)
-		return inet_ntop(AF_INET, &ip->v4, out, size) ? 0 : -ENOSPC;
+	if (afi == VR_XMPP_AFI_IPV4) {
+		if (size < 16)
+			return -ENOSPC;
+		ipv4_format(ip->v4, out);
+		return 0;
+	}
 	if (afi == VR_XMPP_AFI_IPV6)
 		return inet_ntop(AF_INET6, ip->v6, out, size) ? 0 : -ENOSPC;
 	return -EINVAL;
@@ -241,6 +295,15 @@ int vr_xmpp_prefix_format(const struct vr_xmpp_prefix *p, char *out, size_t size
 
 	if (p->plen > max)
 		return -EINVAL;
+	if (p->afi == VR_XMPP_AFI_IPV4 && size >= sizeof("255.255.255.255/32")) {
+		n = (int)ipv4_format(p->ip.v4, out);
+		out[n++] = '/';
+		if (p->plen >= 10)
+			out[n++] = (char)('0' + p->plen / 10);
+		out[n++] = (char)('0' + p->plen % 10);
+		out[n] = '\0';
+		return 0;
+	}
 	err = addr_format(p->afi, &p->ip, addr, sizeof(addr));
 	if (err)
 		return err;
@@ -379,7 +442,11 @@ static void put_nlri(struct out *o, const struct vr_xmpp_prefix *p, __u8 safi)
 			o->err = -EINVAL;
 		return;
 	}
-	putf(o, "<nlri><af>%u</af><safi>%u</safi>", p->afi, safi);
+	puts_(o, "<nlri><af>");
+	put_u32(o, p->afi);
+	puts_(o, "</af><safi>");
+	put_u32(o, safi);
+	puts_(o, "</safi>");
 	put_text_elem(o, "address", text);
 	puts_(o, "</nlri>");
 }
@@ -402,11 +469,24 @@ static void put_nexthop(struct out *o, const struct vr_xmpp_nexthop *nh)
 			o->err = -EINVAL;
 		return;
 	}
-	putf(o, "<next-hop><af>%u</af>", nh->addr.afi);
+	puts_(o, "<next-hop><af>");
+	put_u32(o, nh->addr.afi);
+	puts_(o, "</af>");
 	put_text_elem(o, "address", addr);
-	if (nh->has_mac)
-		putf(o, "<mac>%02x:%02x:%02x:%02x:%02x:%02x</mac>", nh->mac[0], nh->mac[1], nh->mac[2],
-		     nh->mac[3], nh->mac[4], nh->mac[5]);
+	if (nh->has_mac) {
+		static const char hex[] = "0123456789abcdef";
+		char mac[sizeof("<mac>00:00:00:00:00:00</mac>")] = "<mac>";
+		size_t n = 5;
+
+		for (i = 0; i < 6; i++) {
+			if (i)
+				mac[n++] = ':';
+			mac[n++] = hex[nh->mac[i] >> 4];
+			mac[n++] = hex[nh->mac[i] & 15];
+		}
+		memcpy(mac + n, "</mac>", 6);
+		put(o, mac, n + 6);
+	}
 	put_u32_elem(o, "label", nh->label);
 	if (nh->encaps & (VR_XMPP_ENCAP_GRE | VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_VXLAN)) {
 		puts_(o, "<tunnel-encapsulation-list>");

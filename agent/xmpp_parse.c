@@ -1527,8 +1527,20 @@ static size_t utf8_check(struct vr_xmpp_decoder *d, const unsigned char *p, size
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
+		unsigned char c;
 
+		/* Eight ASCII bytes, none of them NUL, at a time: the common case. */
+		while (!need && n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ull) || ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = p[i];
 		if (need) {
 			if (c < lo || c > hi)
 				break;

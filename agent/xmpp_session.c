@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include "libvrouter.h"
+#include "datapath.h"
 #include "log.h"
 #include "loop.h"
 #include "xmpp.h"
@@ -231,14 +232,15 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 	}
 	/* The VRF lost its last port: nobody sends its routes any more. */
 	if (!added && !vn_left && X.routes) {
-		struct vr_handle h;
+		struct vr_handle *h;
 
-		if (vr_open(X.cfg->pin_dir, &h)) {
+		if (vr_dp_get(&h)) {
 			log_warn("xmpp: cannot open the datapath to flush vrf %u: %s", port->vrf_id, vr_strerror());
 			return;
 		}
-		size_t n = vr_routes_flush_vrf(X.routes, &h, port->vrf_id);
-		vr_close(&h);
+		size_t n = vr_routes_flush_vrf(X.routes, h, port->vrf_id);
+		vr_routes_flush(X.routes, h);
+		vr_dp_put();
 		if (n)
 			log_info("xmpp: vrf %u (%s) has no port left: %zu learned route(s) removed", port->vrf_id,
 				 port->vn, n);
@@ -247,30 +249,34 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 
 /* ---- received routes ---- */
 
-/* The datapath handle for what the controllers send: opened on first need and kept until the received
- * bytes have been fed (rx_release after each feed), so that a burst of messages (the controller sends
- * one per changed route) pays for one vr_open and one nexthop-table snapshot, not one per route. The
- * handle holds libvrouter's writer lock only for that stretch. */
-static struct vr_handle rx_h;
-static bool rx_open;
+/* The datapath handle for what the controllers send: the agent's shared one (datapath.h), taken on first
+ * need and given back once the received bytes of a wakeup have been fed (rx_release at the end of on_io),
+ * after the routes they brought have been written: the installs of new routes are queued (routes.h) and
+ * written together through vr_route_add_batch at the end of the wakeup, so a burst of messages costs one
+ * handle and a few kernel batches of nexthops, not a handle and a nexthop write per route. */
+static struct vr_handle *rx_h;
 
 static struct vr_handle *rx_handle(void)
 {
-	if (!rx_open) {
-		if (vr_open(X.cfg->pin_dir, &rx_h)) {
-			log_warn("xmpp: cannot open the datapath: %s", vr_strerror());
-			return NULL;
-		}
-		rx_open = true;
+	if (!rx_h && vr_dp_get(&rx_h)) {
+		log_warn("xmpp: cannot open the datapath: %s", vr_strerror());
+		rx_h = NULL;
 	}
-	return &rx_h;
+	return rx_h;
 }
 
 static void rx_release(void)
 {
-	if (rx_open)
-		vr_close(&rx_h);
-	rx_open = false;
+	size_t n, failed;
+
+	if (!rx_h)
+		return;
+	n = X.routes->n_queue;
+	failed = vr_routes_flush(X.routes, rx_h);
+	if (n)
+		log_debug("xmpp: %zu learned route(s) written in batches, %zu refused", n, failed);
+	rx_h = NULL;
+	vr_dp_put();
 }
 
 static void sweep(struct session *s, const char *why)
@@ -323,7 +329,7 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 			 it->node.vrf ? it->node.vrf : "?");
 		return;
 	}
-	h = rx_handle(); /* released after the feed */
+	h = rx_handle(); /* released (and the queued installs written) at the end of the wakeup */
 	if (!h)
 		return;
 	for (unsigned int i = 0; i < it->n_items && it->items; i++) {
@@ -505,9 +511,18 @@ static void session_close(struct session *s, const char *why)
 	rearm(s);
 }
 
+static void session_io(struct session *s, uint32_t events);
+
+/* The new routes a wakeup brought are written (vr_routes_flush) before anything else runs. */
 static void on_io(struct vr_watch *w, uint32_t events)
 {
-	struct session *s = (struct session *)w;
+	session_io((struct session *)w, events);
+	rx_release();
+}
+
+static void session_io(struct session *s, uint32_t events)
+{
+	struct vr_watch *w = &s->w;
 	static char buf[RECV_CHUNK];
 
 	if (s->state == S_CONNECTING) {
@@ -558,7 +573,6 @@ static void on_io(struct vr_watch *w, uint32_t events)
 		s->in_feed = true;
 		int rc = vr_xmpp_decoder_feed(s->dec, buf, (size_t)n);
 		s->in_feed = false;
-		rx_release();
 
 		if (rc || s->closing) {
 			if (!s->closing || !s->close_why[0])

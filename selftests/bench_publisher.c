@@ -9,18 +9,25 @@
  *	is killed or the controller closes it.
  *
  *   bench_publisher watch PINDIR VRF TIMEOUT_S PREFIX...
- *	Polls VRF's route table of the pinned datapath at PINDIR (the map itself, no CLI) and prints
- *	"PREFIX NS" the first time each A.B.C.D/32 prefix is seen, then "polls N period_us P" (the mean
- *	polling period: the resolution of the timestamps). Exits 0 once all were seen, 1 at the timeout.
+ *	Polls the pinned datapath at PINDIR (the maps themselves, no CLI: /32 routes live in the host-route hash,
+ *	keyed by VRF and address) and prints "PREFIX NS" the first time each A.B.C.D/32 prefix is seen in VRF,
+ *	then "polls N period_us P" (the mean polling period: the resolution of the timestamps). Exits 0 once all
+ *	were seen, 1 at the timeout.
  *
- *   bench_publisher count PINDIR VRF N TIMEOUT_S
- *	Counts VRF's routes periodically; prints "reached NS" once there are N or more, with "polls N
- *	period_us P" (the resolution), or "timeout COUNT" after TIMEOUT_S (exit 1).
+ *   bench_publisher count PINDIR VRF N TIMEOUT_S [LAST_PREFIX]
+ *	Counts VRF's routes (host-route hash read in kernel batches, plus the VRF's trie) periodically; prints
+ *	"reached NS" once there are N or more, with "polls N period_us P count_us C" (the resolution), or
+ *	"timeout COUNT NS" after TIMEOUT_S (exit 1). With LAST_PREFIX, counts only once that /32 is present,
+ *	and prints "seen NS" when it first is.
+ *
+ *   bench_publisher routes PINDIR VRF
+ *	Prints VRF's route count once.
  *
  * Lines are flushed as written, so the script can follow them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,30 +207,81 @@ static int cmd_publish(char **av)
 
 /* ---- the route table, read from the pinned maps ---- */
 
-static int vrf_table(const char *pindir, unsigned long vrf)
+/* The pinned maps a reader needs: the host-route hash (where every /32 lives, keyed by VRF and address) and
+ * the VRF's trie (shorter prefixes). Readers only: the writer lock is dropped at once, so the agent is never
+ * held up by a poll. */
+struct tables {
+	int host4;	/* vr_host4 */
+	int trie;	/* the VRF's LPM trie */
+	__u32 vrf;
+};
+
+static void tables_open(const char *pindir, unsigned long vrf, struct tables *t)
 {
 	struct vr_handle h;
 	__u32 key = (__u32)vrf, id;
-	int t;
 
 	if (vr_open(pindir, &h)) {
 		fprintf(stderr, "bench_publisher: %s\n", vr_strerror());
 		exit(2);
 	}
-	/* Readers only: do not hold the writer lock against the agent. */
 	vr_unlock(&h);
 	if (bpf_map_lookup_elem(h.vrf4_fd, &key, &id))
 		die("no such VRF");
-	t = bpf_map_get_fd_by_id(id);
-	if (t < 0)
+	t->trie = bpf_map_get_fd_by_id(id);
+	if (t->trie < 0)
 		die("VRF table");
+	t->host4 = dup(h.host4_fd);
+	if (t->host4 < 0)
+		die("dup");
+	t->vrf = key;
 	vr_close(&h);
-	return t;
+}
+
+/* Routes of the VRF now: its /32s in the host-route hash (read in kernel batches) plus its trie's entries. */
+static unsigned long tables_count(const struct tables *t)
+{
+	enum { CHUNK = 8192 };
+	static struct vr_host4_key keys[CHUNK];
+	static __u32 vals[CHUNK];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vr_route4_key k, next;
+	unsigned long n = 0;
+	__u32 token = 0, count;
+	void *in = NULL, *prev = NULL;
+
+	for (;;) {
+		int rc;
+
+		count = CHUNK;
+		rc = bpf_map_lookup_batch(t->host4, in, &token, keys, vals, &count, &opts);
+		if (rc && errno != ENOENT)
+			die("reading the host routes");
+		for (__u32 i = 0; i < count; i++)
+			n += keys[i].vrf_id == t->vrf;
+		if (rc)
+			break;
+		in = &token;
+	}
+	while (!bpf_map_get_next_key(t->trie, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+static bool host_route_present(const struct tables *t, __be32 addr)
+{
+	struct vr_host4_key k = { .vrf_id = t->vrf, .addr = addr };
+	__u32 nh;
+
+	return !bpf_map_lookup_elem(t->host4, &k, &nh);
 }
 
 static int cmd_watch(char **av, int n)
 {
-	int t = vrf_table(av[0], strtoul(av[1], NULL, 0));
+	struct tables t;
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + strtoull(av[2], NULL, 0) * 1000000000ull, start;
 	char **names = av + 3;
 	__be32 *want = calloc((size_t)n, sizeof(*want));
@@ -233,6 +291,7 @@ static int cmd_watch(char **av, int n)
 
 	if (!want || !seen)
 		die("calloc");
+	tables_open(av[0], strtoul(av[1], NULL, 0), &t);
 	for (int i = 0; i < n; i++) {
 		__u32 plen;
 
@@ -243,25 +302,17 @@ static int cmd_watch(char **av, int n)
 	}
 	start = now_ns(CLOCK_MONOTONIC);
 	while (left && now_ns(CLOCK_MONOTONIC) < end) {
-		struct vr_route4_key k, next;
-		void *prev = NULL;
-		uint64_t ts;
-
 		polls++;
-		while (!bpf_map_get_next_key(t, prev, &next)) {
-			k = next;
-			prev = &k;
-			if (k.prefixlen != 32)
-				continue;
-			for (int i = 0; i < n; i++)
-				if (!seen[i] && want[i] == k.addr) {
-					ts = now_ns(CLOCK_REALTIME);
-					seen[i] = 1;
-					left--;
-					printf("%s %llu\n", names[i], (unsigned long long)ts);
-					fflush(stdout);
-				}
-		}
+		/* One exact-match lookup per prefix not seen yet (/32 routes live in the host-route hash). */
+		for (int i = 0; i < n; i++)
+			if (!seen[i] && host_route_present(&t, want[i])) {
+				uint64_t ts = now_ns(CLOCK_REALTIME);
+
+				seen[i] = 1;
+				left--;
+				printf("%s %llu\n", names[i], (unsigned long long)ts);
+				fflush(stdout);
+			}
 		/* 200 us between polls: a tight loop would take a CPU from the agent and the controller. */
 		usleep(200);
 	}
@@ -269,34 +320,62 @@ static int cmd_watch(char **av, int n)
 	return left ? 1 : 0;
 }
 
-static int cmd_count(char **av)
+/* count PINDIR VRF N TIMEOUT_S [LAST]: with LAST (a /32), the cheap check is whether LAST is present (one
+ * lookup per ms) and the VRF is counted only once it is (and then every 50 ms), so polling does not take a
+ * CPU from the agent while a million routes go in; without it, every poll counts (every 2 ms). "seen NS" is
+ * when LAST was first found; "reached NS" is taken after the count that found N or more; "polls N
+ * period_us P" gives the number and mean period of the counts and "count_us C" the duration of the last one
+ * (the resolution of "reached"). */
+static int cmd_count(char **av, int argc)
 {
-	int t = vrf_table(av[0], strtoul(av[1], NULL, 0));
+	struct tables t;
 	unsigned long want = strtoul(av[2], NULL, 0), polls = 0, n = 0;
-	uint64_t end = now_ns(CLOCK_MONOTONIC) + strtoull(av[3], NULL, 0) * 1000000000ull, start;
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + strtoull(av[3], NULL, 0) * 1000000000ull, start, c0 = 0, c1 = 0;
+	__be32 last = 0;
+	__u32 plen;
+	bool have_last = argc > 4, seen = false;
 
+	if (have_last && (vr_parse_prefix4(av[4], &last, &plen) || plen != 32)) {
+		fprintf(stderr, "bench_publisher count: not a /32: %s\n", av[4]);
+		return 2;
+	}
+	tables_open(av[0], strtoul(av[1], NULL, 0), &t);
 	start = now_ns(CLOCK_MONOTONIC);
 	while (now_ns(CLOCK_MONOTONIC) < end) {
-		struct vr_route4_key k, next;
-		void *prev = NULL;
-
-		polls++;
-		n = 0;
-		while (!bpf_map_get_next_key(t, prev, &next)) {
-			k = next;
-			prev = &k;
-			n++;
+		if (have_last && !seen) {
+			if (!host_route_present(&t, last)) {
+				usleep(1000);
+				continue;
+			}
+			seen = true;
+			printf("seen %llu\n", (unsigned long long)now_ns(CLOCK_REALTIME));
 		}
+		polls++;
+		c0 = now_ns(CLOCK_MONOTONIC);
+		n = tables_count(&t);
+		c1 = now_ns(CLOCK_MONOTONIC);
 		if (n >= want) {
 			printf("reached %llu\n", (unsigned long long)now_ns(CLOCK_REALTIME));
-			printf("polls %lu period_us %.1f\n", polls,
-			       (now_ns(CLOCK_MONOTONIC) - start) / 1e3 / (double)polls);
+			printf("polls %lu period_us %.1f count_us %.1f\n", polls,
+			       (c1 - start) / 1e3 / (double)polls, (c1 - c0) / 1e3);
 			return 0;
 		}
-		usleep(2000);
+		usleep(have_last ? 50000 : 2000);
 	}
+	if (!polls)
+		n = tables_count(&t);
 	printf("timeout %lu %llu\n", n, (unsigned long long)now_ns(CLOCK_REALTIME));
 	return 1;
+}
+
+/* routes PINDIR VRF: prints the VRF's route count. */
+static int cmd_routes(char **av)
+{
+	struct tables t;
+
+	tables_open(av[0], strtoul(av[1], NULL, 0), &t);
+	printf("%lu\n", tables_count(&t));
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -306,10 +385,13 @@ int main(int argc, char **argv)
 		return cmd_publish(argv + 2);
 	if (argc >= 6 && !strcmp(argv[1], "watch"))
 		return cmd_watch(argv + 2, argc - 5);
-	if (argc == 6 && !strcmp(argv[1], "count"))
-		return cmd_count(argv + 2);
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "count"))
+		return cmd_count(argv + 2, argc - 2);
+	if (argc == 4 && !strcmp(argv[1], "routes"))
+		return cmd_routes(argv + 2);
 	fprintf(stderr, "usage: bench_publisher publish ADDR PORT HOST VN INSTANCE COUNT FIRST_IP NH_IP LABEL\n"
 			"       bench_publisher watch PINDIR VRF TIMEOUT_S PREFIX...\n"
-			"       bench_publisher count PINDIR VRF N TIMEOUT_S\n");
+			"       bench_publisher count PINDIR VRF N TIMEOUT_S [LAST_PREFIX]\n"
+			"       bench_publisher routes PINDIR VRF\n");
 	return 2;
 }

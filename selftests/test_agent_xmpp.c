@@ -334,6 +334,45 @@ static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, i
 	}
 }
 
+/* Routes of vrf among A.B.C.first .. A.B.C.first+n-1 (base "A.B.C") that are tunnels to nh with label. */
+struct span {
+	__be32 lo, hi;	/* host order */
+	__be32 nh;
+	__u32 label;
+	unsigned int tunnels;
+};
+
+static int span_cb(const struct vr_route_info *r, void *arg)
+{
+	struct span *sp = arg;
+	__u32 a = ntohl(r->prefix);
+
+	if (r->plen == 32 && a >= sp->lo && a <= sp->hi && r->nh.type == VR_NH_TUNNEL && r->nh.remote_ip == sp->nh &&
+	    r->nh.label == sp->label)
+		sp->tunnels++;
+	return 0;
+}
+
+static unsigned int span_count(__u32 vrf, const char *base, unsigned int first, unsigned int n, const char *nh,
+			       __u32 label)
+{
+	char ip[32];
+	struct span sp = { .label = label };
+	struct vr_handle h;
+	__be32 a;
+
+	snprintf(ip, sizeof(ip), "%s.%u", base, first);
+	inet_pton(AF_INET, ip, &a);
+	sp.lo = ntohl(a);
+	sp.hi = sp.lo + n - 1;
+	inet_pton(AF_INET, nh, &sp.nh);
+	if (!vr_open(pin_dir, &h)) {
+		vr_route_foreach(&h, vrf, span_cb, &sp);
+		vr_close(&h);
+	}
+	return sp.tunnels;
+}
+
 static void run(const char *cmd)
 {
 	int rc = system(cmd);
@@ -438,6 +477,68 @@ int main(void)
 	      "still the old one");
 	send_retract(vn2, "10.2.0.7/32");
 	check(wait_route(2, "10.2.0.7", NULL, 0, 3000), "retract: route removed", "still there");
+
+	/* 3b. many routes in one write, coalesced as the control node sends them (32 to a message, 4 messages),
+	 * one of which the datapath refuses (10.1.1.50 exists already: an address conflict): the others all
+	 * land, and the existing route is left alone, also by the retract of all 100 (256 to a message). */
+	{
+		struct vr_nh_spec discard = { .type = VR_NH_DISCARD };
+		struct vr_xmpp_nexthop nh = { .addr.afi = 1, .label = 77, .encaps = VR_XMPP_ENCAP_UDP,
+					      .virtual_network = vn1 };
+		struct vr_xmpp_entry e[100];
+		struct vr_xmpp_prefix pr[100];
+		struct vr_xmpp_buf b;
+		struct vr_handle h;
+		char ip[32];
+		int msgs;
+
+		inet_pton(AF_INET, "192.0.2.77", &nh.addr.ip.v4);
+		if (!vr_open(pin_dir, &h)) {
+			__be32 a;
+
+			inet_pton(AF_INET, "10.1.1.50", &a);
+			if (vr_route_add(&h, 1, a, 32, &discard))
+				fprintf(stderr, "cannot pre-install 10.1.1.50: %s\n", vr_strerror());
+			vr_close(&h);
+		}
+		for (int i = 0; i < 100; i++) {
+			snprintf(ip, sizeof(ip), "10.1.1.%d/32", i);
+			e[i] = (struct vr_xmpp_entry){ .safi = 1, .n_nexthops = 1, .nexthops = &nh, .version = 1,
+						       .sequence_number = (__u32)i + 1, .local_pref = 100,
+						       .virtual_network = vn1, .sub_protocol = "interface" };
+			vr_xmpp_prefix_parse(1, ip, &e[i].nlri);
+			pr[i] = e[i].nlri;
+		}
+		vr_xmpp_buf_init(&b, 0);
+		msgs = vr_xmpp_build_items(&b, host, 1, 1, vn1, e, 100);
+		send_buf(&b);
+		check(msgs == 4, "coalesced: 100 routes are 4 messages of at most 32", "%d messages", msgs);
+		check(wait_route(1, "10.1.1.99", "192.0.2.77", 77, 3000), "coalesced: the last route of the burst lands",
+		      "missing");
+		check(span_count(1, "10.1.1", 0, 100, "192.0.2.77", 77) == 99,
+		      "coalesced: every route but the refused one is installed", "%u of 99",
+		      span_count(1, "10.1.1", 0, 100, "192.0.2.77", 77));
+		struct find f = route(1, "10.1.1.50");
+
+		check(f.found && f.type == VR_NH_DISCARD, "coalesced: the refused route leaves the existing one alone",
+		      "found %d type %u", f.found, f.type);
+		msgs = vr_xmpp_build_retracts(&b, host, 1, 1, vn1, pr, 100);
+		send_buf(&b);
+		check(msgs == 1, "coalesced: 100 retracts are one message", "%d messages", msgs);
+		check(wait_route(1, "10.1.1.99", NULL, 0, 3000) && span_count(1, "10.1.1", 0, 100, "192.0.2.77", 77) == 0,
+		      "coalesced retracts: every route removed", "%u left", span_count(1, "10.1.1", 0, 100, "192.0.2.77", 77));
+		f = route(1, "10.1.1.50");
+		check(f.found && f.type == VR_NH_DISCARD, "coalesced retracts: the route the agent did not install stays",
+		      "found %d type %u", f.found, f.type);
+		vr_xmpp_buf_free(&b);
+		if (!vr_open(pin_dir, &h)) {
+			__be32 a;
+
+			inet_pton(AF_INET, "10.1.1.50", &a);
+			vr_route_del(&h, 1, a, 32);
+			vr_close(&h);
+		}
+	}
 
 	/* 4. keepalives from the agent (hold 3 s: every second). */
 	unsigned long k0 = P.keepalives;

@@ -597,6 +597,142 @@ int main(int argc, char **argv)
 	result(WAIT(find(C, R_RETRACT, VRF1, "10.5.0.1/32") != NULL, 2000), "two origins: last withdraw retracts",
 	       "no retract");
 
+	/* a burst of changes in one write is reflected coalesced, as the control node does: at most 32 routes or
+	 * 256 retracts to a message, never both in one, every change once and in order */
+	{
+		struct vr_xmpp_buf b;
+		unsigned int b0 = B->n, msgs = 0, items = 0, retracts = 0, max_items = 0, max_retracts = 0, last_msg = 0;
+		unsigned int cnt = 0, in_order = 1, mixed = 0, first = 0;
+		char p[32], want[32];
+
+		vr_xmpp_buf_init(&b, 0);
+		for (int i = 0; i < 100; i++) {
+			struct vr_xmpp_nexthop nh;
+			struct vr_xmpp_entry e;
+
+			snprintf(p, sizeof(p), "10.6.1.%d/32", i);
+			entry_make(&e, &nh, p, "192.0.2.1", 600 + (unsigned int)i);
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+		}
+		send_buf(A, &b, 0);
+		WAIT(count(B, R_ITEM, "10.6.1.99/32") == 1, 3000);
+		vr_xmpp_buf_init(&b, 0);
+		for (int i = 0; i < 100; i++) {
+			struct vr_xmpp_prefix pf;
+
+			snprintf(p, sizeof(p), "10.6.1.%d/32", i);
+			vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV4, p, &pf);
+			vr_xmpp_build_withdraw(&b, A->name, ++A->seq, VRF1, VR_XMPP_SAFI_UNICAST, &pf);
+		}
+		send_buf(A, &b, 0);
+		WAIT(count(B, R_RETRACT, "10.6.1.99/32") == 1, 3000);
+		/* per message: how many of each; in order: route i, then (after all routes) retract i */
+		for (unsigned int i = b0, per_i = 0, per_r = 0; i < B->n; i++) {
+			const struct rec *x = &B->rec[i];
+
+			if (strncmp(x->prefix, "10.6.1.", 7))
+				continue;
+			if (x->msg != last_msg) {
+				msgs++;
+				last_msg = x->msg;
+				per_i = per_r = 0;
+			}
+			if (x->type == R_ITEM) {
+				items++;
+				per_i++;
+			} else if (x->type == R_RETRACT) {
+				retracts++;
+				per_r++;
+			}
+			mixed |= per_i && per_r;
+			max_items = per_i > max_items ? per_i : max_items;
+			max_retracts = per_r > max_retracts ? per_r : max_retracts;
+			snprintf(want, sizeof(want), "10.6.1.%u/32", cnt % 100);
+			if (strcmp(x->prefix, want) || x->type != (cnt < 100 ? R_ITEM : R_RETRACT))
+				in_order = 0;
+			cnt++;
+		}
+		result(items == 100 && retracts == 100 && in_order && !mixed && max_items <= 32 && max_items > 1 &&
+			       max_retracts <= 256 && max_retracts > 1 && msgs < 200,
+		       "a burst is reflected coalesced, in order", "items %u retracts %u in order %u mixed %u, at most "
+		       "%u routes / %u retracts to a message, %u messages", items, retracts, in_order, mixed, max_items,
+		       max_retracts, msgs);
+
+		/* a change of kind ends a message: publish .1 .2, withdraw .1, publish .3 in one write */
+		b0 = B->n;
+		vr_xmpp_buf_init(&b, 0);
+		for (int i = 1; i <= 3; i++) {
+			struct vr_xmpp_nexthop nh;
+			struct vr_xmpp_entry e;
+			struct vr_xmpp_prefix pf;
+
+			if (i == 3) {
+				vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV4, "10.6.2.1/32", &pf);
+				vr_xmpp_build_withdraw(&b, A->name, ++A->seq, VRF1, VR_XMPP_SAFI_UNICAST, &pf);
+			}
+			snprintf(p, sizeof(p), "10.6.2.%d/32", i);
+			entry_make(&e, &nh, p, "192.0.2.1", 700 + (unsigned int)i);
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+		}
+		send_buf(A, &b, 0);
+		WAIT(count(B, R_ITEM, "10.6.2.3/32") == 1, 3000);
+		const struct rec *seq[8];
+
+		cnt = 0;
+		for (unsigned int i = b0; i < B->n && cnt < 8; i++)
+			if (!strncmp(B->rec[i].prefix, "10.6.2.", 7))
+				seq[cnt++] = &B->rec[i];
+		first = cnt == 4 && seq[0]->type == R_ITEM && !strcmp(seq[0]->prefix, "10.6.2.1/32") &&
+			seq[1]->type == R_ITEM && !strcmp(seq[1]->prefix, "10.6.2.2/32") &&
+			seq[2]->type == R_RETRACT && !strcmp(seq[2]->prefix, "10.6.2.1/32") &&
+			seq[3]->type == R_ITEM && !strcmp(seq[3]->prefix, "10.6.2.3/32") &&
+			seq[0]->msg == seq[1]->msg && seq[1]->msg < seq[2]->msg && seq[2]->msg < seq[3]->msg;
+		result(first, "coalescing keeps the order across routes and retracts",
+		       "%u records for 10.6.2.x, not route .1 .2 | retract .1 | route .3", cnt);
+		withdraw(A, VRF1, "10.6.2.2/32");
+		withdraw(A, VRF1, "10.6.2.3/32");
+		WAIT(count(B, R_RETRACT, "10.6.2.3/32") == 1, 2000);
+	}
+
+	/* coalescing stays within the receiver's stanza limit: 40 routes whose names escape to 2.5 KB each would
+	 * be 100 KB in 32 to a message; the subscriber's decoder (64 KB limit) must get them all */
+	{
+		char vn[251], p[32];
+		struct vr_xmpp_buf b;
+		unsigned int got = 0, max_per = 0, per = 0, last = 0, b0 = B->n;
+
+		memset(vn, '&', sizeof(vn) - 1);
+		vn[sizeof(vn) - 1] = 0;
+		vr_xmpp_buf_init(&b, 0);
+		for (int i = 0; i < 40; i++) {
+			struct vr_xmpp_nexthop nh;
+			struct vr_xmpp_entry e;
+
+			snprintf(p, sizeof(p), "10.6.3.%d/32", i);
+			entry_make(&e, &nh, p, "192.0.2.1", 800 + (unsigned int)i);
+			nh.virtual_network = vn;
+			e.virtual_network = vn;
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+		}
+		send_buf(A, &b, 0);
+		WAIT(count(B, R_ITEM, "10.6.3.39/32") == 1 || B->closed, 3000);
+		for (unsigned int i = b0; i < B->n; i++)
+			if (B->rec[i].type == R_ITEM && !strncmp(B->rec[i].prefix, "10.6.3.", 7)) {
+				got++;
+				per = B->rec[i].msg == last ? per + 1 : 1;
+				last = B->rec[i].msg;
+				max_per = per > max_per ? per : max_per;
+			}
+		result(got == 40 && !B->closed && max_per > 1 && max_per < 32,
+		       "coalesced messages stay under the receiver's stanza limit", "got %u of 40, closed %d, at most %u "
+		       "to a message", got, B->closed, max_per);
+		for (int i = 0; i < 40; i++) {
+			snprintf(p, sizeof(p), "10.6.3.%d/32", i);
+			withdraw(A, VRF1, p);
+		}
+		WAIT(count(B, R_RETRACT, "10.6.3.39/32") == 1, 2000);
+	}
+
 	/* rules and hostile input: each closes only that session */
 	{
 		static const char pub_before_sub[] =
@@ -702,7 +838,7 @@ int main(int argc, char **argv)
 	/* a subscriber that does not read is closed when its output buffer is full (--max-out 256 KiB) */
 	{
 		struct agent *slow = agent_up("slow");
-		int small = 4096, n = 6000;
+		int small = 4096, n = 8000;	/* about 5.5 MB of reflected routes, 32 to a message */
 		char p[32], last[32] = "";
 
 		subscribe(slow, VRF1, 8);
