@@ -64,6 +64,8 @@ int vr_vif_tc(struct __sk_buff *skb)
 	if ((void *)(eth + 1) > end)
 		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
 	vr_count_rx(vif->vif_id, skb->len);
+	if (!vr_vif_mac_ok(eth->h_source, vif))
+		return vr_tc_drop(vif->vif_id, VR_DROP_SPOOF_MAC);
 	/* The kernel takes an 802.1Q tag out of the frame before TC runs: the switch below never sees it. */
 	if (skb->vlan_present)
 		return vr_tc_drop(vif->vif_id, VR_DROP_VLAN);

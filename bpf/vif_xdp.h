@@ -53,6 +53,8 @@ int vr_vif_xdp(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end)
 		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
 	vr_count_rx(vif->vif_id, end - data);
+	if (!vr_vif_mac_ok(eth->h_source, vif))
+		return vr_drop(vif->vif_id, VR_DROP_SPOOF_MAC);
 
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_IP):

@@ -19,6 +19,15 @@
 #define VR_VIF_SLOTS (1U << 17)
 #endif
 
+/* Tunnel endpoints: the underlay addresses tunnel packets are accepted from (the remote hosts of tunnel
+ * nexthops, and configured ones), and the direct-mapped front of that set. */
+#ifndef VR_MAX_ENDPOINTS
+#define VR_MAX_ENDPOINTS 65536
+#endif
+#ifndef VR_ENDPOINT_SLOTS
+#define VR_ENDPOINT_SLOTS 4096 /* a power of two */
+#endif
+
 /* Virtual routing and forwarding tables: ids 0..VR_MAX_VRFS-1 index the vrf4 array of maps. */
 #ifndef VR_MAX_VRFS
 #define VR_MAX_VRFS 4096

@@ -102,6 +102,18 @@ struct vr_route_cache {
 };
 _Static_assert(sizeof(struct vr_route_cache) == 16, "struct vr_route_cache layout");
 
+/* endpoints map: HASH, key = underlay address (__be32). An address is known while a tunnel nexthop points at
+ * it (refs, kept by libvrouter) or it is configured (vrouterctl endpoint add). */
+struct vr_endpoint {
+	__u32 refs;
+	__u32 flags; /* VR_EP_F_* */
+};
+_Static_assert(sizeof(struct vr_endpoint) == 8, "struct vr_endpoint layout");
+
+enum vr_endpoint_flags {
+	VR_EP_F_CONFIGURED = 1 << 0,
+};
+
 /* config map: ARRAY of one. */
 struct vr_config {
 	__be32 host_ip;         /* this host's underlay address: outer source, decap destination */
@@ -160,7 +172,10 @@ struct vr_vif_stats {
 	X(VR_DROP_MPLS_STACK, "mpls_stack", "MPLS label stack deeper than one")                 \
 	X(VR_DROP_INNER_PROTO, "inner_proto", "inner packet is not IPv4")                        \
 	X(VR_DROP_ADJUST_FAIL, "adjust_head_failed", "could not make room for headers")         \
-	X(VR_DROP_REDIRECT_FAIL, "redirect_failed", "XDP to TC hand-over failed")
+	X(VR_DROP_REDIRECT_FAIL, "redirect_failed", "XDP to TC hand-over failed")                \
+	X(VR_DROP_SPOOF_MAC, "spoofed_mac", "VM frame from a MAC that is not its vif's")       \
+	X(VR_DROP_SPOOF_IP, "spoofed_ip", "VM packet from an address not routed to its vif")    \
+	X(VR_DROP_UNKNOWN_ENDPOINT, "unknown_endpoint", "tunnel packet from an unknown host")
 
 #define VR_DROP_ENUM_ENTRY(id, name, desc) id,
 enum vr_drop_reason {

@@ -67,6 +67,7 @@ int cmd_vif(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 int cmd_nexthop(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 

@@ -633,6 +633,82 @@ static int nexthop_list(int argc, char **argv)
 	return rc;
 }
 
+static int endpoint_change(int argc, char **argv, bool add)
+{
+	struct vr_handle h;
+	__be32 addr;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage("endpoint %s: expected ADDR", add ? "add" : "del");
+	if ((rc = cli_arg_ipv4("endpoint", argv[0], &addr)) || (rc = cli_open(&h)))
+		return rc;
+	if (add ? vr_endpoint_add(&h, addr) : vr_endpoint_del(&h, addr))
+		rc = cli_fail(add ? "endpoint add" : "endpoint del");
+	vr_close(&h);
+	return rc;
+}
+
+static int endpoint_add(int argc, char **argv)
+{
+	return endpoint_change(argc, argv, true);
+}
+
+static int endpoint_del(int argc, char **argv)
+{
+	return endpoint_change(argc, argv, false);
+}
+
+static int endpoint_print(__be32 addr, const struct vr_endpoint *ep, void *arg)
+{
+	char a[16];
+
+	(void)arg;
+	if (cli.json) {
+		jw_obj_begin(NULL);
+		jw_str("addr", cli_ip(addr, a));
+		jw_u64("nexthops", ep->refs);
+		jw_u64("configured", !!(ep->flags & VR_EP_F_CONFIGURED));
+		jw_obj_end();
+	} else {
+		printf("%-16s %-9u %s\n", cli_ip(addr, a), ep->refs, ep->flags & VR_EP_F_CONFIGURED ? "yes" : "no");
+	}
+	return 0;
+}
+
+static int endpoint_list(int argc, char **argv)
+{
+	struct vr_handle h;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("endpoint list takes no arguments");
+	if ((rc = cli_open(&h)))
+		return rc;
+	if (cli.json)
+		jw_arr_begin(NULL);
+	else
+		printf("%-16s %-9s %s\n", "endpoint", "nexthops", "configured");
+	rc = vr_endpoint_foreach(&h, endpoint_print, NULL) ? cli_fail("endpoint list") : 0;
+	if (cli.json) {
+		jw_arr_end();
+		jw_finish();
+	}
+	vr_close(&h);
+	return rc;
+}
+
+int cmd_endpoint(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "add", endpoint_add }, { "del", endpoint_del }, { "list", endpoint_list }, { "show", endpoint_list },
+		{ NULL, NULL },
+	};
+
+	return cli_dispatch("endpoint", cmds, argc, argv);
+}
+
 int cmd_nexthop(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = { { "list", nexthop_list }, { "show", nexthop_list }, { NULL, NULL } };

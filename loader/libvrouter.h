@@ -42,12 +42,13 @@ int vr_unload(const char *pin_dir);
 struct vr_handle {
 	int dir_fd;
 	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
-	int underlay_fd, vif_slots_fd, route_gen_fd;
+	int underlay_fd, vif_slots_fd, route_gen_fd, endpoints_fd, endpoint_slots_fd;
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
 	struct vr_label_cache *label_cache; /* ... the label table */
 	struct vr_vif_ids *vif_ids;         /* ... the vif ids in use */
+	struct vr_ep_pending *ep_pending;   /* ... endpoint reference changes not yet written */
 };
 
 int vr_open(const char *pin_dir, struct vr_handle *h);
@@ -143,6 +144,14 @@ struct vr_label_req {
 int vr_label_add(struct vr_handle *h, const struct vr_label_req *req);
 int vr_label_add_batch(struct vr_handle *h, struct vr_label_req *reqs, size_t n);
 int vr_label_del(struct vr_handle *h, __u32 label);
+
+/* Tunnel endpoints: the fabric drops tunnel packets from any other source (counted as unknown_endpoint). The
+ * remote hosts of tunnel nexthops are known by themselves; others (a host that sends to us but that we do
+ * not route to) are configured. */
+int vr_endpoint_add(struct vr_handle *h, __be32 addr);
+int vr_endpoint_del(struct vr_handle *h, __be32 addr);
+typedef int (*vr_endpoint_cb)(__be32 addr, const struct vr_endpoint *ep, void *arg);
+int vr_endpoint_foreach(struct vr_handle *h, vr_endpoint_cb cb, void *arg);
 
 /* Nexthops in use, with their reference counts (routes, labels and vifs holding them). */
 typedef int (*vr_nh_cb)(__u32 nh_id, const struct vr_nexthop *nh, void *arg);

@@ -52,6 +52,12 @@ __u32 vr_nh_find(struct vr_handle *h, const struct vr_nexthop *want);
 const struct vr_nexthop *vr_nh_peek(struct vr_handle *h, __u32 id);
 void vr_nh_cache_free(struct vr_handle *h);
 
+/* Tunnel endpoints (vr_endpoint.c): count a tunnel nexthop's remote host in (+1) or out (-1); written by
+ * vr_endpoint_flush (vr_nh_flush calls it). */
+int vr_endpoint_delta(struct vr_handle *h, __be32 addr, int delta);
+int vr_endpoint_flush(struct vr_handle *h);
+void vr_endpoint_pending_free(struct vr_handle *h);
+
 /* Map readers (vr_nexthop.c): max_entries of a map; a whole ARRAY map in one buffer (*n entries). */
 __u32 vr_map_max_entries(int fd);
 void *vr_array_read(int fd, size_t value_size, __u32 *n);

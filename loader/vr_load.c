@@ -377,6 +377,7 @@ int vr_open(const char *pin_dir, struct vr_handle *h)
 		{ "vr_vif_stats", &h->vif_stats_fd }, { "vr_drops", &h->drops_fd }, { "vr_events", &h->events_fd },
 		{ "vr_host4", &h->host4_fd },	      { "vr_underlay", &h->underlay_fd },
 		{ "vr_vif_slots", &h->vif_slots_fd }, { "vr_route_gen", &h->route_gen_fd },
+		{ "vr_endpoints", &h->endpoints_fd }, { "vr_endpoint_slots", &h->endpoint_slots_fd },
 	};
 	int err;
 
@@ -425,9 +426,11 @@ void vr_close(struct vr_handle *h)
 	vr_nh_cache_free(h);
 	vr_label_cache_free(h);
 	vr_vif_ids_free(h);
+	vr_endpoint_pending_free(h);
 	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
 		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
-		       &h->underlay_fd, &h->vif_slots_fd, &h->route_gen_fd, &h->dir_fd };
+		       &h->underlay_fd, &h->vif_slots_fd, &h->route_gen_fd, &h->endpoints_fd,
+		       &h->endpoint_slots_fd, &h->dir_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -199,6 +199,8 @@ int vr_nh_ref(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 		c->free_hint = found;
 		if (found >= c->n)
 			return vr_err(-ENOSPC, "the nexthop table is full (%u entries)", c->n);
+		if (want->type == VR_NH_TUNNEL && vr_endpoint_delta(h, want->remote_ip, 1))
+			return -ENOMEM;
 		c->nh[found] = *want;
 		c->nh[found].refcnt = 1;
 		vr_nh_link(c, found);
@@ -219,6 +221,8 @@ int vr_nh_unref(struct vr_handle *h, __u32 id)
 	if (c->nh[id].refcnt > 1) {
 		c->nh[id].refcnt--;
 	} else {
+		if (c->nh[id].type == VR_NH_TUNNEL)
+			vr_endpoint_delta(h, c->nh[id].remote_ip, -1);
 		vr_nh_unlink(c, id);
 		memset(&c->nh[id], 0, sizeof(c->nh[id]));
 		if (id < c->free_hint)
@@ -259,10 +263,12 @@ int vr_nh_flush(struct vr_handle *h)
 		for (__u32 i = 0; i < c->ndirty; i++)
 			c->is_dirty[c->dirty[i]] = 0;
 		c->ndirty = 0;
-		return 0;
+		/* The remote hosts of the tunnel nexthops that came and went: known endpoints or no longer. */
+		return vr_endpoint_flush(h);
 	}
 reread:
 	vr_nh_cache_free(h);
+	vr_endpoint_pending_free(h);
 	return err;
 }
 

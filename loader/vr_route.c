@@ -69,7 +69,8 @@ int vr_route_add_err(int err, __u32 vrf_id)
 	if (err == -EEXIST)
 		return vr_err(err, "the route already exists in VRF %u; delete it first", vrf_id);
 	if (err == -ENOSPC || err == -E2BIG || err == -ENOMEM)
-		return vr_err(err, "the route table of VRF %u is full", vrf_id);
+		return vr_err(err, "the route tables are full (VRF %u's, or the host-route table of all VRFs: %u /32 "
+			      "routes)", vrf_id, VR_MAX_HOST_ROUTES);
 	return vr_err(err, "adding the route failed: %s", strerror(-err));
 }
 

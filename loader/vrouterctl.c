@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"  vrouterctl route import FILE|-   (one 'route add' argument list per line: PREFIX vrf ID via ...)\n"
 		"  vrouterctl label add LABEL { vif DEV | vrf ID } | label del LABEL | label show\n"
 		"  vrouterctl nexthop list\n"
+		"  vrouterctl endpoint add ADDR | endpoint del ADDR | endpoint list   (hosts tunnels are accepted from)\n"
 		"  vrouterctl stats\n"
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
 		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR[,ADDR..] vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
 {
 	static const struct cli_cmd objects[] = {
 		{ "load", cmd_load },	{ "unload", cmd_unload }, { "vrf", cmd_vrf },	  { "vif", cmd_vif },
-		{ "route", cmd_route }, { "label", cmd_label }, { "nexthop", cmd_nexthop },	  { "stats", cmd_stats }, { "monitor", cmd_monitor },
+		{ "route", cmd_route }, { "label", cmd_label }, { "nexthop", cmd_nexthop }, { "endpoint", cmd_endpoint },	  { "stats", cmd_stats }, { "monitor", cmd_monitor },
 		{ "port", cmd_port },
 		{ "help", cmd_help },	{ NULL, NULL },
 	};

@@ -94,6 +94,21 @@ big=$VR_TMP/big.txt
 vrctl "$h" route import "$big" >/dev/null 2>&1
 vr_check_eq "a 201-route import with one existing route: 200 land" "1003 202" "$(routes_in 1) $(routes_in 2)"
 
+# ---- tunnel endpoints: the remote hosts of tunnel nexthops, counted; configured ones beside them
+eps=$(vrctl "$h" -j endpoint list | jq -r 'sort_by(.addr) | map("\(.addr)=\(.nexthops)/\(.configured)") | join(" ")')
+vr_check_eq "endpoint list: the four remote hosts with their tunnel nexthops" \
+	"198.18.2.2=253/0 198.18.2.3=450/0 198.18.2.4=250/0 198.18.2.5=250/0" "$eps"
+vr_check "endpoint add of a host we do not route to" vrctl "$h" endpoint add 198.18.9.9
+vr_check_fails "endpoint add twice fails" vrctl "$h" endpoint add 198.18.9.9
+vr_check "endpoint add of a host that is a nexthop already" vrctl "$h" endpoint add 198.18.2.2
+vr_check_eq "both configured, counts kept" "198.18.2.2=253/1 198.18.9.9=0/1" \
+	"$(vrctl "$h" -j endpoint list | jq -r 'map(select(.configured == 1)) | sort_by(.addr) | map("\(.addr)=\(.nexthops)/\(.configured)") | join(" ")')"
+vr_check "endpoint del 198.18.9.9" vrctl "$h" endpoint del 198.18.9.9
+vr_check "endpoint del 198.18.2.2 (still a nexthop)" vrctl "$h" endpoint del 198.18.2.2
+vr_check_fails "endpoint del of one that is only a nexthop fails" vrctl "$h" endpoint del 198.18.2.3
+vr_check_eq "198.18.9.9 is gone, 198.18.2.2 stays as a nexthop" "198.18.2.2=253/0 absent" \
+	"$(vrctl "$h" -j endpoint list | jq -r '[(.[] | select(.addr == "198.18.2.2") | "\(.addr)=\(.nexthops)/\(.configured)"), (if any(.[]; .addr == "198.18.9.9") then "present" else "absent" end)] | join(" ")')"
+
 # ---- route del: a host route, a prefix, a missing one
 vr_check "route del of a host route" vrctl "$h" route del 10.64.0.7/32 vrf 1
 vr_check "route del of a prefix" vrctl "$h" route del 10.200.0.0/16 vrf 1
@@ -125,5 +140,6 @@ vr_check_eq "no label left" 0 "$(vrctl "$h" -j label show | jq length)"
 vr_check_eq "no host route left in the exact-match table" 0 \
 	"$(nsenter --net="/run/netns/$(vr_ns "$h")" bpftool -j map dump pinned "$(vr_pindir "$h")/vr_host4" | jq length)"
 vr_check_eq "every nexthop was given back" 0 "$(nexthops_used)"
+vr_check_eq "no tunnel endpoint is left once no nexthop points at one" 0 "$(vrctl "$h" -j endpoint list | jq length)"
 
 vr_summary

@@ -86,6 +86,8 @@ struct dev {
 #define REMOTE_IP IP4(10, 9, 1, 1)      /* 10.9.0.0/16: tunnel to NBR_IP, label 100 in VRF 1, 200 in VRF 2 */
 #define REMOTE_LPM_IP IP4(10, 9, 5, 5)  /* 10.9.5.0/24: tunnel to NBR_IP, label 150 (longer prefix) */
 #define REMOTE_HOST_IP IP4(10, 9, 5, 7) /* 10.9.5.7/32 in VRF 1 (the host-route table): label 170 */
+#define VM1_EXTRA_IP IP4(10, 1, 0, 100) /* routed via vm1's vif: an address VM1 may send from too */
+#define STRANGER_IP IP4(192, 0, 2, 77)  /* an underlay host that is no tunnel endpoint of ours */
 #define NONEIGH_NET_IP IP4(10, 8, 1, 1) /* 10.8.0.0/16: tunnel to NONEIGH_IP */
 #define UNREACH_NET_IP IP4(10, 7, 1, 1) /* 10.7.0.0/16: tunnel to FAR_IP */
 #define DISCARD_IP IP4(10, 1, 66, 7)    /* 10.1.66.0/24: discard */
@@ -139,6 +141,8 @@ static const struct route routes[] = {
 	{ 1, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 100 },
 	{ 1, IP4(10, 9, 5, 0), 24, VR_NH_TUNNEL, 0, NBR_IP, 150 },
 	{ 1, REMOTE_HOST_IP, 32, VR_NH_TUNNEL, 0, NBR_IP, 170 },
+	{ 1, VM1_EXTRA_IP, 32, VR_NH_ENCAP, VM1, 0, 0 },
+	{ 1, IP4(10, 1, 16, 0), 20, VR_NH_ENCAP, VM1, 0, 0 }, /* a prefix VM1 may send from (sport/spread) */
 	{ 1, IP4(10, 8, 0, 0), 16, VR_NH_TUNNEL, 0, NONEIGH_IP, 101 },
 	{ 1, IP4(10, 7, 0, 0), 16, VR_NH_TUNNEL, 0, FAR_IP, 102 },
 	{ 1, IP4(10, 1, 66, 0), 24, VR_NH_DISCARD, 0, 0, 0 },
@@ -748,6 +752,19 @@ static const struct tcase cases[] = {
 	  XDP_DROP, .drop = VR_DROP_TTL },
 	{ "vif/no-route", "nothing covers 10.200.0.1 in VRF 1", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, NOROUTE_IP)),
 	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "vif/spoof-mac", "VM1 sends with VM2's MAC: dropped, counted", VM1, IPFR(M_VR, M_VM2, UDPF(VM1_IP, VM2_IP)),
+	  XDP_DROP, .drop = VR_DROP_SPOOF_MAC },
+	{ "vif/spoof-ip", "VM1 sends from VM2's address: dropped, counted", VM1,
+	  IPFR(M_VR, M_VM1, UDPF(VM2_IP, REMOTE_IP)), XDP_DROP, .drop = VR_DROP_SPOOF_IP },
+	{ "vif/spoof-ip-remote", "VM1 sends from an address routed to a tunnel: dropped, counted", VM1,
+	  IPFR(M_VR, M_VM1, UDPF(REMOTE_IP, VM2_IP)), XDP_DROP, .drop = VR_DROP_SPOOF_IP },
+	{ "vif/allowed-address", "VM1 sends from 10.1.0.100, routed to its vif (an allowed address pair)", VM1,
+	  IPFR(M_VR, M_VM1, UDPF(VM1_EXTRA_IP, VM2_IP)), XDP_REDIRECT,
+	  IPFR(M_VM2, M_VR, UDPF(VM1_EXTRA_IP, VM2_IP, .ttl = 63)), .tx = VM2 },
+	{ "arp/spoof-sender-ip", "an ARP request claiming VM2's address", VM1, ARP_ASK(M_VM1, VM2_IP, GW1), XDP_DROP,
+	  .drop = VR_DROP_SPOOF_IP },
+	{ "arp/spoof-sender-mac", "an ARP request claiming VM2's MAC inside, VM1's outside", VM1,
+	  ARPFR(M_BCAST, M_VM1, ARP_REQUEST, M_VM2, VM1_IP, M_ZERO, GW1), XDP_DROP, .drop = VR_DROP_SPOOF_MAC },
 	{ "vif/vrf-isolation", "VM3 (VRF 2) cannot reach VM2 (VRF 1)", VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, VM2_IP)),
 	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
 	{ "vif/discard", "a discard route", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, DISCARD_IP)),
@@ -837,6 +854,9 @@ static const struct tcase cases[] = {
 	{ "fab/decap-legacy-port", "UDP port 51234 is accepted too",
 	  FAB, FROM_NBR(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.dport = VR_MPLS_UDP_PORT_LEGACY),
 	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/unknown-endpoint", "MPLS-in-UDP from 192.0.2.77, no tunnel endpoint of ours: dropped, counted",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.src = STRANGER_IP), XDP_DROP,
+	  .drop = VR_DROP_UNKNOWN_ENDPOINT },
 	{ "fab/decap-vrf-label", "VRF 2's label: the inner destination picks the vif",
 	  FAB, FROM_NBR(VRF2_LABEL, ICMPF(REMOTE_IP, VM3_IP)),
 	  XDP_REDIRECT, IPFR(M_VM3, M_VR, ICMPF(REMOTE_IP, VM3_IP)), .tx = VM3 },
@@ -942,6 +962,10 @@ static const struct tcase cases[] = {
 	{ "tc/local-from-tap", "VM5 (a tap without a gateway address) -> VM4",
 	  VM5, IPFR(M_VR, M_VM5, UDPF(VM5_IP, VM4_IP, .ttl = 2)),
 	  TC_ACT_REDIRECT, IPFR(M_VM4, M_VR, UDPF(VM5_IP, VM4_IP, .ttl = 1)), .tx = VM4, TC_CASE },
+	{ "tc/spoof-ip", "VM4 (mode tc) sends from VM1's address: dropped, counted", VM4,
+	  IPFR(M_VR, M_VM4, UDPF(VM1_IP, VM2_IP)), TC_ACT_SHOT, .drop = VR_DROP_SPOOF_IP, TC_CASE },
+	{ "tc/spoof-mac", "VM4 (mode tc) sends with VM1's MAC: dropped, counted", VM4,
+	  IPFR(M_VR, M_VM1, UDPF(VM4_IP, VM2_IP)), TC_ACT_SHOT, .drop = VR_DROP_SPOOF_MAC, TC_CASE },
 	{ "tc/local-padding-trimmed", "a 42-byte frame padded to 60: the padding is not delivered",
 	  VM4, IPFR(M_VR, M_VM4, UDPF(VM4_IP, VM1_IP, .len = 0), .pad = 18),
 	  TC_ACT_REDIRECT, IPFR(M_VM1, M_VR, UDPF(VM4_IP, VM1_IP, .len = 0, .ttl = 63)), .tx = VM1, TC_CASE },
@@ -1635,6 +1659,29 @@ static void test_route_cache(void)
 	tc.out = (struct frame)TO_NBR(182, UDPF(VM1_IP, dst, .ttl = 63));
 	run_case(c);
 	vr_route_del(&h, 1, htonl(net), 24);
+}
+
+/* A configured tunnel endpoint is accepted from the next packet on, and refused again once deconfigured. */
+static void test_endpoints(void)
+{
+	struct tcase tc = { .ing = FAB, .in = FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.src = STRANGER_IP),
+			    .verdict = XDP_REDIRECT, .out = IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP)), .tx = VM1 };
+
+	if (vr_endpoint_add(&h, htonl(STRANGER_IP))) {
+		printf("FAIL endpoint/setup: %s\n", vr_strerror());
+		n_fail++;
+		return;
+	}
+	tc.name = "endpoint/configured";
+	tc.desc = "192.0.2.77 configured as an endpoint: its tunnel packet is delivered";
+	run_case(&tc);
+	vr_endpoint_del(&h, htonl(STRANGER_IP));
+	tc.name = "endpoint/deconfigured";
+	tc.desc = "and deconfigured: dropped again, counted";
+	tc.verdict = XDP_DROP;
+	tc.tx = 0;
+	tc.drop = VR_DROP_UNKNOWN_ENDPOINT;
+	run_case(&tc);
 }
 
 /* An unresolved underlay neighbour is reported to user space (DESIGN.md: no silent loss forever). */
@@ -2723,6 +2770,7 @@ int main(int argc, char **argv)
 	test_sport_spread();
 	test_sport_fragments();
 	test_route_cache();
+	test_endpoints();
 	test_neigh_event();
 	for (size_t i = 0; i < sizeof(live_cases) / sizeof(live_cases[0]); i++)
 		run_live(&live_cases[i]);

@@ -43,6 +43,10 @@ static __always_inline __u32 vr_arp_answer(void *data, void *end, const struct v
 	/* Replies, gratuitous ARP and address probes (RFC 5227, sender 0) need no answer. */
 	if (arp->op != bpf_htons(VR_ARPOP_REQUEST) || sip == tip || sip == 0 || tip == vif->ip)
 		return VR_DROP_ARP_IGNORED;
+	if (!vr_vif_mac_ok(arp->sha, vif))
+		return VR_DROP_SPOOF_MAC;
+	if (!vr_vif_src_ok(sip, vif))
+		return VR_DROP_SPOOF_IP;
 
 	if (tip != vif->gw_ip) {
 		struct vr_nexthop *nh = vr_route4_lookup(vif->vrf_id, tip, &reason);

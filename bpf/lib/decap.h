@@ -10,6 +10,17 @@
 #include <bpf/bpf_endian.h>
 #include "route.h"
 
+/* Is addr a known tunnel endpoint? Its slot if it holds it, else the set itself. */
+static __always_inline int vr_endpoint_known(__be32 addr)
+{
+	__u32 slot = vr_hash_final(addr) & (VR_ENDPOINT_SLOTS - 1);
+	__be32 *s = bpf_map_lookup_elem(&vr_endpoint_slots, &slot);
+
+	if (s && *s == addr)
+		return 1;
+	return bpf_map_lookup_elem(&vr_endpoints, &addr) != NULL;
+}
+
 /* The frame at data (frame_len bytes in all, the headers readable up to end): a whole IPv4/UDP packet to
  * this host's underlay address on the MPLS-in-UDP port (or the legacy one)? Returns -1 if not (the host's
  * own traffic), 0 with *outer_len (Ethernet to MPLS shim included) and *inner_max (inner bytes the UDP
@@ -33,6 +44,9 @@ static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 fr
 		return -1;
 	if (udp->dest != bpf_htons(cfg->udp_port) && udp->dest != bpf_htons(VR_MPLS_UDP_PORT_LEGACY))
 		return -1;
+	/* Nobody on the underlay injects into a tenant by guessing a label: only known hosts tunnel to us. */
+	if (!vr_endpoint_known(iph->saddr))
+		return VR_DROP_UNKNOWN_ENDPOINT;
 	if (bpf_ntohs(udp->len) < sizeof(*udp) + 4 + sizeof(struct iphdr) ||
 	    bpf_ntohs(udp->len) > bpf_ntohs(iph->tot_len) - hlen)
 		return VR_DROP_MALFORMED;

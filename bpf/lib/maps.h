@@ -52,6 +52,22 @@ struct {
 	__type(value, __u32);
 } vr_host4 SEC(".maps");
 
+/* Known tunnel endpoints (see vr_types.h), and a direct-mapped copy of them: slot = hash(address), value = the
+ * address (0: empty; an address whose slot another holds is found in the hash). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_ENDPOINTS);
+	__type(key, __be32);
+	__type(value, struct vr_endpoint);
+} vr_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VR_ENDPOINT_SLOTS);
+	__type(key, __u32);
+	__type(value, __be32);
+} vr_endpoint_slots SEC(".maps");
+
 /* The route generation (ARRAY of one __u32): moved by libvrouter after every change of a route table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

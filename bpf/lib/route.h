@@ -71,6 +71,25 @@ static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 
 	return nh;
 }
 
+/* Anti-spoofing: a VM may send only from its vif's MAC ... */
+static __always_inline int vr_vif_mac_ok(const __u8 *src, const struct vr_vif *vif)
+{
+	return *(const __u32 *)src == *(const __u32 *)vif->mac && *(const __u16 *)(src + 4) == *(const __u16 *)(vif->mac + 4);
+}
+
+/* ... and from its own address or one routed to its vif in its VRF (the allowed address pairs: a route to
+ * an address via the vif lets the VM use it; ports with several addresses have a /32 each). */
+static __always_inline int vr_vif_src_ok(__be32 saddr, const struct vr_vif *vif)
+{
+	struct vr_nexthop *nh;
+	__u32 reason = 0;
+
+	if (saddr == vif->ip)
+		return 1;
+	nh = vr_route4_lookup(vif->vrf_id, saddr, &reason);
+	return nh && nh->type == VR_NH_ENCAP && nh->vif_id == vif->vif_id;
+}
+
 /* A VM's IPv4 packet at iph: validate it, find its nexthop in the vif's VRF, and check that forwarding may
  * spend its TTL (avail: bytes the packet has from iph on). Returns 0 with *nhp and *hlenp set, or a drop
  * reason. */
@@ -83,6 +102,8 @@ static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u
 	hlen = vr_ipv4_check(iph, end, avail);
 	if (hlen < 0)
 		return VR_DROP_MALFORMED;
+	if (!vr_vif_src_ok(iph->saddr, vif))
+		return VR_DROP_SPOOF_IP;
 	*nhp = vr_route4_lookup(vif->vrf_id, iph->daddr, &reason);
 	if (!*nhp)
 		return reason;
