@@ -212,8 +212,9 @@ static void forwarding_checks(__u32 nvifs, __u32 nroutes, const struct vr_vif *l
 			udp_frame(&dec, vm_mac, vr_mac, REMOTE_NET + 1 + 3, ntohl(last->ip), 64); /* the inner packet */
 			pkt_init(&in);
 			pkt_eth(&in, (uint8_t[6]){ 0x02, 0x00, 0x5e, 0x00, 0x00, 0x01 }, nbr_mac, ETHTYPE_IP);
+			/* From one of the remote hosts (a known tunnel endpoint), through the neighbour router. */
 			ipo = pkt_ipv4(&in, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_, .frag = IP_DF_,
-								 .src = NBR_IP, .dst = HOST_IP });
+								 .src = REMOTE_NET + 1 + 3, .dst = HOST_IP });
 			udpo = pkt_udp(&in, 50000, 6635);
 			pkt_mpls(&in, labels[k], 0, true, 64);
 			pkt_bytes(&in, dec.b + ETH_HLEN_, dec.len - ETH_HLEN_);
