@@ -144,7 +144,7 @@ $(BUILD)/test_controller: selftests/test_controller.c $(XMPP_SRCS) $(XMPP_HDRS) 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
 	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \
-	    qemu-system-x86 busybox-static xz-utils gnuplot-nox
+	    qemu-system-x86 busybox-static xz-utils gnuplot-nox bird2
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \

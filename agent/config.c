@@ -577,6 +577,49 @@ static int parse_controllers(struct parser *p, const struct field *f, void *obj)
 	return 0;
 }
 
+/* tunnel-encapsulation: a sequence of distinct encapsulation names, most preferred first ([udp, gre]). */
+static int parse_encaps(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_config *cfg = obj;
+	yaml_mark_t start = p->ev.start_mark;
+	unsigned int n = 0;
+	int err;
+
+	(void)f;
+	if (is_null(p))
+		return fail(p, &start, "no value (leave the key out for the default, [udp, gre])");
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail(p, &start, "expected a sequence of encapsulations, most preferred first ([udp, gre]), "
+			    "found %s", found(p));
+	for (;;) {
+		const char *v;
+		size_t saved;
+		__u8 e;
+
+		if ((err = next(p)))
+			return err;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		saved = path_push(p, "[%u]", n);
+		if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
+			return fail(p, &p->ev.start_mark, "expected an encapsulation (udp or gre), found %s", found(p));
+		v = (const char *)p->ev.data.scalar.value;
+		if (vr_parse_encap(v, &e))
+			return fail(p, &p->ev.start_mark, "%s is not a tunnel encapsulation of this vRouter (udp, gre)",
+				    show(p, v));
+		for (unsigned int i = 0; i < n; i++)
+			if (cfg->encaps[i] == e)
+				return fail(p, &p->ev.start_mark, "%s is listed twice (first as tunnel-encapsulation[%u])",
+					    show(p, v), i);
+		cfg->encaps[n++] = e; /* distinct values of a two-value enum: n stays within the array */
+		path_pop(p, saved);
+	}
+	if (!n)
+		return fail(p, &start, "an empty list: name at least one encapsulation (udp, gre)");
+	cfg->n_encaps = n;
+	return 0;
+}
+
 /* Checks across fields. */
 
 static int check_host(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
@@ -656,6 +699,7 @@ static const struct section logging_section = SECTION(logging_fields, NULL);
 static const struct field root_fields[] = {
 	{ .key = "host", .parse = parse_section, .sub = &host_section },
 	{ .key = "controllers", .parse = parse_controllers },
+	{ .key = "tunnel-encapsulation", .parse = parse_encaps },
 	{ .key = "labels", .parse = parse_section, .sub = &label_section },
 	{ .key = "bpffs", .parse = parse_path, CFG(pin_dir) },
 	{ .key = "port-api", .parse = parse_section, .sub = &port_api_section },
@@ -682,6 +726,9 @@ void vr_agent_config_defaults(struct vr_agent_config *cfg)
 	snprintf(cfg->port_socket, sizeof(cfg->port_socket), "%s", VR_AGENT_PORT_SOCKET);
 	cfg->stale_timeout = VR_AGENT_STALE_TIMEOUT;
 	cfg->log_level = VR_AGENT_LOG_INFO;
+	cfg->n_encaps = 2;
+	cfg->encaps[0] = VR_ENCAP_UDP;
+	cfg->encaps[1] = VR_ENCAP_GRE;
 }
 
 /* STREAM-START, at most one document whose top is a mapping (or empty), STREAM-END. */
@@ -807,7 +854,10 @@ int vr_agent_config_print(FILE *out, const struct vr_agent_config *cfg)
 		fprintf(out, "\n    port: %u\n    hold-time: %u\n", cfg->controllers[i].port,
 			cfg->controllers[i].hold_time);
 	}
-	fprintf(out, "labels:\n  first: %u\n  last: %u\nbpffs: ", cfg->label_first, cfg->label_last);
+	fputs("tunnel-encapsulation: [", out);
+	for (unsigned int i = 0; i < cfg->n_encaps && i < VR_AGENT_MAX_ENCAPS; i++)
+		fprintf(out, "%s%s", i ? ", " : "", vr_encap_name(cfg->encaps[i]));
+	fprintf(out, "]\nlabels:\n  first: %u\n  last: %u\nbpffs: ", cfg->label_first, cfg->label_last);
 	print_str(out, cfg->pin_dir);
 	fputs("\nport-api:\n  socket: ", out);
 	print_str(out, cfg->port_socket);

@@ -33,6 +33,8 @@
 /* sizeof(struct sockaddr_un.sun_path) on Linux. */
 #define VR_AGENT_SOCKET_PATH_MAX 108
 #define VR_AGENT_LOG_FILE_MAX 4096
+/* Tunnel encapsulations the datapath has (enum vr_encap of libvrouter.h: MPLS-in-UDP, MPLS-over-GRE). */
+#define VR_AGENT_MAX_ENCAPS 2
 
 enum vr_agent_log_level {
 	VR_AGENT_LOG_ERROR,
@@ -66,13 +68,18 @@ struct vr_agent_config {
 	/* logging: */
 	enum vr_agent_log_level log_level;
 	char log_file[VR_AGENT_LOG_FILE_MAX];       /* "" means stderr ("stderr" in the file) */
-	/* Room for later issues: an encapsulation preference order (issue 6) and a role (issue 7) become
-	 * fields here and entries in the schema tables of config.c. */
+	/* tunnel-encapsulation: the encapsulations the agent may use towards other hosts, most preferred first
+	 * (enum vr_encap values, distinct); a learned route uses the first of them its next hop offers. Default:
+	 * MPLS-in-UDP, then MPLS-over-GRE. The datapath receives both whatever is configured here. */
+	unsigned int n_encaps;
+	__u8 encaps[VR_AGENT_MAX_ENCAPS];
+	/* Room for later issues: a role (issue 7) becomes a field here and entries in the schema tables of
+	 * config.c. */
 };
 
-/* Every default: no controllers, labels 16..1048575, /sys/fs/bpf/vrouter, VR_AGENT_PORT_SOCKET, stale
- * timeout 60 s, level info to stderr, host name from gethostname() ("" if that fails). host_ip and fabric
- * are left unset (0 and ""): the file must give them. */
+/* Every default: no controllers, tunnel encapsulations udp then gre, labels 16..1048575, /sys/fs/bpf/vrouter,
+ * VR_AGENT_PORT_SOCKET, stale timeout 60 s, level info to stderr, host name from gethostname() ("" if that
+ * fails). host_ip and fabric are left unset (0 and ""): the file must give them. */
 void vr_agent_config_defaults(struct vr_agent_config *cfg);
 
 /* Read path into cfg (defaults first, then the file). Returns 0, or -errno with one line in err:

@@ -93,7 +93,7 @@ static bool debug_on(void)
 	return vr_log_level() >= VR_AGENT_LOG_DEBUG;
 }
 
-/* Queue e's install (e->inst_ip/inst_label set); false when the queue cannot grow (install it now). */
+/* Queue e's install (e->inst_ip/inst_label/inst_encap set); false when the queue cannot grow (install it now). */
 static bool enqueue(struct vr_routes *r, struct vr_handle *h, struct vr_learned *e)
 {
 	if (r->n_queue >= VR_ROUTES_BATCH_MAX)
@@ -132,7 +132,8 @@ size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 
 		r->reqs[i] = (struct vr_route_req){
 			.vrf_id = e->vrf_id, .prefix = e->prefix, .plen = e->plen,
-			.nh = { .type = VR_NH_TUNNEL, .remote_ip = e->inst_ip, .label = e->inst_label },
+			.nh = { .type = VR_NH_TUNNEL, .remote_ip = e->inst_ip, .label = e->inst_label,
+				.encap = e->inst_encap },
 		};
 	}
 	for (size_t at = 0; at < n; at += VR_ROUTES_ADD_CHUNK) {
@@ -147,17 +148,24 @@ size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 			if (err) {
 				e->installed = false;
 				failed++;
-				log_warn("learned route %s in vrf %u via %s label %u: %s", pfx(e, b, sizeof(b)), e->vrf_id,
-					 inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label,
-					 rc < 0 ? vr_strerror() : strerror(-err));
+				log_warn("learned route %s in vrf %u via %s label %u encap %s: %s", pfx(e, b, sizeof(b)),
+					 e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label,
+					 vr_encap_name(e->inst_encap), rc < 0 ? vr_strerror() : strerror(-err));
 			} else if (debug_on()) {
-				log_debug("learned route %s in vrf %u via %s label %u installed", pfx(e, b, sizeof(b)),
-					  e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label);
+				log_debug("learned route %s in vrf %u via %s label %u encap %s installed",
+					  pfx(e, b, sizeof(b)), e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)),
+					  e->inst_label, vr_encap_name(e->inst_encap));
 			}
 		}
 	}
 	r->n_queue = 0;
 	return failed;
+}
+
+/* Whether what e installed (or queued) is want's next hop. */
+static bool same_nexthop(const struct vr_learned *e, const struct vr_learned_copy *want)
+{
+	return want && want->remote_ip == e->inst_ip && want->label == e->inst_label && want->encap == e->inst_encap;
 }
 
 /* Make the route table hold what the copies say; frees the entry (via *p) when no copy is left. The install
@@ -175,9 +183,9 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		for (unsigned int s = 0; s < VR_ROUTES_SLOTS && !want; s++)
 			if (e->copy[s].have && (pass || !e->copy[s].stale))
 				want = &e->copy[s];
-	if (e->queued && (!want || want->remote_ip != e->inst_ip || want->label != e->inst_label))
+	if (e->queued && !same_nexthop(e, want))
 		vr_routes_flush(r, h);
-	if (e->installed && (!want || want->remote_ip != e->inst_ip || want->label != e->inst_label)) {
+	if (e->installed && !same_nexthop(e, want)) {
 		rc = vr_route_del(h, e->vrf_id, e->prefix, e->plen);
 		if (rc && rc != -ENOENT)
 			log_warn("learned route %s in vrf %u: removing it failed: %s", pfx(e, b, sizeof(b)), e->vrf_id,
@@ -189,11 +197,13 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		rc = 0;
 	}
 	if (want && !e->installed) {
-		struct vr_nh_spec nh = { .type = VR_NH_TUNNEL, .remote_ip = want->remote_ip, .label = want->label };
+		struct vr_nh_spec nh = { .type = VR_NH_TUNNEL, .remote_ip = want->remote_ip, .label = want->label,
+					 .encap = want->encap };
 
 		e->installed = true;
 		e->inst_ip = want->remote_ip;
 		e->inst_label = want->label;
+		e->inst_encap = want->encap;
 		/* A new route waits for the batch; a replaced one goes back at once, so the prefix is not left
 		 * without a route until the flush. */
 		if (!replace && enqueue(r, h, e))
@@ -201,11 +211,13 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		rc = vr_route_add(h, e->vrf_id, e->prefix, e->plen, &nh);
 		if (rc) {
 			e->installed = false;
-			log_warn("learned route %s in vrf %u via %s label %u: %s", pfx(e, b, sizeof(b)), e->vrf_id,
-				 inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label, vr_strerror());
+			log_warn("learned route %s in vrf %u via %s label %u encap %s: %s", pfx(e, b, sizeof(b)),
+				 e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label,
+				 vr_encap_name(want->encap), vr_strerror());
 		} else if (debug_on()) {
-			log_debug("learned route %s in vrf %u via %s label %u installed", pfx(e, b, sizeof(b)),
-				  e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label);
+			log_debug("learned route %s in vrf %u via %s label %u encap %s installed", pfx(e, b, sizeof(b)),
+				  e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label,
+				  vr_encap_name(want->encap));
 		}
 	}
 	if (!want) {
@@ -217,7 +229,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 }
 
 int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		     __u32 plen, __be32 remote_ip, __u32 label)
+		     __u32 plen, __be32 remote_ip, __u32 label, __u8 encap)
 {
 	struct vr_learned **p = find(r, vrf_id, prefix, plen);
 
@@ -238,7 +250,8 @@ int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot
 			p = find(r, vrf_id, prefix, plen);
 		}
 	}
-	(*p)->copy[slot] = (struct vr_learned_copy){ .have = true, .remote_ip = remote_ip, .label = label };
+	(*p)->copy[slot] = (struct vr_learned_copy){ .have = true, .encap = encap, .remote_ip = remote_ip,
+						     .label = label };
 	/* A fresh copy from a controller replaces what a previous agent left in the datapath. */
 	if (slot != VR_ROUTES_ADOPTED)
 		(*p)->copy[VR_ROUTES_ADOPTED].have = false;
@@ -346,7 +359,8 @@ static int adopt_route(const struct vr_route_info *ri, void *arg)
 	e->installed = true;
 	e->inst_ip = ri->nh.remote_ip;
 	e->inst_label = ri->nh.label;
-	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true,
+	e->inst_encap = vr_nh_encap(&ri->nh);
+	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true, .encap = e->inst_encap,
 							       .remote_ip = ri->nh.remote_ip, .label = ri->nh.label };
 	*p = e;
 	if (++c->r->n > c->r->n_buckets)

@@ -2,11 +2,11 @@
  * prefix and per controller, and installed in the VRF's route table as tunnel routes.
  *
  * Routes from the (up to two) controllers are a union: a prefix stays installed while any controller has
- * it; when they disagree, the first controller that has a fresh (not stale) copy wins. A change of next hop
- * or label is a replace (vr_route_del + vr_route_add). Graceful restart: when a session is lost its routes
- * are marked stale and stay installed; the reconnected controller refreshes them, and vr_routes_sweep()
- * (EndOfRib or the stale timer) drops the copies it did not refresh. Callers pass an open handle (one
- * vr_open per stanza, not per route).
+ * it; when they disagree, the first controller that has a fresh (not stale) copy wins. A change of next hop,
+ * label or encapsulation is a replace (vr_route_del + vr_route_add). Graceful restart: when a session is lost
+ * its routes are marked stale and stay installed; the reconnected controller refreshes them, and
+ * vr_routes_sweep() (EndOfRib or the stale timer) drops the copies it did not refresh. Callers pass an open
+ * handle (one vr_open per stanza, not per route).
  *
  * Installs of new routes are batched: such a route is queued (vr_routes_update returns at once) and the queue
  * goes to the datapath through vr_route_add_batch (its nexthops in one kernel batch per call) when the caller
@@ -30,6 +30,7 @@
 
 struct vr_learned_copy {
 	bool have, stale;
+	__u8 encap;				/* enum vr_encap: the tunnel this controller's route is reached by */
 	__be32 remote_ip;
 	__u32 label;
 };
@@ -41,6 +42,7 @@ struct vr_learned {
 	struct vr_learned_copy copy[VR_ROUTES_SLOTS];
 	bool installed;				/* what the route table holds (or will, once flushed) */
 	bool queued;				/* in the install queue, not yet in the route table */
+	__u8 inst_encap;
 	__be32 inst_ip;
 	__u32 inst_label;
 };
@@ -66,11 +68,11 @@ struct vr_routes {
 int vr_routes_init(struct vr_routes *r);
 void vr_routes_free(struct vr_routes *r);	/* forgets (queued installs too: flush first); the route table
 						 * keeps what is installed */
-/* Controller slot's copy of a prefix: set (remote_ip/label) or withdrawn. Returns 0 or -errno of the map
- * operation (logged); an install that was only queued returns 0 (its failure, if any, is logged at the
- * flush). */
+/* Controller slot's copy of a prefix: set (remote_ip/label, in encapsulation encap: enum vr_encap) or
+ * withdrawn. A change of encapsulation is a change of next hop. Returns 0 or -errno of the map operation
+ * (logged); an install that was only queued returns 0 (its failure, if any, is logged at the flush). */
 int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		     __u32 plen, __be32 remote_ip, __u32 label);
+		     __u32 plen, __be32 remote_ip, __u32 label, __u8 encap);
 int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
 		       __u32 plen);
 /* Write the queued installs (one vr_route_add_batch). Returns how many the datapath refused (each logged). */

@@ -262,6 +262,19 @@ static inline unsigned int vr_xmpp_encaps(const struct vr_xmpp_nexthop *nh)
 	return nh->encaps ? nh->encaps : VR_XMPP_ENCAP_GRE;
 }
 
+/* The encapsulation to reach next hop nh by: the first of prefs[0..n) (single VR_XMPP_ENCAP_* bits, most
+ * preferred first) that it offers; 0 when it offers none of them. The order of the next hop's own list does not
+ * matter, as with the control node's agents: the receiver's preference decides. */
+static inline unsigned int vr_xmpp_encap_choose(const unsigned int *prefs, size_t n, const struct vr_xmpp_nexthop *nh)
+{
+	unsigned int offered = vr_xmpp_encaps(nh);
+
+	for (size_t i = 0; i < n; i++)
+		if (offered & prefs[i])
+			return prefs[i];
+	return 0;
+}
+
 /* Strict "A.B.C.D/len" (four decimal parts, no leading zeros) or IPv6 "X::Y/len"; afi says which.
  * Host bits are cleared. 0 or -EINVAL. */
 int vr_xmpp_prefix_parse(__u8 afi, const char *text, struct vr_xmpp_prefix *p);

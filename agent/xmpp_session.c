@@ -39,6 +39,7 @@ struct session {
 	char **subs;				/* VRF (vn) names subscribed on this session */
 	size_t n_subs;
 	unsigned long received, keepalives_rx;
+	unsigned long no_encap;			/* routes skipped: no tunnel encapsulation in common with ours */
 };
 
 static struct {
@@ -48,6 +49,8 @@ static struct {
 	struct session sess[VR_AGENT_MAX_CONTROLLERS];
 	unsigned int n;
 	__u32 pub_seq;
+	unsigned int encaps[VR_AGENT_MAX_ENCAPS];	/* cfg->encaps as VR_XMPP_ENCAP_* bits, most preferred first */
+	unsigned int n_encaps;
 } X;
 
 static void session_close(struct session *s, const char *why);
@@ -295,16 +298,47 @@ static void sweep(struct session *s, const char *why)
 	log_info("xmpp %s: %s: %zu stale route(s) swept%s", s->name, why, n + a, a ? " (with adopted ones)" : "");
 }
 
-/* The first usable next hop: IPv4, a label, an MPLS encapsulation, not this host. */
-static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e)
+static __u8 encap_of(unsigned int xmpp_bit)
 {
+	return xmpp_bit == VR_XMPP_ENCAP_GRE ? VR_ENCAP_GRE : VR_ENCAP_UDP;
+}
+
+/* "udp, gre"-style names of a set of VR_XMPP_ENCAP_* bits, in buf. */
+static const char *encap_names(unsigned int set, char *buf, size_t len)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = { { VR_XMPP_ENCAP_UDP, "udp" }, { VR_XMPP_ENCAP_GRE, "gre" }, { VR_XMPP_ENCAP_VXLAN, "vxlan" },
+		      { VR_XMPP_ENCAP_OTHER, "others" } };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((set & names[i].bit) && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", names[i].name);
+	return buf;
+}
+
+/* The first usable next hop: IPv4, a label, not this host, and one of our encapsulations (*encap: the most
+ * preferred of ours it offers). NULL if none; then *unusable holds the encapsulations (VR_XMPP_ENCAP_*) of the
+ * next hops that were usable but for them (0: there were none such). */
+static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e, __u8 *encap, unsigned int *unusable)
+{
+	*unusable = 0;
 	for (unsigned int i = 0; i < e->n_nexthops; i++) {
 		const struct vr_xmpp_nexthop *nh = &e->nexthops[i];
+		unsigned int pick;
 
 		if (nh->addr.afi != VR_XMPP_AFI_IPV4 || !nh->label || nh->label > 0xfffff ||
-		    nh->addr.ip.v4 == X.cfg->host_ip || !nh->addr.ip.v4 ||
-		    !(vr_xmpp_encaps(nh) & (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE)))
+		    nh->addr.ip.v4 == X.cfg->host_ip || !nh->addr.ip.v4)
 			continue;
+		pick = vr_xmpp_encap_choose(X.encaps, X.n_encaps, nh);
+		if (!pick) {
+			*unusable |= vr_xmpp_encaps(nh);
+			continue;
+		}
+		*encap = encap_of(pick);
 		return nh;
 	}
 	return NULL;
@@ -312,9 +346,10 @@ static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e)
 
 static void on_items(struct session *s, const struct vr_xmpp_items *it)
 {
+	const struct vr_xmpp_entry *first_skipped = NULL;
+	unsigned int added = 0, removed = 0, skipped = 0, first_offered = 0;
 	struct vr_handle *h;
 	__u32 vrf_id;
-	unsigned int added = 0, removed = 0;
 
 	if (it->end_of_rib) {
 		sweep(s, "EndOfRib");
@@ -335,18 +370,40 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 	for (unsigned int i = 0; i < it->n_items && it->items; i++) {
 		const struct vr_xmpp_entry *e = &it->items[i];
 		const struct vr_xmpp_nexthop *nh;
+		unsigned int unusable = 0;
+		__u8 encap = VR_ENCAP_UDP;
 
 		if (e->nlri.afi != VR_XMPP_AFI_IPV4)
 			continue;
-		nh = pick_nexthop(e);
+		nh = pick_nexthop(e, &encap, &unusable);
 		if (nh) {
 			vr_routes_update(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen, nh->addr.ip.v4,
-					 nh->label);
+					 nh->label, encap);
 			added++;
 		} else {
-			/* Our own route reflected back, or nothing usable: not a route to install. */
+			/* Our own route reflected back, or nothing usable: not a route to install (and what an
+			 * earlier version of it installed goes). */
 			vr_routes_withdraw(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen);
+			if (unusable) {
+				s->no_encap++;
+				if (!skipped++) {
+					first_skipped = e;
+					first_offered = unusable;
+				}
+			}
 		}
+	}
+	if (skipped) {
+		char p[VR_XMPP_PREFIX_STRLEN], offered[48], ours[48] = "";
+		size_t n = 0;
+
+		for (unsigned int i = 0; i < X.n_encaps && n < sizeof(ours); i++)
+			n += (size_t)snprintf(ours + n, sizeof(ours) - n, "%s%s", i ? ", " : "",
+					      vr_encap_name(encap_of(X.encaps[i])));
+		vr_xmpp_prefix_format(&first_skipped->nlri, p, sizeof(p));
+		log_warn("xmpp %s: %s: %u route(s) skipped, %s the first: its next hop offers %s, none of our tunnel "
+			 "encapsulations (%s); %lu skipped so far", s->name, it->node.vrf, skipped, p,
+			 encap_names(first_offered, offered, sizeof(offered)), ours, s->no_encap);
 	}
 	for (unsigned int i = 0; i < it->n_retracts && it->retracts; i++) {
 		const struct vr_xmpp_prefix *p = &it->retracts[i];
@@ -633,6 +690,9 @@ int vr_xmpp_start(const struct vr_agent_config *cfg, struct vr_ports *ports, str
 	X.ports = ports;
 	X.routes = routes;
 	X.n = cfg->n_controllers;
+	X.n_encaps = 0;
+	for (unsigned int i = 0; i < cfg->n_encaps && i < VR_AGENT_MAX_ENCAPS; i++)
+		X.encaps[X.n_encaps++] = cfg->encaps[i] == VR_ENCAP_GRE ? VR_XMPP_ENCAP_GRE : VR_XMPP_ENCAP_UDP;
 	ports->on_change = vr_xmpp_port_changed;
 	ports->on_change_arg = NULL;
 	for (unsigned int i = 0; i < X.n; i++) {

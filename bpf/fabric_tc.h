@@ -4,7 +4,7 @@
  * skbs, possibly large GSO ones when the underlay delivers them unsegmented, and are decapsulated here.
  * Everything else is the host's. */
 
-/* Fabric mode tc: decapsulate an MPLS-in-UDP skb for a local vif. */
+/* Fabric mode tc: decapsulate an MPLS-in-UDP or MPLS-over-GRE skb for a local vif. */
 static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struct vr_config *cfg)
 {
 	__u32 outer_len = 0, inner_max = 0, reason;
@@ -28,7 +28,7 @@ static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struc
 	if (skb->len > outer_len + bpf_ntohs(inner->tot_len) &&
 	    bpf_skb_change_tail(skb, outer_len + bpf_ntohs(inner->tot_len), 0))
 		return vr_tc_drop(0, VR_DROP_ADJUST_FAIL);
-	/* Remove outer IPv4 + UDP + MPLS behind the Ethernet header; a GSO skb keeps its segment size. */
+	/* Remove outer IPv4 + UDP or GRE + MPLS behind the Ethernet header; a GSO skb keeps its segment size. */
 	if (bpf_skb_adjust_room(skb, -(int)(outer_len - sizeof(struct ethhdr)), BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_FIXED_GSO))
 		return vr_tc_drop(0, VR_DROP_ADJUST_FAIL);

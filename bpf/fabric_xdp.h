@@ -1,9 +1,9 @@
-/* vr_fabric_xdp: XDP on the fabric NIC. Packet walk 3 (other host -> VM): MPLS-in-UDP to this host ->
- * label -> nexthop -> strip the outer headers, Ethernet for the VM. Frames for vifs in mode xdp are
+/* vr_fabric_xdp: XDP on the fabric NIC. Packet walk 3 (other host -> VM): MPLS-in-UDP or MPLS-over-GRE to this
+ * host -> label -> nexthop -> strip the outer headers, Ethernet for the VM. Frames for vifs in mode xdp are
  * redirected at once; frames for vifs in mode tc go up as skbs (GRO merges them) for vr_fabric_tc. */
 
-/* An MPLS-in-UDP packet to this host (outer headers validated; outer_len bytes up to and including the
- * MPLS shim; at most inner_max bytes of inner packet in the UDP datagram). */
+/* A tunnel packet to this host (outer headers validated; outer_len bytes up to and including the MPLS shim; at
+ * most inner_max bytes of inner packet in the UDP datagram or GRE payload). */
 static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_config *cfg, __u32 outer_len,
 					   __u32 inner_max)
 {

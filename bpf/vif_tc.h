@@ -11,7 +11,7 @@ static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr
 	__u32 reason;
 	int hlen = 0;
 
-	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, &nh, &hlen);
+	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &hlen);
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
 

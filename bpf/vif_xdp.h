@@ -10,7 +10,7 @@ static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_v
 	__u32 reason;
 	int hlen = 0;
 
-	reason = vr_vif_ipv4_route(iph, end, end - (void *)iph, vif, &nh, &hlen);
+	reason = vr_vif_ipv4_route(iph, end, end - (void *)iph, vif, cfg, &nh, &hlen);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
 

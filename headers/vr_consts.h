@@ -19,6 +19,14 @@
 #define VR_VIF_SLOTS (1U << 17)
 #endif
 
+/* ECMP: composite nexthops with up to VR_ECMP_MEMBERS members, spread over VR_ECMP_BUCKETS buckets chosen by
+ * the inner-flow hash (the one the UDP source port comes from); VR_MAX_ECMP groups. */
+#ifndef VR_MAX_ECMP
+#define VR_MAX_ECMP 4096
+#endif
+#define VR_ECMP_MEMBERS 16
+#define VR_ECMP_BUCKETS 64 /* a power of two */
+
 /* Tunnel endpoints: the underlay addresses tunnel packets are accepted from (the remote hosts of tunnel
  * nexthops, and configured ones), and the direct-mapped front of that set. */
 #ifndef VR_MAX_ENDPOINTS
@@ -85,7 +93,12 @@
 #define VR_SPORT_MASK 0x3fff
 
 /* Bytes MPLS-in-UDP adds in front of the inner IP packet: outer IPv4 + UDP + one MPLS label. */
-#define VR_ENCAP_OVERHEAD (20 + 8 + 4)
+#define VR_ENCAP_OVERHEAD_UDP (20 + 8 + 4)
+/* Bytes MPLS-over-GRE (RFC 4023) adds: outer IPv4 + the 4-byte GRE header (no checksum, key or sequence
+ * number) + one MPLS label. */
+#define VR_ENCAP_OVERHEAD_GRE (20 + 4 + 4)
+/* The default encapsulation's (MPLS-in-UDP). */
+#define VR_ENCAP_OVERHEAD VR_ENCAP_OVERHEAD_UDP
 /* TTL of the outer IPv4 header. */
 #define VR_OUTER_TTL 64
 

@@ -39,15 +39,17 @@ enum vr_vif_flags {
 enum vr_nh_type {
 	VR_NH_INVALID = 0,
 	VR_NH_ENCAP = 1,      /* local vif: rewrite MACs, redirect to the vif's device */
-	VR_NH_TUNNEL = 2,     /* MPLS-in-UDP to a remote host with a label */
+	VR_NH_TUNNEL = 2,     /* MPLS-in-UDP (or MPLS-over-GRE: VR_NH_F_GRE) to a remote host with a label */
 	VR_NH_VRF_LOOKUP = 3, /* look the inner destination up in another VRF (per-VRF labels) */
 	VR_NH_RECEIVE = 4,    /* hand to the host stack */
 	VR_NH_DISCARD = 5,    /* drop, counted */
+	VR_NH_COMPOSITE = 6,  /* ECMP: one of several member nexthops, by the inner-flow hash */
 	VR_NH_TYPE_MAX,
 };
 
 enum vr_nh_flags {
 	VR_NH_F_SKB = 1 << 0, /* ENCAP: the target vif is in mode tc: deliver as an skb (via TC), not by XDP */
+	VR_NH_F_GRE = 1 << 1, /* TUNNEL: MPLS-over-GRE (RFC 4023) instead of MPLS-in-UDP (RFC 7510) */
 };
 
 /* nexthops map: ARRAY, key = nexthop id (__u32), value = struct vr_nexthop. */
@@ -55,7 +57,10 @@ struct vr_nexthop {
 	__u8 type;        /* enum vr_nh_type */
 	__u8 flags;       /* VR_NH_F_* */
 	__u16 pad0;
-	__u32 vif_id;     /* ENCAP: target vif (devmap index) */
+	union {
+		__u32 vif_id; /* ENCAP: target vif (devmap index) */
+		__u32 ecmp_id; /* COMPOSITE: its group in the ecmp map */
+	};
 	__u32 ifindex;    /* ENCAP: target device (TC redirects) */
 	__u32 vrf_id;     /* VRF_LOOKUP: table to look up */
 	__u32 label;      /* TUNNEL: label to push (20 bits) */
@@ -65,6 +70,17 @@ struct vr_nexthop {
 	__u32 refcnt;     /* user space bookkeeping: routes + labels + vifs using this nexthop */
 };
 _Static_assert(sizeof(struct vr_nexthop) == 36, "struct vr_nexthop layout");
+
+/* ecmp map: ARRAY, key = group id (1..VR_MAX_ECMP-1). Each bucket holds a member's nexthop id (TUNNEL or
+ * ENCAP); a flow uses bucket[flow hash % VR_ECMP_BUCKETS]. A group is written whole before any nexthop points
+ * at it and never changed while in use: a new member set is a new group (so readers never see a half-written
+ * table), whose buckets keep every remaining member's buckets (only the flows of removed members move). */
+struct vr_ecmp {
+	__u32 n_members;
+	__u32 members[VR_ECMP_MEMBERS];
+	__u32 bucket[VR_ECMP_BUCKETS];
+};
+_Static_assert(sizeof(struct vr_ecmp) == 4 + 4 * VR_ECMP_MEMBERS + 4 * VR_ECMP_BUCKETS, "struct vr_ecmp layout");
 
 /* Key of the per-VRF IPv4 LPM tries (value: __u32 nexthop id). */
 struct vr_route4_key {
@@ -175,7 +191,8 @@ struct vr_vif_stats {
 	X(VR_DROP_REDIRECT_FAIL, "redirect_failed", "XDP to TC hand-over failed")                \
 	X(VR_DROP_SPOOF_MAC, "spoofed_mac", "VM frame from a MAC that is not its vif's")       \
 	X(VR_DROP_SPOOF_IP, "spoofed_ip", "VM packet from an address not routed to its vif")    \
-	X(VR_DROP_UNKNOWN_ENDPOINT, "unknown_endpoint", "tunnel packet from an unknown host")
+	X(VR_DROP_UNKNOWN_ENDPOINT, "unknown_endpoint", "tunnel packet from an unknown host")   \
+	X(VR_DROP_GRE_UNSUPPORTED, "gre_unsupported", "GRE with a key, sequence number, routing or version > 0")
 
 #define VR_DROP_ENUM_ENTRY(id, name, desc) id,
 enum vr_drop_reason {

@@ -256,8 +256,8 @@ static int route_vrf(int argc, char **argv, __u32 *vrf)
 	return cli_arg_u32("vrf", argv[1], VR_MAX_VRFS - 1, vrf);
 }
 
-/* "PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL | discard | receive }" into a request (the
- * vif name points into argv). Returns 0 or a usage exit code. */
+/* "PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL [encap udp|gre] | discard | receive }" into a
+ * request (the vif name points into argv). Returns 0 or a usage exit code. */
 static int route_parse(int argc, char **argv, struct vr_route_req *r)
 {
 	struct vr_nh_spec *nh = &r->nh;
@@ -277,15 +277,18 @@ static int route_parse(int argc, char **argv, struct vr_route_req *r)
 	} else if (argc == 3 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
 		nh->type = VR_NH_ENCAP;
 		nh->ifname = argv[2];
-	} else if (argc == 5 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel") && !strcmp(argv[3], "label")) {
+	} else if ((argc == 5 || (argc == 7 && !strcmp(argv[5], "encap"))) && !strcmp(argv[0], "via") &&
+		   !strcmp(argv[1], "tunnel") && !strcmp(argv[3], "label")) {
 		nh->type = VR_NH_TUNNEL;
 		if ((rc = cli_arg_ipv4("tunnel", argv[2], &nh->remote_ip)) ||
 		    (rc = cli_arg_u32("label", argv[4], VR_MAX_LABELS - 1, &nh->label)))
 			return rc;
 		if (nh->label < VR_LABEL_MIN)
 			return cli_usage("label: %u is reserved (labels start at %u)", nh->label, VR_LABEL_MIN);
+		if (argc == 7 && vr_parse_encap(argv[6], &nh->encap))
+			return cli_usage("encap: '%s' is neither 'udp' nor 'gre'", argv[6]);
 	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel")) {
-		return cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL'");
+		return cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL [encap udp|gre]'");
 	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
 		return cli_usage("route add: expected 'via vif DEV'");
 	} else {
@@ -449,7 +452,7 @@ static int route_del(int argc, char **argv)
 	return rc;
 }
 
-/* Describe a nexthop for humans ("vif tap1", "tunnel 192.0.2.2 label 17") or as JSON fields. */
+/* Describe a nexthop for humans ("vif tap1", "tunnel 192.0.2.2 label 17 encap udp") or as JSON fields. */
 static void nh_describe(struct vr_handle *h, const struct vr_nexthop *nh, char *buf, size_t len)
 {
 	char a[16];
@@ -466,7 +469,8 @@ static void nh_describe(struct vr_handle *h, const struct vr_nexthop *nh, char *
 		break;
 	}
 	case VR_NH_TUNNEL:
-		snprintf(buf, len, "tunnel %s label %u", cli_ip(nh->remote_ip, a), nh->label);
+		snprintf(buf, len, "tunnel %s label %u encap %s", cli_ip(nh->remote_ip, a), nh->label,
+			 vr_encap_name(vr_nh_encap(nh)));
 		break;
 	case VR_NH_VRF_LOOKUP:
 		snprintf(buf, len, "vrf %u", nh->vrf_id);
@@ -490,6 +494,7 @@ static void nh_json(struct vr_handle *h, const struct vr_nexthop *nh)
 	} else if (nh->type == VR_NH_TUNNEL) {
 		jw_str("remote", cli_ip(nh->remote_ip, a));
 		jw_u64("label", nh->label);
+		jw_str("encap", vr_encap_name(vr_nh_encap(nh)));
 	} else if (nh->type == VR_NH_VRF_LOOKUP) {
 		jw_u64("vrf", nh->vrf_id);
 	}

@@ -42,7 +42,7 @@ int vr_unload(const char *pin_dir);
 struct vr_handle {
 	int dir_fd;
 	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
-	int underlay_fd, vif_slots_fd, route_gen_fd, endpoints_fd, endpoint_slots_fd;
+	int underlay_fd, vif_slots_fd, route_gen_fd, endpoints_fd, endpoint_slots_fd, ecmp_fd;
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
@@ -97,13 +97,32 @@ int vr_vif_ifindex(struct vr_handle *h, __u32 vif_id, __u32 *ifindex);
 typedef int (*vr_vif_cb)(const struct vr_vif *vif, void *arg);
 int vr_vif_foreach(struct vr_handle *h, vr_vif_cb cb, void *arg);
 
+/* Tunnel encapsulations: MPLS-in-UDP (RFC 7510, the default) or MPLS-over-GRE (RFC 4023). The encapsulation is
+ * part of a tunnel nexthop (VR_NH_F_GRE in the table): the same remote host and label in both are two nexthops.
+ * The datapath decapsulates both whatever the nexthops use. */
+enum vr_encap {
+	VR_ENCAP_UDP = 0,
+	VR_ENCAP_GRE = 1,
+};
+/* "udp" / "gre" ("?" for anything else), and back (0 or -EINVAL). */
+const char *vr_encap_name(__u8 encap);
+int vr_parse_encap(const char *s, __u8 *out);
+/* The encapsulation of a TUNNEL nexthop as the table holds it. */
+static inline __u8 vr_nh_encap(const struct vr_nexthop *nh)
+{
+	return (nh->flags & VR_NH_F_GRE) ? VR_ENCAP_GRE : VR_ENCAP_UDP;
+}
+
 /* Routes. A nexthop spec names what the route points at; libvrouter finds an identical nexthop or
  * allocates one, and reference-counts it. */
 struct vr_nh_spec {
-	__u8 type;          /* VR_NH_ENCAP, VR_NH_TUNNEL, VR_NH_RECEIVE, VR_NH_DISCARD */
+	__u8 type;          /* VR_NH_ENCAP, VR_NH_TUNNEL, VR_NH_RECEIVE, VR_NH_DISCARD, VR_NH_COMPOSITE */
+	__u8 encap;         /* TUNNEL: enum vr_encap (0: MPLS-in-UDP) */
 	const char *ifname; /* ENCAP: the vif device */
 	__be32 remote_ip;   /* TUNNEL */
 	__u32 label;        /* TUNNEL */
+	__u32 n_members;    /* COMPOSITE (ECMP): 2..VR_ECMP_MEMBERS members, each an ENCAP or TUNNEL spec */
+	const struct vr_nh_spec *members;
 };
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
 /* Many routes at once (the agent's updates from the controller, `vrouterctl route import`): the nexthops are
@@ -120,6 +139,12 @@ struct vr_route_req {
 };
 int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n);
 int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen);
+/* Add the route, or point an existing one at the new nexthop in one step (no gap). When both the old and the
+ * new nexthop are ECMP groups, the new group keeps the buckets of the members that stay: only the flows of
+ * removed members move. */
+int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
+/* An ECMP group (the members and buckets of a COMPOSITE nexthop's ecmp_id). */
+int vr_ecmp_get(struct vr_handle *h, __u32 ecmp_id, struct vr_ecmp *out);
 struct vr_route_info {
 	__u32 vrf_id;
 	__be32 prefix;

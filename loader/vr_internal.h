@@ -87,6 +87,15 @@ int vr_vrf_check(struct vr_handle *h, __u32 vrf_id);
  * route table must move it afterwards (vr_load.c), or the old answers stay valid. */
 void vr_route_gen_bump(int route_gen_fd);
 
+/* ECMP groups (vr_ecmp.c): build a group for a COMPOSITE spec (members referenced, buckets from prev if
+ * given) into *nh; release a group (members unreferenced) when its nexthop goes. */
+int vr_ecmp_build(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
+		  const struct vr_ecmp *prev, struct vr_nexthop *nh);
+void vr_ecmp_release(struct vr_handle *h, __u32 ecmp_id);
+/* The nexthop a (non-composite) spec names, checked (vr_route.c). */
+int vr_nh_spec_resolve(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
+		       struct vr_nexthop *nh);
+
 /* Routes (vr_route.c): the error of a refused route add, recorded. */
 int vr_route_add_err(int err, __u32 vrf_id);
 

@@ -223,6 +223,8 @@ int vr_nh_unref(struct vr_handle *h, __u32 id)
 	} else {
 		if (c->nh[id].type == VR_NH_TUNNEL)
 			vr_endpoint_delta(h, c->nh[id].remote_ip, -1);
+		if (c->nh[id].type == VR_NH_COMPOSITE)
+			vr_ecmp_release(h, c->nh[id].ecmp_id);
 		vr_nh_unlink(c, id);
 		memset(&c->nh[id], 0, sizeof(c->nh[id]));
 		if (id < c->free_hint)

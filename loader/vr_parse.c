@@ -1,4 +1,4 @@
-/* Strict parsers for addresses, prefixes, MACs and numbers: all or nothing, no trailing garbage. */
+/* Strict parsers for addresses, prefixes, MACs, numbers and encapsulations: all or nothing, no trailing garbage. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,5 +60,21 @@ int vr_parse_mac(const char *s, __u8 mac[6])
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (__u8)b[i];
+	return 0;
+}
+
+const char *vr_encap_name(__u8 encap)
+{
+	return encap == VR_ENCAP_UDP ? "udp" : encap == VR_ENCAP_GRE ? "gre" : "?";
+}
+
+int vr_parse_encap(const char *s, __u8 *out)
+{
+	if (s && !strcmp(s, "udp"))
+		*out = VR_ENCAP_UDP;
+	else if (s && !strcmp(s, "gre"))
+		*out = VR_ENCAP_GRE;
+	else
+		return -EINVAL;
 	return 0;
 }

@@ -11,8 +11,8 @@
 #include <arpa/inet.h>
 
 
-static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
-			   struct vr_nexthop *nh)
+int vr_nh_spec_resolve(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
+		       struct vr_nexthop *nh)
 {
 	struct vr_vif vif;
 	int err;
@@ -38,8 +38,11 @@ static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh
 				      VR_MAX_LABELS - 1);
 		if (host_ip == spec->remote_ip)
 			return vr_err(-EINVAL, "the tunnel endpoint is this host's own address");
+		if (spec->encap != VR_ENCAP_UDP && spec->encap != VR_ENCAP_GRE)
+			return vr_err(-EINVAL, "unknown tunnel encapsulation %u", spec->encap);
 		nh->remote_ip = spec->remote_ip;
 		nh->label = spec->label;
+		nh->flags = spec->encap == VR_ENCAP_GRE ? VR_NH_F_GRE : 0;
 		return 0;
 	case VR_NH_RECEIVE:
 	case VR_NH_DISCARD:
@@ -47,6 +50,15 @@ static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh
 	default:
 		return vr_err(-EINVAL, "unknown nexthop type %u", spec->type);
 	}
+}
+
+/* The nexthop a spec names: an ECMP group is built (its members referenced) and becomes a new COMPOSITE. */
+static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spec *spec, __be32 host_ip,
+			   const struct vr_ecmp *prev, struct vr_nexthop *nh)
+{
+	if (spec->type == VR_NH_COMPOSITE)
+		return vr_ecmp_build(h, vrf_id, spec, host_ip, prev, nh);
+	return vr_nh_spec_resolve(h, vrf_id, spec, host_ip, nh);
 }
 
 static int vr_prefix_check(__be32 prefix, __u32 plen)
@@ -110,7 +122,7 @@ int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 			r->err = last_vrf_err ? vr_vrf_check(h, r->vrf_id) : 0;
 		}
 		if (!r->err)
-			r->err = vr_nh_from_spec(h, r->vrf_id, &r->nh, cfg.host_ip, &nh);
+			r->err = vr_nh_from_spec(h, r->vrf_id, &r->nh, cfg.host_ip, NULL, &nh);
 		if (!r->err)
 			r->err = vr_nh_ref(h, &nh, &r->nh_id);
 		if (r->err) {
@@ -182,6 +194,58 @@ int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, c
 	int err = vr_route_add_batch(h, &r, 1);
 
 	return err < 0 ? err : r.err;
+}
+
+int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
+{
+	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = prefix };
+	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
+	struct vr_ecmp prev, *prevp = NULL;
+	const struct vr_nexthop *old;
+	struct vr_config cfg = {};
+	struct vr_nexthop nh;
+	__u32 old_id, new_id;
+	int fd, err;
+
+	vr_err_clear();
+	err = vr_prefix_check(prefix, plen);
+	if (!err)
+		err = vr_vrf_check(h, vrf_id);
+	if (err)
+		return err;
+	fd = plen == 32 ? h->host4_fd : vr_vrf_open(h, vrf_id);
+	if (fd < 0)
+		return fd;
+	/* The trie answers a lookup with the longest match: rewriting that answer with BPF_EXIST at this exact
+	 * key succeeds only if the route itself exists (and then changes nothing). */
+	if (bpf_map_lookup_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &old_id) ||
+	    bpf_map_update_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &old_id, BPF_EXIST)) {
+		if (fd != h->host4_fd)
+			close(fd);
+		return vr_route_add(h, vrf_id, prefix, plen, spec);
+	}
+	vr_config_get(h, &cfg);
+	old = vr_nh_peek(h, old_id);
+	if (spec->type == VR_NH_COMPOSITE && old && old->type == VR_NH_COMPOSITE && !vr_ecmp_get(h, old->ecmp_id, &prev))
+		prevp = &prev;
+	err = vr_nh_from_spec(h, vrf_id, spec, cfg.host_ip, prevp, &nh);
+	if (!err)
+		err = vr_nh_ref(h, &nh, &new_id);
+	if (!err)
+		err = vr_nh_flush(h);
+	if (err)
+		goto out;
+	if (bpf_map_update_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &new_id, BPF_EXIST)) {
+		err = vr_err(-errno, "replacing the route failed: %s", strerror(errno));
+		vr_nh_put(h, new_id);
+		goto out;
+	}
+	vr_route_gen_bump(h->route_gen_fd);
+	err = vr_nh_put(h, old_id);
+out:
+	if (fd != h->host4_fd)
+		close(fd);
+	return err;
 }
 
 int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)

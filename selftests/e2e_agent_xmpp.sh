@@ -2,7 +2,9 @@
 # vrouter-agent's XMPP sessions against a scripted fake control node (build/test_agent_xmpp): on host h1 of
 # lib.sh's underlay, the fake listens on 127.0.0.1 in h1's namespace, starts the agent (one controller,
 # hold time 3 s, stale timeout 3 s), adds/deletes ports through the port API and checks the protocol and the
-# learned tunnel routes in the datapath (see the comment at the top of selftests/test_agent_xmpp.c).
+# learned tunnel routes in the datapath (see the comment at the top of selftests/test_agent_xmpp.c). The agent
+# prefers MPLS-over-GRE here (tunnel-encapsulation: [gre, udp], not the default order) so that the test proves
+# the configured order is the one used.
 #
 # Run as root after make: bash selftests/e2e_agent_xmpp.sh. Prints ok/FAIL lines and "N passed, N failed".
 
@@ -26,6 +28,7 @@ VR_VM_MODE+=([a1]=xdp [a2]=xdp)
 VN1=default-domain:admin:vn1:vn1
 VN2=default-domain:admin:vn2:vn2
 PORT=$((20000 + RANDOM % 20000))
+ENCAP_PREF=gre,udp
 
 vr_topo_underlay
 vr_topo_vm a1
@@ -41,6 +44,7 @@ controllers:
   - address: 127.0.0.1
     port: $PORT
     hold-time: 3
+tunnel-encapsulation: [$ENCAP_PREF]
 bpffs: $(vr_pindir h1)
 port-api:
   socket: $sock
@@ -56,7 +60,7 @@ padd() {   # padd VM VN
 }
 
 out=$(nsenter --net="/run/netns/$(vr_ns h1)" env PORT="$PORT" PIN_DIR="$(vr_pindir h1)" HOST="vr$VR_ID-h1" \
-	HOST_IP="${VR_HOST_IP[h1]}" VN1="$VN1" VN2="$VN2" STALE=3 IP1=10.1.0.1 IP2=10.1.0.3 \
+	HOST_IP="${VR_HOST_IP[h1]}" VN1="$VN1" VN2="$VN2" STALE=3 IP1=10.1.0.1 IP2=10.1.0.3 ENCAP_PREF="$ENCAP_PREF" \
 	AGENT_CMD="exec $AGENT -c $VR_TMP/agent.yaml -f >$VR_TMP/agent.log 2>&1" \
 	PORT_ADD1="$(padd a1 "$VN1")" PORT_ADD2="$(padd a2 "$VN2")" \
 	PORT_DEL2="$VRCTL -d $(vr_pindir h1) port -s $sock del $(vr_vif_dev a2) >/dev/null" \
@@ -68,6 +72,9 @@ VR_FAIL=$((VR_FAIL + $(grep -c '^FAIL ' <<<"$out")))
 if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
 	vr_failed "the fake control node exited with status $rc"
 fi
+skipped="route\\(s\\) skipped, 10\\.1\\.2\\.5/32 the first: its next hop offers vxlan, none of our tunnel"
+vr_check_match "agent log: the route offering only vxlan was skipped, logged and counted" \
+	"$skipped encapsulations \\(${ENCAP_PREF/,/, }\\); 1 skipped so far" "$(cat "$VR_TMP/agent.log")"
 if [ "$VR_FAIL" -gt 0 ]; then
 	echo "# agent log (last 40 lines):"
 	tail -n 40 "$VR_TMP/agent.log" | sed 's/^/#   /'

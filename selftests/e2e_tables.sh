@@ -2,8 +2,9 @@
 # The forwarding tables through vrouterctl, on one host namespace: routes in bulk (route import: the whole file
 # checked before anything changes, each line added or refused on its own), host routes (/32, kept in the
 # exact-match table) beside prefixes (in the VRF's trie) in listings, counts and deletes, explicit label
-# bindings (label add/del) and what happens to them when their vif or VRF goes, and that nexthops are given
-# back: after everything is deleted the nexthop table is empty again.
+# bindings (label add/del) and what happens to them when their vif or VRF goes, tunnel encapsulations (the same
+# tunnel in MPLS-in-UDP and MPLS-over-GRE is two nexthops; route add and import take 'encap udp|gre', listings
+# show it), and that nexthops are given back: after everything is deleted the nexthop table is empty again.
 #
 # Run as root after make: bash selftests/e2e_tables.sh. Prints ok/FAIL lines and "N passed, N failed".
 
@@ -108,6 +109,47 @@ vr_check "endpoint del 198.18.2.2 (still a nexthop)" vrctl "$h" endpoint del 198
 vr_check_fails "endpoint del of one that is only a nexthop fails" vrctl "$h" endpoint del 198.18.2.3
 vr_check_eq "198.18.9.9 is gone, 198.18.2.2 stays as a nexthop" "198.18.2.2=253/0 absent" \
 	"$(vrctl "$h" -j endpoint list | jq -r '[(.[] | select(.addr == "198.18.2.2") | "\(.addr)=\(.nexthops)/\(.configured)"), (if any(.[]; .addr == "198.18.9.9") then "present" else "absent" end)] | join(" ")')"
+
+# ---- tunnel encapsulations: MPLS-in-UDP (default) or MPLS-over-GRE, part of the nexthop
+nh0=$(nexthops_used)
+vr_check "route add ... encap gre (10.200.0.0/16 has the same tunnel in UDP)" \
+	vrctl "$h" route add 10.67.0.1/32 vrf 1 via tunnel 198.18.2.2 label 77 encap gre
+vr_check "route add ... encap udp, written out" vrctl "$h" route add 10.67.0.2/32 vrf 1 via tunnel 198.18.2.2 label 77 encap udp
+vr_check "route add ... encap gre, a second route" vrctl "$h" route add 10.68.0.0/24 vrf 1 via tunnel 198.18.2.2 label 77 encap gre
+vr_check_eq "one nexthop more: GRE is its own, 'encap udp' shares 10.200.0.0/16's" $((nh0 + 1)) "$(nexthops_used)"
+vr_check_eq "route show -j: the encapsulation of each route" "udp gre udp gre" \
+	"$(vrctl "$h" -j route show vrf 1 | jq -r 'map({(.prefix): .encap}) | add |
+		[."10.200.0.0/16", ."10.67.0.1/32", ."10.67.0.2/32", ."10.68.0.0/24"] | join(" ")')"
+vr_check_eq "nexthop list -j: the GRE tunnel is held by its two routes, the UDP one by two" "gre=2 udp=2" \
+	"$(vrctl "$h" -j nexthop list | jq -r '[.[] | select(.type == "tunnel" and .label == 77)] | sort_by(.encap) |
+		map("\(.encap)=\(.refcnt)") | join(" ")')"
+vr_check_match "route show: 'tunnel ADDR label L encap gre'" "10\.67\.0\.1/32 +[0-9]+ +tunnel 198\.18\.2\.2 label 77 encap gre" \
+	"$(vrctl "$h" route show vrf 1)"
+out=$(vrctl "$h" nexthop list)
+vr_check_match "nexthop list: the GRE tunnel, 'encap gre'" "tunnel 198\.18\.2\.2 label 77 encap gre" "$out"
+vr_check_match "nexthop list: and its UDP twin, 'encap udp'" "tunnel 198\.18\.2\.2 label 77 encap udp" "$out"
+err=$(vrctl "$h" route add 10.67.0.9/32 vrf 1 via tunnel 198.18.2.2 label 78 encap vxlan 2>&1)
+vr_check_eq "encap vxlan: exit 2 (usage)" 2 "$?"
+vr_check_match "encap vxlan: explained" "encap: 'vxlan' is neither 'udp' nor 'gre'" "$err"
+err=$(vrctl "$h" route add 10.67.0.9/32 vrf 1 via tunnel 198.18.2.2 label 78 encap 2>&1)
+vr_check_eq "encap without a value: exit 2" 2 "$?"
+vr_check_match "encap without a value: the syntax is shown" "via tunnel ADDR label LABEL \[encap udp\|gre\]" "$err"
+f=$VR_TMP/encap.txt
+printf '10.67.1.1/32 vrf 1 via tunnel 198.18.2.4 label 1002 encap gre\n10.67.1.2/32 vrf 1 via tunnel 198.18.2.4 label 1002\n' >"$f"
+vr_check_eq "route import: lines with and without 'encap gre'" "2 2 0" \
+	"$(vrctl "$h" -j route import "$f" | jq -r '"\(.routes) \(.added) \(.failed)"')"
+vr_check_eq "route import: the GRE line got a GRE nexthop, the other shares the UDP one of 10.64.0.2/32" "gre udp 2" \
+	"$(vrctl "$h" -j route show vrf 1 | jq -r 'map({(.prefix): .encap}) | add | ."10.67.1.1/32" + " " +
+		."10.67.1.2/32"') $(vrctl "$h" -j nexthop list | jq -r \
+		'.[] | select(.type == "tunnel" and .remote == "198.18.2.4" and .label == 1002 and .encap == "udp") | .refcnt')"
+printf '10.67.2.1/32 vrf 1 via tunnel 198.18.2.4 label 1000 encap mpls\n' >"$f"
+err=$(vrctl "$h" route import "$f" 2>&1)
+vr_check_eq "route import of an unknown encapsulation: exit 2" 2 "$?"
+vr_check_match "the error names the file and line" "encap.txt:1: encap: 'mpls' is neither 'udp' nor 'gre'" "$err"
+for r in 10.67.0.1/32 10.67.0.2/32 10.68.0.0/24 10.67.1.1/32 10.67.1.2/32; do
+	vr_must vrctl "$h" route del "$r" vrf 1
+done
+vr_check_eq "their routes deleted: the GRE nexthops are given back" "$nh0" "$(nexthops_used)"
 
 # ---- route del: a host route, a prefix, a missing one
 vr_check "route del of a host route" vrctl "$h" route del 10.64.0.7/32 vrf 1

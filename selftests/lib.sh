@@ -438,7 +438,8 @@ vr_topo_vm() {
 }
 
 # The vRouters: load on both hosts, VRFs 1 and 2, one vif per VM, then the routes (local /32 via the vif,
-# remote /32 via a tunnel to the other host with the label that host allocated for the remote vif).
+# remote /32 via a tunnel to the other host with the label that host allocated for the remote vif, in the
+# encapsulation VR_TUNNEL_ENCAP names: udp or gre; unset, vrouterctl's default, MPLS-in-UDP).
 vr_topo_vrouters() {
 	local h vm other label
 	for h in $VR_TOPO_HOSTS; do
@@ -469,7 +470,8 @@ vr_topo_vrouters() {
 			else
 				other=${VR_VM_HOST[$vm]}
 				vr_must vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" \
-					via tunnel "${VR_HOST_IP[$other]}" label "${VR_VM_LABEL[$vm]}"
+					via tunnel "${VR_HOST_IP[$other]}" label "${VR_VM_LABEL[$vm]}" \
+					${VR_TUNNEL_ENCAP:+encap "$VR_TUNNEL_ENCAP"}
 			fi
 		done
 	done
@@ -497,7 +499,8 @@ vr_topo_attach() {
 			vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" via vif "$(vr_vif_dev "$vm")" || return 1
 		else
 			vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" \
-				via tunnel "${VR_HOST_IP[${VR_VM_HOST[$vm]}]}" label "$label" || return 1
+				via tunnel "${VR_HOST_IP[${VR_VM_HOST[$vm]}]}" label "$label" \
+				${VR_TUNNEL_ENCAP:+encap "$VR_TUNNEL_ENCAP"} || return 1
 		fi
 	done
 }

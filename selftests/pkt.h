@@ -1,5 +1,5 @@
 /* A small packet builder for the datapath tests: append Ethernet, 802.1Q, IPv4 (with options), IPv6, UDP,
- * TCP, ICMP (echo and errors quoting a packet), MPLS and ARP headers to a buffer, then close them inside out
+ * TCP, ICMP (echo and errors quoting a packet), GRE, MPLS and ARP headers to a buffer, then close them inside out
  * so that length fields and checksums (IPv4 header, UDP/TCP pseudo-header, ICMP) are computed, never pasted.
  * Every field is written byte by byte in network order, independently of the kernel's structs that the
  * datapath uses, so that a layout mistake on one side cannot hide behind the same mistake on the other. */
@@ -25,6 +25,7 @@
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
+#define IPPROTO_GRE_ 47
 #define IPPROTO_SCTP_ 132
 
 #define IP_DF_ 0x4000
@@ -339,6 +340,40 @@ static inline size_t pkt_mpls(struct pkt *p, uint32_t label, uint8_t tc, bool bo
 
 	pkt_put32(p, off, (label & 0xfffff) << 12 | (uint32_t)(tc & 7) << 9 | (uint32_t)bos << 8 | ttl);
 	return off;
+}
+
+/* GRE flags (RFC 2784, RFC 2890; RFC 1701's routing and strict source route), host order. */
+#define GRE_CSUM 0x8000
+#define GRE_ROUTING 0x4000
+#define GRE_KEY 0x2000
+#define GRE_SEQ 0x1000
+#define GRE_STRICT 0x0800
+
+/* A GRE header: flags (and version, in the low 3 bits), the payload's Ethertype, then the optional fields in
+ * their order (RFC 2890): checksum + reserved1 when GRE_CSUM is set (the checksum left for pkt_gre_end),
+ * key (0x0a0b0c0d) when GRE_KEY is, sequence number (7) when GRE_SEQ is. */
+static inline size_t pkt_gre(struct pkt *p, uint16_t flags, uint16_t proto)
+{
+	size_t off = pkt_push(p, 4);
+
+	pkt_put16(p, off, flags);
+	pkt_put16(p, off + 2, proto);
+	if (flags & GRE_CSUM)
+		pkt_push(p, 4);
+	if (flags & GRE_KEY)
+		pkt_put32(p, pkt_push(p, 4), 0x0a0b0c0d);
+	if (flags & GRE_SEQ)
+		pkt_put32(p, pkt_push(p, 4), 7);
+	return off;
+}
+
+/* Close the GRE header at off: with GRE_CSUM, the checksum over the GRE header and its payload (RFC 2784 2.5). */
+static inline void pkt_gre_end(struct pkt *p, size_t off)
+{
+	if (!(pkt_get16(p, off) & GRE_CSUM))
+		return;
+	pkt_put16(p, off + 4, 0);
+	pkt_put16(p, off + 4, csum_fold(csum_add(0, p->b + off, p->len - off)));
 }
 
 #define ARP_REQUEST 1

@@ -56,6 +56,8 @@ run_suite "end to end: vrouter-agent XMPP sessions against a scripted control no
 run_suite "end to end: control plane, three hosts, two controllers, two tenants (port API only)" bash "$here/e2e_control.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
+run_suite "end to end: MPLS-over-GRE tunnels (XDP and TC paths, GSO, MTU, both fabric modes, tshark)" bash "$here/e2e_gre.sh"
+run_suite "end to end: underlay ECMP, BIRD OSPF leaf-spine, flows spread by the hashed source port" bash "$here/e2e_underlay_ecmp.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"
 
 echo

@@ -5,8 +5,10 @@
  * subscribe/publish/associate/withdraw/unsubscribe, then sends routes, retracts and EndOfRib and checks the
  * datapath's route table (libvrouter, pin dir PIN_DIR) for the tunnel routes; it kills sessions to check
  * graceful restart (stale routes kept, swept by the stale timer or EndOfRib, refreshed when re-sent).
+ * It also checks the tunnel encapsulation the agent picks per route from the route's tunnel-encapsulation-list
+ * by its configured preference (ENCAP_PREF, "gre,udp" or "udp,gre", as the agent's configuration says).
  * Environment: PORT, PIN_DIR, HOST (agent host name), HOST_IP, VN1, VN2, STALE (seconds), AGENT_CMD,
- * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2. Prints ok/FAIL lines and "N passed, N failed". */
+ * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2, ENCAP_PREF. Prints ok/FAIL lines and "N passed, N failed". */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -223,11 +225,10 @@ static void kill_session(void)
 	P.fd = -1;
 }
 
-/* Routes to vrf for one prefix. */
-static void send_route(const char *vn, const char *prefix, const char *nh_ip, __u32 label)
+/* A route to vrf for one prefix, its next hop offering encaps (VR_XMPP_ENCAP_*; 0: no list). */
+static void send_route_encaps(const char *vn, const char *prefix, const char *nh_ip, __u32 label, unsigned int encaps)
 {
-	struct vr_xmpp_nexthop nh = { .addr.afi = 1, .label = label, .encaps = VR_XMPP_ENCAP_UDP,
-				      .virtual_network = vn };
+	struct vr_xmpp_nexthop nh = { .addr.afi = 1, .label = label, .encaps = encaps, .virtual_network = vn };
 	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = 1, .nexthops = &nh, .version = 1, .local_pref = 100,
 				   .virtual_network = vn, .sub_protocol = "interface" };
 	struct vr_xmpp_buf b;
@@ -238,6 +239,11 @@ static void send_route(const char *vn, const char *prefix, const char *nh_ip, __
 	vr_xmpp_build_items(&b, host, 1, 1, vn, &e, 1);
 	send_buf(&b);
 	vr_xmpp_buf_free(&b);
+}
+
+static void send_route(const char *vn, const char *prefix, const char *nh_ip, __u32 label)
+{
+	send_route_encaps(vn, prefix, nh_ip, label, VR_XMPP_ENCAP_UDP);
 }
 
 static void send_retract(const char *vn, const char *prefix)
@@ -280,7 +286,7 @@ static void idle(int ms)
 struct find {
 	__be32 prefix;
 	bool found;
-	__u8 type;
+	__u8 type, flags;
 	__be32 remote;
 	__u32 label;
 };
@@ -294,6 +300,7 @@ static int find_cb(const struct vr_route_info *r, void *arg)
 		f->type = r->nh.type;
 		f->remote = r->nh.remote_ip;
 		f->label = r->nh.label;
+		f->flags = r->nh.flags;
 	}
 	return 0;
 }
@@ -313,8 +320,9 @@ static struct find route(__u32 vrf, const char *ip)
 	return f;
 }
 
-/* Wait (bounded, pumping the session) for prefix ip in vrf to be a tunnel to nh with label, or absent. */
-static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, int ms)
+/* Wait (bounded, pumping the session) for prefix ip in vrf to be a tunnel to nh with label in encapsulation
+ * encap (enum vr_encap; -1: either), or absent. */
+static bool wait_route_encap(__u32 vrf, const char *ip, const char *nh, __u32 label, int encap, int ms)
 {
 	__be32 want = 0;
 
@@ -322,8 +330,11 @@ static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, i
 		inet_pton(AF_INET, nh, &want);
 	for (uint64_t end = now_ms() + (uint64_t)ms;;) {
 		struct find f = route(vrf, ip);
+		int got = (f.flags & VR_NH_F_GRE) ? VR_ENCAP_GRE : VR_ENCAP_UDP;
 
-		if (nh ? f.found && f.type == VR_NH_TUNNEL && f.remote == want && f.label == label : !f.found)
+		if (nh ? f.found && f.type == VR_NH_TUNNEL && f.remote == want && f.label == label &&
+			 (encap < 0 || encap == got)
+		       : !f.found)
 			return true;
 		if (now_ms() >= end)
 			return false;
@@ -332,6 +343,11 @@ static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, i
 		else
 			usleep(100000);
 	}
+}
+
+static bool wait_route(__u32 vrf, const char *ip, const char *nh, __u32 label, int ms)
+{
+	return wait_route_encap(vrf, ip, nh, label, -1, ms);
 }
 
 /* Routes of vrf among A.B.C.first .. A.B.C.first+n-1 (base "A.B.C") that are tunnels to nh with label. */
@@ -538,6 +554,45 @@ int main(void)
 			vr_route_del(&h, 1, a, 32);
 			vr_close(&h);
 		}
+	}
+
+	/* 3c. the tunnel encapsulation of each learned route: the first of the agent's preferences (ENCAP_PREF) that
+	 * the route's next hop offers; a route that offers none of them is skipped, and a change of encapsulation
+	 * alone replaces the route. */
+	{
+		const char *pref = getenv("ENCAP_PREF") ? getenv("ENCAP_PREF") : "udp,gre";
+		int first = strncmp(pref, "gre", 3) ? VR_ENCAP_UDP : VR_ENCAP_GRE;
+		const char *fname = first == VR_ENCAP_GRE ? "gre" : "udp";
+		char name[160];
+
+		send_route_encaps(vn1, "10.1.2.1/32", "192.0.2.99", 51, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE);
+		send_route_encaps(vn1, "10.1.2.2/32", "192.0.2.99", 52, VR_XMPP_ENCAP_UDP);
+		send_route_encaps(vn1, "10.1.2.3/32", "192.0.2.99", 53, VR_XMPP_ENCAP_GRE);
+		send_route_encaps(vn1, "10.1.2.4/32", "192.0.2.99", 54, 0);
+		send_route_encaps(vn1, "10.1.2.5/32", "192.0.2.99", 55, VR_XMPP_ENCAP_VXLAN);
+		snprintf(name, sizeof(name), "encap (preferences %s): a route offering udp and gre uses %s", pref, fname);
+		check(wait_route_encap(1, "10.1.2.1", "192.0.2.99", 51, first, 3000), name, "not so in the map");
+		check(wait_route_encap(1, "10.1.2.2", "192.0.2.99", 52, VR_ENCAP_UDP, 3000),
+		      "encap: a route offering only udp uses udp", "not so in the map");
+		check(wait_route_encap(1, "10.1.2.3", "192.0.2.99", 53, VR_ENCAP_GRE, 3000),
+		      "encap: a route offering only gre uses gre", "not so in the map");
+		check(wait_route_encap(1, "10.1.2.4", "192.0.2.99", 54, VR_ENCAP_GRE, 3000),
+		      "encap: a route without tunnel-encapsulation-list uses gre (the control node's default)",
+		      "not so in the map");
+		idle(300);
+		check(!route(1, "10.1.2.5").found, "encap: a route offering only vxlan is skipped", "installed");
+		send_route_encaps(vn1, "10.1.2.2/32", "192.0.2.99", 52, VR_XMPP_ENCAP_GRE);
+		check(wait_route_encap(1, "10.1.2.2", "192.0.2.99", 52, VR_ENCAP_GRE, 3000),
+		      "encap: the same next hop and label now offering only gre: replaced by a gre tunnel", "still udp");
+		send_route_encaps(vn1, "10.1.2.3/32", "192.0.2.99", 53, VR_XMPP_ENCAP_VXLAN);
+		check(wait_route(1, "10.1.2.3", NULL, 0, 3000),
+		      "encap: an installed route re-sent offering only vxlan is removed", "still there");
+		for (int i = 1; i <= 5; i++) {
+			snprintf(name, sizeof(name), "10.1.2.%d/32", i);
+			send_retract(vn1, name);
+		}
+		check(wait_route(1, "10.1.2.1", NULL, 0, 3000) && wait_route(1, "10.1.2.4", NULL, 0, 3000),
+		      "encap: retracts remove gre and udp routes alike", "still there");
 	}
 
 	/* 4. keepalives from the agent (hold 3 s: every second). */

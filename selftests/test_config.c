@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "libvrouter.h"
 
 #ifndef VR_EXAMPLES_DIR
 #define VR_EXAMPLES_DIR "agent/examples"
@@ -85,6 +86,9 @@ static bool same_config(const struct vr_agent_config *a, const struct vr_agent_c
 		DIFF(a->controllers[i].port != b->controllers[i].port, "controllers[].port");
 		DIFF(a->controllers[i].hold_time != b->controllers[i].hold_time, "controllers[].hold-time");
 	}
+	DIFF(a->n_encaps != b->n_encaps, "number of tunnel encapsulations");
+	for (unsigned int i = 0; i < a->n_encaps && i < VR_AGENT_MAX_ENCAPS; i++)
+		DIFF(a->encaps[i] != b->encaps[i], "tunnel-encapsulation[]");
 	DIFF(a->label_first != b->label_first, "labels.first");
 	DIFF(a->label_last != b->label_last, "labels.last");
 	DIFF(strcmp(a->pin_dir, b->pin_dir), "bpffs");
@@ -146,6 +150,8 @@ static void set_all(struct vr_agent_config *c)
 	c->n_controllers = 2;
 	c->controllers[0] = (struct vr_agent_controller){ ip("10.0.0.100"), 5269, 90 };
 	c->controllers[1] = (struct vr_agent_controller){ ip("10.0.0.100"), 5270, 3 };
+	c->n_encaps = 1;
+	c->encaps[0] = VR_ENCAP_GRE;
 	c->label_first = 1000;
 	c->label_last = 1999;
 	strcpy(c->pin_dir, "/sys/fs/bpf/vr1");
@@ -181,6 +187,19 @@ static void set_quoted_numbers(struct vr_agent_config *c)
 	c->stale_timeout = 5;
 }
 
+static void set_gre_first(struct vr_agent_config *c)
+{
+	c->n_encaps = 2;
+	c->encaps[0] = VR_ENCAP_GRE;
+	c->encaps[1] = VR_ENCAP_UDP;
+}
+
+static void set_udp_only(struct vr_agent_config *c)
+{
+	c->n_encaps = 1;
+	c->encaps[0] = VR_ENCAP_UDP;
+}
+
 static void set_warning_to_file(struct vr_agent_config *c)
 {
 	c->log_level = VR_AGENT_LOG_WARNING;
@@ -197,6 +216,7 @@ static const struct good_case {
 	{ "every field, flow style, quoted values",
 	  "host: {name: compute-7.example_net, underlay-address: \"10.0.0.1\", fabric-device: 'ens3'}\n"
 	  "controllers: [{address: 10.0.0.100}, {address: 10.0.0.100, port: 5270, hold-time: 3}]\n"
+	  "tunnel-encapsulation: [\"gre\"]\n"
 	  "labels: {first: 1000, last: 1999}\n"
 	  "bpffs: /sys/fs/bpf/vr1\n"
 	  "port-api: {socket: /run/vr1.sock}\n"
@@ -219,6 +239,12 @@ static const struct good_case {
 	  "logging: {file: /var/log/\xc3\xa9t\xc3\xa9.log}\n",
 	  set_odd_paths },
 	{ "log level and file", REQ "logging:\n  level: warning\n  file: /tmp/a\n", set_warning_to_file },
+	{ "tunnel encapsulations gre first, flow style", REQ "tunnel-encapsulation: [gre, udp]\n", set_gre_first },
+	{ "tunnel encapsulations gre first, block style", REQ "tunnel-encapsulation:\n  - gre\n  - 'udp'\n",
+	  set_gre_first },
+	{ "tunnel encapsulations: the default order written out", REQ "tunnel-encapsulation: [udp, gre]\n",
+	  set_nothing },
+	{ "tunnel encapsulations: udp only", REQ "tunnel-encapsulation: [udp]\n", set_udp_only },
 	{ "explicit document start and end, %YAML directive", "%YAML 1.1\n---\n" REQ "...\n", set_nothing },
 	{ "comments everywhere", "# head\nhost: # trailing\n  # inside\n  underlay-address: 192.0.2.1 # x\n"
 	  "  fabric-device: eth0\n# tail\n", set_nothing },
@@ -255,13 +281,15 @@ static const struct bad_case {
 	{ "two documents", REQ "---\nhost: {}\n", -EINVAL, ":4:1: a second YAML document: the file must hold exactly one" },
 	/* Keys. */
 	{ "unknown top-level key", REQ "hots: x\n", -EINVAL,
-	  ":4:1: hots: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, logging)" },
+	  ":4:1: hots: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
+	  "graceful-restart, logging)" },
 	{ "misspelt key", "host:\n  underlay-address: 192.0.2.1\n  fabric-devcie: eth0\n", -EINVAL,
 	  ":3:3: host.fabric-devcie: unknown key (expected name, underlay-address, fabric-device)" },
 	{ "unknown controller key", REQ "controllers:\n  - address: 192.0.2.100\n    hold_time: 30\n", -EINVAL,
 	  ":6:5: controllers[0].hold_time: unknown key (expected address, port, hold-time)" },
 	{ "keys are case sensitive", REQ "Logging: {}\n", -EINVAL,
-	  ":4:1: Logging: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, logging)" },
+	  ":4:1: Logging: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
+	  "graceful-restart, logging)" },
 	{ "duplicate key", REQ "bpffs: /a\nbpffs: /b\n", -EINVAL, ":5:1: bpffs: duplicate key (first given at line 4)" },
 	{ "duplicate nested key", "host:\n  underlay-address: 192.0.2.1\n  fabric-device: eth0\n  fabric-device: eth1\n",
 	  -EINVAL, ":4:3: host.fabric-device: duplicate key (first given at line 3)" },
@@ -379,6 +407,27 @@ static const struct bad_case {
 	  ":5:9: logging.file: agent.log is not an absolute path or stderr" },
 	{ "log file -", REQ "logging:\n  file: \"-\"\n", -EINVAL,
 	  ":5:9: logging.file: - is not an absolute path or stderr" },
+	/* Tunnel encapsulations. */
+	{ "tunnel encapsulation not offered by the datapath", REQ "tunnel-encapsulation: [udp, vxlan]\n", -EINVAL,
+	  ":4:29: tunnel-encapsulation[1]: vxlan is not a tunnel encapsulation of this vRouter (udp, gre)" },
+	{ "tunnel encapsulation in capitals", REQ "tunnel-encapsulation:\n  - MPLSoGRE\n", -EINVAL,
+	  ":5:5: tunnel-encapsulation[0]: MPLSoGRE is not a tunnel encapsulation of this vRouter (udp, gre)" },
+	{ "tunnel encapsulation listed twice", REQ "tunnel-encapsulation: [gre, udp, gre]\n", -EINVAL,
+	  ":4:34: tunnel-encapsulation[2]: gre is listed twice (first as tunnel-encapsulation[0])" },
+	{ "tunnel encapsulations: an empty list", REQ "tunnel-encapsulation: []\n", -EINVAL,
+	  ":4:23: tunnel-encapsulation: an empty list: name at least one encapsulation (udp, gre)" },
+	{ "tunnel encapsulations: a single value", REQ "tunnel-encapsulation: gre\n", -EINVAL,
+	  ":4:23: tunnel-encapsulation: expected a sequence of encapsulations, most preferred first ([udp, gre]), "
+	  "found the value gre" },
+	{ "tunnel encapsulations: a mapping", REQ "tunnel-encapsulation: {gre: 1}\n", -EINVAL,
+	  ":4:23: tunnel-encapsulation: expected a sequence of encapsulations, most preferred first ([udp, gre]), "
+	  "found a mapping" },
+	{ "tunnel encapsulations: no value", REQ "tunnel-encapsulation:\nbpffs: /x\n", -EINVAL,
+	  ":4:22: tunnel-encapsulation: no value (leave the key out for the default, [udp, gre])" },
+	{ "tunnel encapsulations: an empty item", REQ "tunnel-encapsulation:\n  - udp\n  -\n", -EINVAL,
+	  ":6:4: tunnel-encapsulation[1]: expected an encapsulation (udp or gre), found no value" },
+	{ "tunnel encapsulations: a nested list", REQ "tunnel-encapsulation: [[udp], gre]\n", -EINVAL,
+	  ":4:24: tunnel-encapsulation[0]: expected an encapsulation (udp or gre), found a sequence" },
 	/* Other values. */
 	{ "unknown log level", REQ "logging:\n  level: verbose\n", -EINVAL,
 	  ":5:10: logging.level: verbose is not a log level (error, warning, info, debug)" },
@@ -477,6 +526,9 @@ static void test_defaults(void)
 		fail(name, "bpffs %s, socket %s", c.pin_dir, c.port_socket);
 	else if (c.stale_timeout != 60 || c.log_level != VR_AGENT_LOG_INFO || c.log_file[0])
 		fail(name, "stale timeout %u, log level %d, log file %s", c.stale_timeout, c.log_level, c.log_file);
+	else if (c.n_encaps != 2 || c.encaps[0] != VR_ENCAP_UDP || c.encaps[1] != VR_ENCAP_GRE)
+		fail(name, "tunnel encapsulations: %u of them, %u %u (expected udp, gre)", c.n_encaps, c.encaps[0],
+		     c.encaps[1]);
 	else
 		ok(name);
 }
@@ -579,6 +631,7 @@ static void test_print(void)
 		"  - address: 10.0.0.100\n"
 		"    port: 5270\n"
 		"    hold-time: 3\n"
+		"tunnel-encapsulation: [gre]\n"
 		"labels:\n"
 		"  first: 1000\n"
 		"  last: 1999\n"
@@ -728,8 +781,8 @@ static void test_hostile(void)
 		n += (size_t)sprintf(text + n, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c - 1, c - 1,
 				     c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1);
 	expect_error("billion laughs", text, n, -EINVAL,
-		     ":1:1: a: unknown key (expected host, controllers, labels, bpffs, port-api, graceful-restart, "
-		     "logging)");
+		     ":1:1: a: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
+		     "graceful-restart, logging)");
 	free(text);
 }
 

@@ -328,15 +328,23 @@ static void entry_make(struct vr_xmpp_entry *e, struct vr_xmpp_nexthop *nh, cons
 	e->sub_protocol = "interface";
 }
 
-static bool publish(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label)
+/* A publish whose next hop offers encaps (VR_XMPP_ENCAP_*; 0: no tunnel-encapsulation-list). */
+static bool publish_encaps(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label,
+			   unsigned int encaps)
 {
 	struct vr_xmpp_nexthop nh;
 	struct vr_xmpp_entry e;
 	struct vr_xmpp_buf b;
 
 	entry_make(&e, &nh, prefix, nhip, label);
+	nh.encaps = encaps;
 	vr_xmpp_buf_init(&b, 0);
 	return send_buf(a, &b, vr_xmpp_build_publish(&b, a->name, ++a->seq, vrf, &e));
+}
+
+static bool publish(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label)
+{
+	return publish_encaps(a, vrf, prefix, nhip, label, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE);
 }
 
 static bool withdraw(struct agent *a, const char *vrf, const char *prefix)
@@ -541,6 +549,32 @@ int main(int argc, char **argv)
 	}
 	pump(200);
 	result(!find(A, R_ITEM, VRF1, "10.1.1.3/32"), "own route not reflected back", "A got its own route");
+
+	/* the tunnel-encapsulation-list is reflected as published: the receivers choose from it */
+	{
+		static const struct {
+			const char *prefix;
+			unsigned int encaps;
+		} ec[] = { { "10.1.1.5/32", VR_XMPP_ENCAP_GRE }, { "10.1.1.6/32", VR_XMPP_ENCAP_UDP },
+			   { "10.1.1.7/32", 0 }, { "10.1.1.8/32", VR_XMPP_ENCAP_VXLAN | VR_XMPP_ENCAP_GRE } };
+		bool same = true;
+
+		for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++)
+			publish_encaps(A, VRF1, ec[i].prefix, "192.0.2.1", 30 + (unsigned int)i, ec[i].encaps);
+		WAIT(find(B, R_ITEM, VRF1, "10.1.1.8/32") != NULL, 2000);
+		for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]) && same; i++) {
+			r = find(B, R_ITEM, VRF1, ec[i].prefix);
+			same = r && r->encaps == ec[i].encaps;
+			if (!same)
+				result(false, "tunnel-encapsulation-list reflected unchanged (gre, udp, none, vxlan+gre)",
+				       "%s: published %#x, reflected %#x", ec[i].prefix, ec[i].encaps, r ? r->encaps : 0);
+		}
+		if (same)
+			result(true, "tunnel-encapsulation-list reflected unchanged (gre, udp, none, vxlan+gre)", "-");
+		for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++)
+			withdraw(A, VRF1, ec[i].prefix);
+		WAIT(count(B, R_RETRACT, NULL) >= 4, 2000);
+	}
 
 	/* a second VRF stays separate */
 	subscribe(A, VRF2, 5);

@@ -92,6 +92,9 @@ struct dev {
 #define UNREACH_NET_IP IP4(10, 7, 1, 1) /* 10.7.0.0/16: tunnel to FAR_IP */
 #define DISCARD_IP IP4(10, 1, 66, 7)    /* 10.1.66.0/24: discard */
 #define NOROUTE_IP IP4(10, 200, 0, 1)
+#define GRE_IP IP4(10, 6, 1, 1)         /* 10.6.0.0/16: MPLS-over-GRE to NBR_IP, label 300 in VRF 1, 311 in VRF 2 */
+#define GRE_HOST_IP IP4(10, 6, 5, 7)    /* 10.6.5.7/32 (the host-route table): MPLS-over-GRE, label 370 */
+#define GRE_SAME_IP IP4(10, 5, 1, 1)    /* 10.5.0.0/16: GRE to NBR_IP with label 100, 10.9.0.0/16's UDP label */
 #define VRF2_LABEL 1000                 /* per-VRF label of VRF 2 */
 
 static const struct dev devs[NDEV] = {
@@ -133,6 +136,7 @@ struct route {
 	int dev;          /* ENCAP */
 	uint32_t remote;  /* TUNNEL */
 	uint32_t label;   /* TUNNEL */
+	uint8_t encap;    /* TUNNEL: VR_ENCAP_UDP (0) or VR_ENCAP_GRE */
 };
 
 static const struct route routes[] = {
@@ -153,6 +157,10 @@ static const struct route routes[] = {
 	{ 2, VM6_IP, 32, VR_NH_ENCAP, VM6, 0, 0 },
 	{ 2, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 200 },
 	{ 2, GW2, 32, VR_NH_RECEIVE, 0, 0, 0 },
+	{ 1, IP4(10, 6, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 300, VR_ENCAP_GRE },
+	{ 1, GRE_HOST_IP, 32, VR_NH_TUNNEL, 0, NBR_IP, 370, VR_ENCAP_GRE },
+	{ 1, IP4(10, 5, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 100, VR_ENCAP_GRE },
+	{ 2, IP4(10, 6, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 311, VR_ENCAP_GRE },
 };
 
 /* Run-time state. */
@@ -305,8 +313,11 @@ struct flow {          /* an IP packet: IPv4 unless v6 */
 #define LBL_VIF 0x80000000u
 #define LBL(dev) (LBL_VIF | (dev)) /* "the label libvrouter allocated to this vif" */
 
-struct tun {           /* the outer headers of an MPLS-in-UDP frame */
+struct tun {           /* the outer headers of an MPLS-in-UDP (or MPLS-over-GRE) frame */
 	uint32_t src, dst;
+	bool gre;          /* MPLS-over-GRE: IPv4 protocol 47, a GRE header instead of UDP */
+	uint16_t gre_flags; /* GRE flags and version (GRE_* of pkt.h; optional fields follow as they say) */
+	uint16_t gre_proto; /* 0: 0x8847 */
 	uint16_t sport;    /* 0: the hash of the inner flow, as the datapath must pick it */
 	uint16_t dport;    /* 0: 6635 */
 	uint32_t label;    /* a label, or LBL(dev) */
@@ -326,7 +337,7 @@ struct arp {
 enum kind {
 	FK_SAME,  /* (expected output only) the input frame, unchanged */
 	FK_IP,    /* Ethernet | IP packet */
-	FK_MPLS,  /* Ethernet | IPv4 | UDP | MPLS | IP packet */
+	FK_MPLS,  /* Ethernet | IPv4 | UDP | MPLS | IP packet (.tun.gre: Ethernet | IPv4 | GRE | MPLS | IP packet) */
 	FK_ARP,   /* Ethernet | ARP */
 	FK_ETH,   /* Ethernet | ip.len bytes of payload, Ethertype .type */
 	FK_ICMPERR, /* Ethernet | IPv4 | ICMP fragmentation needed quoting the packet .ip (as the VM sent it) */
@@ -375,6 +386,11 @@ struct frame {
 #define ARP_ANSWER(vm, vmip, tip, ...) ARPFR(vm, M_VR, ARP_REPLY, M_VR, tip, vm, vmip, __VA_ARGS__)
 /* The underlay MTU (fab0's) less the MPLS-in-UDP overhead: what a VM may send through the tunnel. */
 #define TUNNEL_MTU (1500 - VR_ENCAP_OVERHEAD)
+/* ... and less MPLS-over-GRE's, 4 bytes fewer. */
+#define GRE_TUNNEL_MTU (1500 - VR_ENCAP_OVERHEAD_GRE)
+/* From a VM to the GRE network with DF, 1473 bytes of IPv4: one byte more than the GRE tunnel takes. */
+#define BIG_UDP_GRE(s, ...) UDPF(s, GRE_IP, .frag = IP_DF_, .len = 1473 - 28, __VA_ARGS__)
+#define BIG_TCP_GRE(s, ...) TCPF(s, GRE_IP, .len = 1473 - 40, __VA_ARGS__)
 /* Bytes of the offending packet's data an ICMP error from the datapath quotes after its IPv4 header
  * (VR_ICMP_QUOTE of bpf/lib/icmp.h; RFC 792 asks for 8 at least). Taken from the shared headers once they
  * define it; until then it must follow the datapath's value by hand. */
@@ -387,6 +403,8 @@ struct frame {
  * with DF set: ICMP type 3 code 4 from address from (the vif's gateway, else the host's underlay address). */
 #define FRAG_NEEDED(vm, from, f)                                                                              \
 	{ .kind = FK_ICMPERR, .dst = (vm), .src = M_VR, .err_src = (from), .err_mtu = TUNNEL_MTU, .ip = f }
+#define FRAG_NEEDED_GRE(vm, from, f)                                                                          \
+	{ .kind = FK_ICMPERR, .dst = (vm), .src = M_VR, .err_src = (from), .err_mtu = GRE_TUNNEL_MTU, .ip = f }
 /* A tunnel frame from the underlay neighbour to this host, and one from this host to the neighbour. */
 #define FROM_NBR(lbl, f, ...)                                                                                 \
 	{ .kind = FK_MPLS, .dst = M_FAB, .src = M_NBR, .tun = { .src = NBR_IP, .dst = HOST_IP, .label = (lbl) },   \
@@ -394,6 +412,13 @@ struct frame {
 #define TO_NBR(lbl, f, ...)                                                                                   \
 	{ .kind = FK_MPLS, .dst = M_NBR, .src = M_FAB, .tun = { .src = HOST_IP, .dst = NBR_IP, .label = (lbl) },   \
 	  .ip = f, __VA_ARGS__ }
+/* The same in MPLS-over-GRE. */
+#define FROM_NBR_GRE(lbl, f, ...)                                                                             \
+	{ .kind = FK_MPLS, .dst = M_FAB, .src = M_NBR,                                                        \
+	  .tun = { .src = NBR_IP, .dst = HOST_IP, .label = (lbl), .gre = true }, .ip = f, __VA_ARGS__ }
+#define TO_NBR_GRE(lbl, f, ...)                                                                               \
+	{ .kind = FK_MPLS, .dst = M_NBR, .src = M_FAB,                                                        \
+	  .tun = { .src = HOST_IP, .dst = NBR_IP, .label = (lbl), .gre = true }, .ip = f, __VA_ARGS__ }
 
 static uint32_t label_of(uint32_t l)
 {
@@ -502,20 +527,27 @@ static void build(struct pkt *p, const struct frame *fr, struct layout *lo)
 		const struct tun *t = &fr->tun;
 		struct ipv4_spec o = {
 			.ihl = t->ihl, .tos = fr->ip.tos, .frag = t->frag ? t->frag : IP_DF_, .ttl = VR_OUTER_TTL,
-			.proto = IPPROTO_UDP_, .src = t->src, .dst = t->dst,
+			.proto = t->gre ? IPPROTO_GRE_ : IPPROTO_UDP_, .src = t->src, .dst = t->dst,
 		};
 		uint8_t tc = fr->ip.tos >> 5, ttl = fr->ip.ttl;
 		uint32_t label = label_of(t->label);
 
 		pkt_ipv4(p, &o);
-		lo->l4 = pkt_udp(p, 0, t->dport ? t->dport : VR_MPLS_UDP_PORT);
+		if (t->gre)
+			lo->l4 = pkt_gre(p, t->gre_flags, t->gre_proto ? t->gre_proto : ETHTYPE_MPLS);
+		else
+			lo->l4 = pkt_udp(p, 0, t->dport ? t->dport : VR_MPLS_UDP_PORT);
 		lo->mpls = p->len;
 		if (t->stack)
 			pkt_mpls(p, label, tc, false, ttl);
 		pkt_mpls(p, label, tc, true, ttl);
 		build_flow(p, &fr->ip, lo);
-		pkt_put16(p, lo->l4, t->sport ? t->sport : model_sport(p, lo->in3));
-		pkt_udp_end(p, lo->l3, lo->l4, false);
+		if (t->gre) {
+			pkt_gre_end(p, lo->l4);
+		} else {
+			pkt_put16(p, lo->l4, t->sport ? t->sport : model_sport(p, lo->in3));
+			pkt_udp_end(p, lo->l3, lo->l4, false);
+		}
 		pkt_ipv4_end(p, lo->l3);
 		break;
 	}
@@ -559,7 +591,7 @@ static void build(struct pkt *p, const struct frame *fr, struct layout *lo)
 
 		pkt_put16(p, ip + 2, (uint16_t)(p->len - ip));
 		pkt_ipv4_csum(p, ip);
-		if (fr->kind == FK_MPLS)
+		if (fr->kind == FK_MPLS && !fr->tun.gre)
 			pkt_put16(p, lo->l4 + 4, (uint16_t)(p->len - lo->l4));
 	}
 	if (fr->fix)
@@ -642,10 +674,12 @@ struct tcase {
 	uint16_t gso_size;  /* TC: the skb is a GSO packet of segments of this size ... */
 	uint16_t gso_segs;  /* ... and this many of them */
 	bool no_rx;         /* the ingress vif counts nothing (TC on a vif in mode xdp leaves it to XDP) */
+	bool fabric_tc;     /* run with the fabric in mode tc (VR_CFG_F_FABRIC_TC: vr_fabric_tc decapsulates) */
 };
 
 #define TC_CASE .prog = P_VIF_TC
 #define FAB_TC_CASE .prog = P_FAB_TC
+#define FAB_TC_MODE_CASE .prog = P_FAB_TC, .fabric_tc = true
 
 static const struct tcase cases[] = {
 	/* --- VM -> VM on this host: ENCAP nexthops ----------------------------------------------------- */
@@ -744,6 +778,42 @@ static const struct tcase cases[] = {
 	{ "vif/encap-mtu-exact-df", "DF and exactly 1468 bytes: tunnelled (1500 bytes), no ICMP",
 	  VM1, IPFR(M_VR, M_VM1, BIG_TCP(VM1_IP, .len = 1428)),
 	  XDP_REDIRECT, TO_NBR(100, BIG_TCP(VM1_IP, .len = 1428, .ttl = 63)) },
+
+	/* --- VM -> remote host in MPLS-over-GRE (RFC 4023): TUNNEL nexthops with VR_NH_F_GRE ----------- */
+	{ "vif/gre-encap-udp", "IPv4 proto 47, DF, TTL 64, id 0 | GRE 0x8847, no flags | MPLS 300, TC = precedence",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP, .tos = 0xb8)),
+	  XDP_REDIRECT, TO_NBR_GRE(300, UDPF(VM1_IP, GRE_IP, .tos = 0xb8, .ttl = 63)) },
+	{ "vif/gre-encap-tcp", "TCP with DF inside, inner TTL 20 -> 19 in the label",
+	  VM1, IPFR(M_VR, M_VM1, TCPF(VM1_IP, GRE_IP, .ttl = 20)),
+	  XDP_REDIRECT, TO_NBR_GRE(300, TCPF(VM1_IP, GRE_IP, .ttl = 19)) },
+	{ "vif/gre-encap-icmp", "ICMP echo", VM1, IPFR(M_VR, M_VM1, ICMPF(VM1_IP, GRE_IP, .tos = 0x20)),
+	  XDP_REDIRECT, TO_NBR_GRE(300, ICMPF(VM1_IP, GRE_IP, .tos = 0x20, .ttl = 63)) },
+	{ "vif/gre-encap-host-route", "10.6.5.7/32 in the host-route table: GRE, label 370",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_HOST_IP)),
+	  XDP_REDIRECT, TO_NBR_GRE(370, UDPF(VM1_IP, GRE_HOST_IP, .ttl = 63)) },
+	{ "vif/gre-encap-same-label", "GRE to the same host and label as 10.9.0.0/16's MPLS-in-UDP: a nexthop of its own",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_SAME_IP)),
+	  XDP_REDIRECT, TO_NBR_GRE(100, UDPF(VM1_IP, GRE_SAME_IP, .ttl = 63)) },
+	{ "vif/gre-encap-vrf2", "VRF 2's own GRE route to the same prefix: label 311",
+	  VM3, IPFR(M_VR, M_VM3, UDPF(VM3_IP, GRE_IP)),
+	  XDP_REDIRECT, TO_NBR_GRE(311, UDPF(VM3_IP, GRE_IP, .ttl = 63)) },
+	{ "vif/gre-encap-ip-options", "inner IHL 6 carried intact",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP, .ihl = 6)),
+	  XDP_REDIRECT, TO_NBR_GRE(300, UDPF(VM1_IP, GRE_IP, .ihl = 6, .ttl = 63)) },
+	{ "vif/gre-encap-padding-trimmed", "Ethernet padding is not tunnelled",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP, .len = 0), .pad = 18),
+	  XDP_REDIRECT, TO_NBR_GRE(300, UDPF(VM1_IP, GRE_IP, .len = 0, .ttl = 63)) },
+	{ "vif/gre-encap-mtu-exact", "1472 bytes inside + 28 = 1500: fits in GRE (it would not in UDP)",
+	  VM1, IPFR(M_VR, M_VM1, BIG_UDP_GRE(VM1_IP, .len = 1444)),
+	  XDP_REDIRECT, TO_NBR_GRE(300, BIG_UDP_GRE(VM1_IP, .len = 1444, .ttl = 63)) },
+	{ "vif/gre-frag-needed-udp", "UDP, DF, 1473 bytes (1501 in GRE): ICMP 3/4 from the gateway, MTU 1500 - 28",
+	  VM1, IPFR(M_VR, M_VM1, BIG_UDP_GRE(VM1_IP)),
+	  XDP_REDIRECT, FRAG_NEEDED_GRE(M_VM1, GW1, BIG_UDP_GRE(VM1_IP)), .drop = VR_DROP_FRAG_NEEDED, .tx = VM1 },
+	{ "vif/gre-frag-needed-tcp", "TCP, 1473 bytes with DF: ICMP, MTU 1472",
+	  VM2, IPFR(M_VR, M_VM2, BIG_TCP_GRE(VM2_IP)),
+	  XDP_REDIRECT, FRAG_NEEDED_GRE(M_VM2, GW1, BIG_TCP_GRE(VM2_IP)), .drop = VR_DROP_FRAG_NEEDED, .tx = VM2 },
+	{ "vif/gre-too-big", "1473 bytes, DF clear: dropped, counted",
+	  VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP, .len = 1445)), XDP_DROP, .drop = VR_DROP_TOO_BIG },
 
 	/* --- lookups that end the packet's walk ------------------------------------------------------ */
 	{ "vif/ttl1", "TTL 1 cannot be forwarded", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP, .ttl = 1)),
@@ -882,6 +952,91 @@ static const struct tcase cases[] = {
 	{ "fab/decap-large", "a 1468-byte inner packet in a 1500-byte outer one",
 	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 1440)),
 	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 1440)), .tx = VM1 },
+
+	/* --- fabric -> VM: MPLS-over-GRE, the same label resolution --------------------------------- */
+	{ "fab/gre-decap-vif-label", "IPv4 proto 47 | GRE 0x8847 | a vif's label: stripped, Ethernet to the VM",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .ttl = 63)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .ttl = 63)), .tx = VM1 },
+	{ "fab/gre-decap-vif-label-vrf2", "a vif in VRF 2, TCP inside",
+	  FAB, FROM_NBR_GRE(LBL(VM3), TCPF(REMOTE_IP, VM3_IP, .tos = 0x48)),
+	  XDP_REDIRECT, IPFR(M_VM3, M_VR, TCPF(REMOTE_IP, VM3_IP, .tos = 0x48)), .tx = VM3 },
+	{ "fab/gre-decap-vrf-label", "VRF 2's label: the inner destination picks the vif",
+	  FAB, FROM_NBR_GRE(VRF2_LABEL, ICMPF(REMOTE_IP, VM3_IP)),
+	  XDP_REDIRECT, IPFR(M_VM3, M_VR, ICMPF(REMOTE_IP, VM3_IP)), .tx = VM3 },
+	{ "fab/gre-decap-checksum", "GRE with its checksum present (8-byte header): accepted, not verified",
+	  FAB, FROM_NBR_GRE(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.gre_flags = GRE_CSUM),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/gre-decap-reserved-bits", "bits 6-12 of the GRE flags (recursion 3 included) set: ignored (RFC 2784 2.3)",
+	  FAB, FROM_NBR_GRE(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.gre_flags = 0x03f8),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/gre-decap-outer-options", "outer IPv4 with options (IHL 6)",
+	  FAB, FROM_NBR_GRE(LBL(VM2), UDPF(REMOTE_IP, VM2_IP), .tun.ihl = 6),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, UDPF(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/gre-decap-padding-trimmed", "Ethernet padding after the outer packet is not delivered",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 0), .pad = 16),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 0)), .tx = VM1 },
+	{ "fab/gre-decap-tunnel-padding-trimmed", "bytes in the outer packet after the inner one are not delivered",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .pad = 6, .relen = true),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP)), .tx = VM1 },
+	{ "fab/gre-decap-large", "a 1472-byte inner packet in a 1500-byte outer one",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 1444)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 1444)), .tx = VM1 },
+	{ "fab/gre-decap-to-tc-vif", "a tc vif's label: stripped, handed to TC with the note",
+	  FAB, FROM_NBR_GRE(LBL(VM4), UDPF(REMOTE_IP, VM4_IP, .ttl = 63)),
+	  XDP_PASS, IPFR(M_VM4, M_VR, UDPF(REMOTE_IP, VM4_IP, .ttl = 63)), .tx = VM4, .meta = VM4 },
+	{ "fab/gre-unknown-endpoint", "MPLS-over-GRE from 192.0.2.77, no tunnel endpoint of ours: dropped, counted",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.src = STRANGER_IP), XDP_DROP,
+	  .drop = VR_DROP_UNKNOWN_ENDPOINT },
+	{ "fab/gre-key", "GRE with a key (RFC 2890): unsupported, dropped, counted", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_KEY), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-sequence", "GRE with a sequence number: unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_SEQ), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-checksum-and-key", "checksum and key: the key makes it unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_CSUM | GRE_KEY), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-routing", "routing present (RFC 1701): unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_ROUTING), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-strict-route", "strict source route (RFC 1701): unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_STRICT), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-recursion", "recursion control 4 (RFC 1701; bit 5, which RFC 2784 2.3 says to discard on)", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = 0x0400), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-version1", "GRE version 1 (PPTP's) with protocol 0x8847: unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = 1), XDP_DROP,
+	  .drop = VR_DROP_GRE_UNSUPPORTED },
+	{ "fab/gre-bad-label", "label 999 is not allocated", FAB, FROM_NBR_GRE(999, UDPF(REMOTE_IP, VM1_IP)),
+	  XDP_DROP, .drop = VR_DROP_BAD_LABEL },
+	{ "fab/gre-label-stack", "two labels (S=0 on the first)", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.stack = true), XDP_DROP, .drop = VR_DROP_MPLS_STACK },
+	{ "fab/gre-inner-ipv6", "IPv6 inside", FAB, FROM_NBR_GRE(LBL(VM1), V6F()), XDP_DROP,
+	  .drop = VR_DROP_INNER_PROTO },
+	{ "fab/gre-mpls-truncated", "2 bytes of MPLS after the GRE header, lengths consistent", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 4 + 2, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/gre-checksum-truncated", "the checksum flag set, and only the 4 base bytes of GRE + MPLS", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_CSUM, .cut = 14 + 20 + 8,
+			 .relen = true), XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/gre-inner-short", "19 bytes of inner header", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 4 + 4 + 19, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/gre-inner-truncated", "inner total length beyond the outer packet", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 4 + 4 + 30, .relen = true),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/gre-inner-totlen-beyond-outer", "inner total length reaches past the outer packet into trailing bytes",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .pad = 8, .fix = fix_inner_totlen_into_trailer),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/gre-pass-other-proto", "GRE to us carrying IPv4 (0x0800), not MPLS: the host's", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_proto = ETHTYPE_IP), XDP_PASS },
+	{ "fab/gre-pass-other-dst", "MPLS-over-GRE for another underlay address", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.dst = OTHER_HOST_IP), XDP_PASS },
+	{ "fab/gre-pass-outer-fragment", "a fragmented GRE packet is left to the host", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.frag = IP_MF_), XDP_PASS },
+	{ "fab/gre-pass-header-cut", "2 bytes of GRE header in a consistent IPv4 packet: not a tunnel of ours", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 2, .relen = true), XDP_PASS },
 
 	/* --- to a vif in mode tc: XDP hands the rewritten frame to TC, with a note in the metadata ----- */
 	{ "vif/local-to-tc-vif", "VM1 (mode xdp) -> VM4 (mode tc): TTL-1, MACs, XDP_PASS with 'redirect to vm4'",
@@ -1032,6 +1187,38 @@ static const struct tcase cases[] = {
 	  VM4, IPFR(M_VR, M_VM4, BIG_TCP(VM4_IP, .len = 1600)),
 	  TC_ACT_REDIRECT, FRAG_NEEDED(M_VM4, GW1, BIG_TCP(VM4_IP, .len = 1600)), .drop = VR_DROP_FRAG_NEEDED,
 	  .tx = VM4, TC_CASE },
+	{ "tc/gre-encap-udp", "MPLS-over-GRE: the very bytes vr_vif_xdp sends",
+	  VM4, IPFR(M_VR, M_VM4, UDPF(VM4_IP, GRE_IP, .tos = 0xb8)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(300, UDPF(VM4_IP, GRE_IP, .tos = 0xb8, .ttl = 63)), TC_CASE },
+	{ "tc/gre-encap-tcp", "TCP with DF inside",
+	  VM4, IPFR(M_VR, M_VM4, TCPF(VM4_IP, GRE_IP, .ttl = 20)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(300, TCPF(VM4_IP, GRE_IP, .ttl = 19)), TC_CASE },
+	{ "tc/gre-encap-same-label", "GRE beside UDP to the same host and label: its own nexthop",
+	  VM4, IPFR(M_VR, M_VM4, ICMPF(VM4_IP, GRE_SAME_IP)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(100, ICMPF(VM4_IP, GRE_SAME_IP, .ttl = 63)), TC_CASE },
+	{ "tc/gre-encap-from-tap", "from the tap: the same tunnel",
+	  VM5, IPFR(M_VR, M_VM5, TCPF(VM5_IP, GRE_HOST_IP)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(370, TCPF(VM5_IP, GRE_HOST_IP, .ttl = 63)), TC_CASE },
+	{ "tc/gre-encap-padding-trimmed", "Ethernet padding is not tunnelled",
+	  VM4, IPFR(M_VR, M_VM4, UDPF(VM4_IP, GRE_IP, .len = 0), .pad = 18),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(300, UDPF(VM4_IP, GRE_IP, .len = 0, .ttl = 63)), TC_CASE },
+	{ "tc/gre-encap-mtu-exact", "1472 bytes inside with DF: a 1500-byte GRE packet, no ICMP",
+	  VM4, IPFR(M_VR, M_VM4, BIG_TCP_GRE(VM4_IP, .len = 1432)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(300, BIG_TCP_GRE(VM4_IP, .len = 1432, .ttl = 63)), TC_CASE },
+	{ "tc/gre-frag-needed-udp", "UDP, DF, 1473 bytes: ICMP 3/4, MTU 1472, back out of vm4",
+	  VM4, IPFR(M_VR, M_VM4, BIG_UDP_GRE(VM4_IP)),
+	  TC_ACT_REDIRECT, FRAG_NEEDED_GRE(M_VM4, GW1, BIG_UDP_GRE(VM4_IP)), .drop = VR_DROP_FRAG_NEEDED, .tx = VM4,
+	  TC_CASE },
+	{ "tc/gre-frag-needed-tcp", "TCP, DF, 1473 bytes from the tap: ICMP from the host's address, MTU 1472",
+	  VM5, IPFR(M_VR, M_VM5, BIG_TCP_GRE(VM5_IP)),
+	  TC_ACT_REDIRECT, FRAG_NEEDED_GRE(M_VM5, HOST_IP, BIG_TCP_GRE(VM5_IP)), .drop = VR_DROP_FRAG_NEEDED,
+	  .tx = VM5, TC_CASE },
+	{ "tc/gre-too-big", "1473 bytes, DF clear: dropped, counted",
+	  VM4, IPFR(M_VR, M_VM4, UDPF(VM4_IP, GRE_IP, .len = 1445)), TC_ACT_SHOT, .drop = VR_DROP_TOO_BIG, TC_CASE },
+	{ "tc/gre-gso-frag-needed", "GSO TCP, segments of 1461 bytes (1501 with headers) > fab0's MTU, DF: ICMP, "
+	  "MTU 1472", VM4, IPFR(M_VR, M_VM4, TCPF(VM4_IP, GRE_IP, .len = 2 * 1461)),
+	  TC_ACT_REDIRECT, FRAG_NEEDED_GRE(M_VM4, GW1, TCPF(VM4_IP, GRE_IP, .len = 2 * 1461)),
+	  .drop = VR_DROP_FRAG_NEEDED, .tx = VM4, TC_CASE, .gso_size = 1461, .gso_segs = 2 },
 	/* Test runs set gso_size and gso_segs but no GSO type, and bpf_skb_adjust_room refuses to encapsulate a
 	 * GSO skb of no known type (-ENOTSUPP): GSO encapsulation is tested live (tap/gso-encap*). */
 	{ "tc/gso-frag-needed", "GSO TCP, segments of 1461 bytes (1501 with headers) > fab0's MTU, DF: ICMP, MTU 1468",
@@ -1117,6 +1304,42 @@ static const struct tcase cases[] = {
 	  FAB_TC_CASE },
 	{ "fabtc/pass-arp", "ARP for the host", FAB,
 	  ARPFR(M_BCAST, M_NBR, ARP_REQUEST, M_NBR, NBR_IP, M_ZERO, HOST_IP), TC_ACT_OK, FAB_TC_CASE },
+
+	/* --- fabric mode tc: vr_fabric_tc decapsulates skbs itself, both encapsulations ---------------- */
+	{ "fabtc/decap-udp", "fabric mode tc: MPLS-in-UDP to a vif in mode xdp, redirected to it",
+	  FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .ttl = 63)),
+	  TC_ACT_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .ttl = 63)), .tx = VM1, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-decap", "fabric mode tc: MPLS-over-GRE to a vif in mode xdp",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .ttl = 63)),
+	  TC_ACT_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .ttl = 63)), .tx = VM1, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-decap-tc-vif", "fabric mode tc: MPLS-over-GRE to a vif in mode tc, TCP inside",
+	  FAB, FROM_NBR_GRE(LBL(VM4), TCPF(REMOTE_IP, VM4_IP, .tos = 0x48)),
+	  TC_ACT_REDIRECT, IPFR(M_VM4, M_VR, TCPF(REMOTE_IP, VM4_IP, .tos = 0x48)), .tx = VM4, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-decap-vrf-label", "fabric mode tc: VRF 2's label over GRE",
+	  FAB, FROM_NBR_GRE(VRF2_LABEL, ICMPF(REMOTE_IP, VM6_IP)),
+	  TC_ACT_REDIRECT, IPFR(M_VM6, M_VR, ICMPF(REMOTE_IP, VM6_IP)), .tx = VM6, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-decap-checksum", "fabric mode tc: the GRE checksum present, not verified",
+	  FAB, FROM_NBR_GRE(LBL(VM5), UDPF(REMOTE_IP, VM5_IP), .tun.gre_flags = GRE_CSUM),
+	  TC_ACT_REDIRECT, IPFR(M_VM5, M_VR, UDPF(REMOTE_IP, VM5_IP)), .tx = VM5, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-decap-padding-trimmed", "fabric mode tc: padding after the outer packet is not delivered",
+	  FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP, .len = 0), .pad = 16),
+	  TC_ACT_REDIRECT, IPFR(M_VM1, M_VR, UDPF(REMOTE_IP, VM1_IP, .len = 0)), .tx = VM1, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-unknown-endpoint", "fabric mode tc: GRE from an unknown host, dropped, counted", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.src = STRANGER_IP), TC_ACT_SHOT,
+	  .drop = VR_DROP_UNKNOWN_ENDPOINT, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-key", "fabric mode tc: GRE with a key, unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_KEY), TC_ACT_SHOT,
+	  .drop = VR_DROP_GRE_UNSUPPORTED, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-sequence", "fabric mode tc: GRE with a sequence number, unsupported", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_flags = GRE_SEQ), TC_ACT_SHOT,
+	  .drop = VR_DROP_GRE_UNSUPPORTED, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-bad-label", "fabric mode tc: label 999 over GRE", FAB,
+	  FROM_NBR_GRE(999, UDPF(REMOTE_IP, VM1_IP)), TC_ACT_SHOT, .drop = VR_DROP_BAD_LABEL, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-inner-short", "fabric mode tc: 19 bytes of inner header", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 4 + 4 + 19, .relen = true),
+	  TC_ACT_SHOT, .drop = VR_DROP_MALFORMED, FAB_TC_MODE_CASE },
+	{ "fabtc/gre-pass-other-proto", "fabric mode tc: GRE carrying IPv4, the host's", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.gre_proto = ETHTYPE_IP), TC_ACT_OK, FAB_TC_MODE_CASE },
 };
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -1292,6 +1515,18 @@ static void prepend_meta(struct pkt *p, int dev)
 	p->len += sizeof(words);
 }
 
+/* Fabric mode tc on or off in the config map: vr_fabric_tc decapsulates only when it is on. */
+static int set_fabric_tc(bool on)
+{
+	struct vr_config c;
+	__u32 zero = 0;
+
+	if (vr_config_get(&h, &c))
+		return -EIO;
+	c.flags = on ? c.flags | VR_CFG_F_FABRIC_TC : c.flags & ~(__u32)VR_CFG_F_FABRIC_TC;
+	return bpf_map_update_elem(h.config_fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
 static void run_case(const struct tcase *tc)
 {
 	struct counters before, after;
@@ -1310,6 +1545,11 @@ static void run_case(const struct tcase *tc)
 		want_meta = 8;
 	}
 
+	if (tc->fabric_tc && (err = set_fabric_tc(true))) {
+		why("setting fabric mode tc: %s", strerror(-err));
+		tend(tc->name, tc->desc);
+		return;
+	}
 	err = counters_get(&before);
 	if (err)
 		why("reading counters: %s", vr_strerror());
@@ -1317,6 +1557,8 @@ static void run_case(const struct tcase *tc)
 		err = run_once(prog_of(tc), ifindex[tc->ing], &in_buf, &got_buf, &retval, &meta_len);
 	else
 		err = run_tc(prog_of(tc), ifindex[tc->ing], &in_buf, &got_buf, &retval, tc->gso_size, tc->gso_segs);
+	if (tc->fabric_tc && set_fabric_tc(false))
+		why("setting fabric mode tc back to xdp failed");
 	if (err) {
 		why("test run failed: %s", strerror(-err));
 		tend(tc->name, tc->desc);
@@ -1661,6 +1903,254 @@ static void test_route_cache(void)
 	vr_route_del(&h, 1, htonl(net), 24);
 }
 
+/* ECMP: a composite route of 4 tunnel members spreads 10,000 flows over all of them, each flow keeps its
+ * member, the member follows the same hash as the UDP source port, and removing one member (route replace)
+ * moves exactly the flows that were on it. */
+#define ECMP_DST IP4(10, 9, 88, 1)
+enum { ECMP_FLOWS = 10000, ECMP_N = 4 };
+
+/* Run the 10,000 flows; label[i] and sport[i] of each flow's output (0: not encapsulated). */
+static int ecmp_run(uint32_t *label, uint16_t *sport)
+{
+	for (int i = 0; i < ECMP_FLOWS; i++) {
+		struct frame fr = IPFR(M_VR, M_VM1, UDPF(VM1_IP, ECMP_DST));
+		struct layout lo;
+		__u32 retval = 0;
+
+		fr.ip.sport = (uint16_t)(1024 + i % 5000);
+		fr.ip.dport = (uint16_t)(2000 + i / 5000);
+		build(&in_buf, &fr, &lo);
+		if (run_once(vif_prog, ifindex[VM1], &in_buf, &got_buf, &retval, NULL) || retval != XDP_REDIRECT ||
+		    got_buf.len < 46) {
+			why("flow %d: verdict %s, %zu bytes", i, xdp_name(retval), got_buf.len);
+			return -1;
+		}
+		label[i] = pkt_get32(&got_buf, 42) >> 12;
+		sport[i] = pkt_get16(&got_buf, 34);
+	}
+	return 0;
+}
+
+static int ecmp_leftover(__u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	(void)nh_id;
+	(void)arg;
+	return nh->type == VR_NH_COMPOSITE || (nh->type == VR_NH_TUNNEL && nh->label >= 301 && nh->label <= 304);
+}
+
+static void test_ecmp(void)
+{
+	static uint32_t before[ECMP_FLOWS], again[ECMP_FLOWS], after[ECMP_FLOWS];
+	static uint16_t sport[ECMP_FLOWS], sport2[ECMP_FLOWS];
+	struct vr_nh_spec m[ECMP_N], group = { .type = VR_NH_COMPOSITE, .n_members = ECMP_N, .members = m };
+	uint32_t bucket_label[VR_ECMP_BUCKETS] = { 0 };
+	int share[ECMP_N] = { 0 }, moved = 0, was_on_gone = 0, kept_wrong = 0, unstable = 0, mismatch = 0;
+
+	for (int k = 0; k < ECMP_N; k++)
+		m[k] = (struct vr_nh_spec){ .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP), .label = 301 + k };
+	tbegin();
+	if (vr_route_add(&h, 1, htonl(ECMP_DST), 32, &group))
+		why("vr_route_add (ECMP, 4 members): %s", vr_strerror());
+	else if (!ecmp_run(before, sport) && !ecmp_run(again, sport2)) {
+		for (int i = 0; i < ECMP_FLOWS; i++) {
+			uint32_t b = sport[i] & (VR_ECMP_BUCKETS - 1);
+
+			if (before[i] >= 301 && before[i] < 301 + ECMP_N)
+				share[before[i] - 301]++;
+			unstable += before[i] != again[i] || sport[i] != sport2[i];
+			/* One member per source-port bucket: the member and the port come from one hash. */
+			if (!bucket_label[b])
+				bucket_label[b] = before[i];
+			mismatch += bucket_label[b] != before[i];
+		}
+		for (int k = 0; k < ECMP_N; k++)
+			if (share[k] < ECMP_FLOWS * 15 / 100)
+				why("member label %d carries %d of %d flows", 301 + k, share[k], ECMP_FLOWS);
+		if (unstable)
+			why("%d flows changed member or source port between two identical runs", unstable);
+		if (mismatch)
+			why("%d flows share a source-port bucket with a flow on another member", mismatch);
+	}
+	tend("ecmp/spread", "4 tunnel members: 10,000 flows over all (>= 15% each), each flow on one member, "
+			    "member and UDP source port from one hash");
+
+	tbegin();
+	m[1] = m[3]; /* label 302 goes: members 301, 304, 303 */
+	group.n_members = ECMP_N - 1;
+	if (vr_route_replace(&h, 1, htonl(ECMP_DST), 32, &group))
+		why("vr_route_replace (3 members): %s", vr_strerror());
+	else if (!ecmp_run(after, sport2)) {
+		for (int i = 0; i < ECMP_FLOWS; i++) {
+			if (before[i] == 302) {
+				was_on_gone++;
+				moved += after[i] != 302;
+			} else {
+				kept_wrong += after[i] != before[i];
+			}
+		}
+		if (!was_on_gone || moved != was_on_gone)
+			why("%d of the %d flows of the removed member moved", moved, was_on_gone);
+		if (kept_wrong)
+			why("%d flows of the remaining members changed member", kept_wrong);
+	}
+	tend("ecmp/remove-member", "label 302 removed in place: exactly its flows move, no other flow does");
+	tbegin();
+	if (vr_route_del(&h, 1, htonl(ECMP_DST), 32))
+		why("vr_route_del: %s", vr_strerror());
+	else if (vr_nh_foreach(&h, ecmp_leftover, NULL))
+		why("a composite or member nexthop is left after the route went");
+	tend("ecmp/released", "route deleted: the group, its composite and its member nexthops are given back");
+}
+
+/* Property: random routes in both VRFs and random packets never deliver into another VRF. Routes: 300 random
+ * prefixes of 10.50.0.0/16 (/16../32) in a random VRF, each to a vif of that VRF, a tunnel with a label that
+ * names the VRF (VRF 1: 5000 + i, VRF 2: 6000 + i) or discard. Packets from VMs (own addresses) to random
+ * destinations, and tunnel packets with random labels to random inner destinations: whatever is delivered
+ * must go to a vif of the sender's VRF (or the label's vif / VRF), whatever is tunnelled must carry a label of
+ * the sender's VRF. */
+static int prop_vif_of_mac(const uint8_t *mac)
+{
+	for (int d = VM1; d <= VM6; d++)
+		if (!memcmp(mac, devs[d].peer_mac, 6))
+			return d;
+	return -1;
+}
+
+static int prop_vif_of_ifindex(uint32_t ifx)
+{
+	for (int d = VM1; d <= VM6; d++)
+		if ((uint32_t)ifindex[d] == ifx)
+			return d;
+	return -1;
+}
+
+/* The vif an output frame goes to (-1: none; -2: tunnelled, *label set). */
+static int prop_target(__u32 verdict, __u32 meta_len, uint32_t *label)
+{
+	const uint8_t *f = got_buf.b + meta_len;
+
+	if (verdict == XDP_PASS && meta_len >= 8) {
+		uint32_t w[2];
+
+		memcpy(w, got_buf.b, sizeof(w));
+		return w[0] == VR_META_MAGIC ? prop_vif_of_ifindex(w[1]) : -1;
+	}
+	if (verdict != XDP_REDIRECT)
+		return -1;
+	if (got_buf.len >= meta_len + 46 && f[12] == 0x08 && f[13] == 0x00 && f[23] == IPPROTO_UDP_ &&
+	    ((f[36] << 8) | f[37]) == VR_MPLS_UDP_PORT) {
+		*label = ((uint32_t)f[42] << 12) | ((uint32_t)f[43] << 4) | (f[44] >> 4);
+		return -2;
+	}
+	return prop_vif_of_mac(f);
+}
+
+static void test_vrf_isolation_property(void)
+{
+	enum { ROUTES = 300, PACKETS = 5000, TUNNELED = 3000 };
+	static const int senders[] = { VM1, VM2, VM3, VM6 }, vrf1_vifs[] = { VM1, VM2, VM4, VM5 },
+			 vrf2_vifs[] = { VM3, VM6 };
+	struct { __u32 vrf, prefix, plen; } added[ROUTES];
+	uint32_t rng = 0x5eed1234;
+	int n = 0, violations = 0, delivered = 0, tunnelled = 0;
+	char first[160] = "";
+
+	tbegin();
+	for (int i = 0; i < ROUTES; i++) {
+		__u32 vrf = 1 + (xorshift32(&rng) & 1), plen = 16 + xorshift32(&rng) % 17, kind = xorshift32(&rng) % 5;
+		__u32 prefix = (IP4(10, 50, 0, 0) | (xorshift32(&rng) & 0xffff)) & (plen ? ~0u << (32 - plen) : 0);
+		struct vr_nh_spec nh = { .type = VR_NH_DISCARD };
+
+		if (kind < 2) {
+			int d = vrf == 1 ? vrf1_vifs[xorshift32(&rng) % 4] : vrf2_vifs[xorshift32(&rng) % 2];
+
+			nh = (struct vr_nh_spec){ .type = VR_NH_ENCAP, .ifname = devs[d].name };
+		} else if (kind < 4) {
+			nh = (struct vr_nh_spec){ .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP),
+						  .label = (vrf == 1 ? 5000 : 6000) + (__u32)i };
+		}
+		if (!vr_route_add(&h, vrf, htonl(prefix), plen, &nh))
+			added[n++] = (typeof(added[0])){ vrf, prefix, plen };
+	}
+	for (int i = 0; i < PACKETS + TUNNELED; i++) {
+		bool tun = i >= PACKETS;
+		int src = senders[xorshift32(&rng) % 4], dev = tun ? FAB : src, tgt;
+		uint32_t dst = xorshift32(&rng) % 4 ? (IP4(10, 50, 0, 0) | (xorshift32(&rng) & 0xffff))
+						   : devs[VM1 + xorshift32(&rng) % 6].ip;
+		uint32_t inlabel = 0, label = 0, want_vrf = devs[src].vrf;
+		struct pkt inner;
+		__u32 verdict = 0, meta = 0;
+		size_t ipo, udpo;
+
+		pkt_init(&inner);
+		pkt_eth(&inner, devs[src].mac, devs[src].peer_mac, ETHTYPE_IP);
+		ipo = pkt_ipv4(&inner, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_, .src = devs[src].ip,
+							    .dst = dst });
+		udpo = pkt_udp(&inner, (uint16_t)xorshift32(&rng), (uint16_t)xorshift32(&rng));
+		pkt_payload(&inner, 8, (uint8_t)i);
+		pkt_udp_end(&inner, ipo, udpo, true);
+		pkt_ipv4_end(&inner, ipo);
+		if (!tun) {
+			in_buf = inner;
+		} else {
+			int pick = xorshift32(&rng) % 3;
+
+			inlabel = pick == 0 ? vifs[VM1 + xorshift32(&rng) % 6].label
+					    : pick == 1 ? VRF2_LABEL : 16 + xorshift32(&rng) % 3000;
+			pkt_init(&in_buf);
+			pkt_eth(&in_buf, devs[FAB].mac, devs[FAB].peer_mac, ETHTYPE_IP);
+			ipo = pkt_ipv4(&in_buf, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_, .src = NBR_IP,
+								     .dst = HOST_IP });
+			udpo = pkt_udp(&in_buf, 50000, VR_MPLS_UDP_PORT);
+			pkt_mpls(&in_buf, inlabel, 0, true, 64);
+			pkt_bytes(&in_buf, inner.b + ETH_HLEN_, inner.len - ETH_HLEN_);
+			pkt_udp_end(&in_buf, ipo, udpo, false);
+			pkt_ipv4_end(&in_buf, ipo);
+		}
+		if (run_once(prog_for(dev), ifindex[dev], &in_buf, &got_buf, &verdict, &meta))
+			continue;
+		tgt = prop_target(verdict, meta, &label);
+		if (tgt == -1)
+			continue;
+		if (tgt == -2) {
+			tunnelled++;
+			/* Tunnelled: a label of the sender's VRF (random routes or the fixed ones of test_datapath). */
+			if (!tun && !((label >= 5000 && label < 6000 && want_vrf == 1) ||
+				      (label >= 6000 && label < 7000 && want_vrf == 2) ||
+				      (want_vrf == 1 && label < 200) || (want_vrf == 2 && label == 200))) {
+				if (!violations++)
+					snprintf(first, sizeof(first), "VRF %u sender tunnelled with label %u to %s", want_vrf,
+						 label, ip_str(dst));
+			}
+			continue;
+		}
+		delivered++;
+		if (tun) {
+			bool ok = false;
+
+			for (int d = VM1; d <= VM6; d++)
+				if (vifs[d].label == inlabel)
+					ok = d == tgt;
+			if (inlabel == VRF2_LABEL)
+				ok = devs[tgt].vrf == 2;
+			if (!ok && !violations++)
+				snprintf(first, sizeof(first), "label %u delivered to %s (VRF %u)", inlabel, devs[tgt].name,
+					 devs[tgt].vrf);
+		} else if (devs[tgt].vrf != want_vrf && !violations++) {
+			snprintf(first, sizeof(first), "%s (VRF %u) -> %s delivered to %s (VRF %u)", devs[src].name,
+				 want_vrf, ip_str(dst), devs[tgt].name, devs[tgt].vrf);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		vr_route_del(&h, added[i].vrf, htonl(added[i].prefix), added[i].plen);
+	if (violations)
+		why("%d deliveries crossed a VRF; first: %s", violations, first);
+	if (delivered < 500 || tunnelled < 500)
+		why("too few deliveries to mean anything (%d delivered, %d tunnelled)", delivered, tunnelled);
+	tend("property/vrf-isolation", "300 random routes, 8,000 random packets and tunnel packets: nothing crosses "
+				       "a VRF");
+}
+
 /* A configured tunnel endpoint is accepted from the next packet on, and refused again once deconfigured. */
 static void test_endpoints(void)
 {
@@ -1733,6 +2223,12 @@ static const struct live_case live_cases[] = {
 	  TO_NBR(100, UDPF(VM1_IP, REMOTE_IP, .tos = 0x10, .ttl = 63)) },
 	{ "live/decap", FAB, VM3, FROM_NBR(LBL(VM3), UDPF(REMOTE_IP, VM3_IP)),
 	  IPFR(M_VM3, M_VR, UDPF(REMOTE_IP, VM3_IP)) },
+	{ "live/gre-encap", VM1, FAB, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP, .tos = 0x10)),
+	  TO_NBR_GRE(300, UDPF(VM1_IP, GRE_IP, .tos = 0x10, .ttl = 63)) },
+	{ "live/gre-decap", FAB, VM3, FROM_NBR_GRE(LBL(VM3), UDPF(REMOTE_IP, VM3_IP)),
+	  IPFR(M_VM3, M_VR, UDPF(REMOTE_IP, VM3_IP)) },
+	{ "live/gre-handover-fabric-to-tc-vif", FAB, VM4, FROM_NBR_GRE(LBL(VM4), TCPF(REMOTE_IP, VM4_IP, .ttl = 63)),
+	  IPFR(M_VM4, M_VR, TCPF(REMOTE_IP, VM4_IP, .ttl = 63)) },
 	{ "live/arp", VM1, VM1, ARP_ASK(M_VM1, VM1_IP, GW1), ARP_ANSWER(M_VM1, VM1_IP, GW1) },
 	/* XDP_PASS with the hand-over note: up the stack of the ingress device, where its TC program (vr_vif_tc,
 	 * vr_fabric_tc) must find the note and redirect to the vif in mode tc. */
@@ -1982,6 +2478,26 @@ static const struct tap_case tap_cases[] = {
 	  IPFR(M_VR, M_VM5, UDPF(VM5_IP, REMOTE_IP, .frag = IP_DF_, .len = 2 * 1452)), .gso_size = 1452, .cap = VM5,
 	  .out = FRAG_NEEDED(M_VM5, HOST_IP, UDPF(VM5_IP, REMOTE_IP, .frag = IP_DF_, .len = 2 * 1452)),
 	  .drop = VR_DROP_FRAG_NEEDED, .tx = VM5 },
+	{ "tap/gre-encap", "VM5 -> the GRE network: MPLS-over-GRE out of fab0",
+	  IPFR(M_VR, M_VM5, UDPF(VM5_IP, GRE_IP, .tos = 0x10)), .cap = FAB,
+	  .out = TO_NBR_GRE(300, UDPF(VM5_IP, GRE_IP, .tos = 0x10, .ttl = 63)) },
+	{ "tap/gre-encap-csum-offload", "TCP with its checksum left to offload: in GRE, the inner checksum still marked",
+	  IPFR(M_VR, M_VM5, TCPF(VM5_IP, GRE_IP)), .offload = true, .cap = FAB,
+	  .out = TO_NBR_GRE(300, TCPF(VM5_IP, GRE_IP, .ttl = 63)) },
+	{ "tap/gre-gso-encap", "TSO, 2 segments of 1448 (1488-byte packets, 1516 in GRE): encapsulated as GSO, "
+	  "segments 28 bytes smaller",
+	  IPFR(M_VR, M_VM5, TCPF(VM5_IP, GRE_IP, .len = 2 * 1448)), .gso_size = 1448, .cap = FAB,
+	  .out = TO_NBR_GRE(300, TCPF(VM5_IP, GRE_IP, .len = 2 * 1448, .ttl = 63)), .out_gso = 1448 - 28 },
+	{ "tap/gre-gso-encap-fixed", "TSO, segments of 1432 (1500 bytes in GRE, 1504 in UDP): GSO size kept",
+	  IPFR(M_VR, M_VM5, TCPF(VM5_IP, GRE_IP, .len = 2 * 1432)), .gso_size = 1432, .cap = FAB,
+	  .out = TO_NBR_GRE(300, TCPF(VM5_IP, GRE_IP, .len = 2 * 1432, .ttl = 63)), .out_gso = 1432 },
+	{ "tap/gre-udp-gso-encap", "USO, datagrams of 1428 bytes (1456 in GRE): encapsulated as UDP GSO, size kept",
+	  IPFR(M_VR, M_VM5, UDPF(VM5_IP, GRE_IP, .frag = IP_DF_, .len = 2 * 1400)), .gso_size = 1400, .cap = FAB,
+	  .out = TO_NBR_GRE(300, UDPF(VM5_IP, GRE_IP, .frag = IP_DF_, .len = 2 * 1400, .ttl = 63)), .out_gso = 1400 },
+	{ "tap/gre-gso-frag-needed", "TSO, segments of 1461 (1501 bytes alone), DF: ICMP, MTU 1472",
+	  IPFR(M_VR, M_VM5, TCPF(VM5_IP, GRE_IP, .len = 2 * 1461)), .gso_size = 1461, .cap = VM5,
+	  .out = FRAG_NEEDED_GRE(M_VM5, HOST_IP, TCPF(VM5_IP, GRE_IP, .len = 2 * 1461)), .drop = VR_DROP_FRAG_NEEDED,
+	  .tx = VM5 },
 	{ "tap/vlan", "an 802.1Q-tagged frame (the stack takes the tag out of the frame before TC): dropped as vlan",
 	  IPFR(M_VR, M_VM5, UDPF(VM5_IP, VM1_IP), .vlan = 100), .cap = VM1, .drop = VR_DROP_VLAN },
 	{ "tap/vlan-to-tunnel", "an 802.1Q-tagged frame for the remote network: dropped, nothing on the underlay",
@@ -2245,9 +2761,11 @@ static void run_tap(const struct tap_case *c)
 		       "csum_offset %u\n", gv.flags, gv.gso_type, gso, cs, co);
 		if (vlan >= 0)
 			why("the result carries VLAN tag %d outside the frame", vlan & 0xfff);
-		if (c->out_gso && (gv.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || gso != c->out_gso))
-			why("the result is not a TCP GSO packet of size %u (gso_type %u, gso_size %u)", c->out_gso,
-			    gv.gso_type, gso);
+		uint8_t want_type = c->in.ip.proto == IPPROTO_UDP_ ? VIRTIO_NET_HDR_GSO_UDP_L4 : VIRTIO_NET_HDR_GSO_TCPV4;
+
+		if (c->out_gso && (gv.gso_type != want_type || gso != c->out_gso))
+			why("the result is not a %s GSO packet of size %u (gso_type %u, gso_size %u)",
+			    want_type == VIRTIO_NET_HDR_GSO_TCPV4 ? "TCP" : "UDP", c->out_gso, gv.gso_type, gso);
 		if (!c->out_gso && gv.gso_type != VIRTIO_NET_HDR_GSO_NONE)
 			why("the result is a GSO packet (gso_type %u, gso_size %u)", gv.gso_type, gso);
 		if (want_csum_start && (!(gv.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || cs != want_csum_start || co != field))
@@ -2466,7 +2984,7 @@ static int setup_vrouter(void)
 		const struct route *r = &routes[i];
 		struct vr_nh_spec nh = {
 			.type = r->type, .ifname = r->type == VR_NH_ENCAP ? devs[r->dev].name : NULL,
-			.remote_ip = htonl(r->remote), .label = r->label,
+			.remote_ip = htonl(r->remote), .label = r->label, .encap = r->encap,
 		};
 
 		if (vr_route_add(&h, r->vrf, htonl(r->prefix), r->plen, &nh))
@@ -2692,7 +3210,10 @@ static int run_cost(int samples)
 	} paths[] = {
 		{ "vif local VM->VM (ENCAP nexthop)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP)), XDP_REDIRECT },
 		{ "vif encap MPLS-in-UDP (TUNNEL nexthop)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, REMOTE_IP)), XDP_REDIRECT },
+		{ "vif encap MPLS-over-GRE (TUNNEL, GRE)", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, GRE_IP)), XDP_REDIRECT },
 		{ "fabric decap to a vif label", FAB, FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP)), XDP_REDIRECT },
+		{ "fabric decap MPLS-over-GRE, vif label", FAB, FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP)),
+		  XDP_REDIRECT },
 		{ "fabric decap via a VRF label", FAB, FROM_NBR(VRF2_LABEL, UDPF(REMOTE_IP, VM3_IP)), XDP_REDIRECT },
 		{ "vif ARP reply for the gateway", VM1, ARP_ASK(M_VM1, VM1_IP, GW1), XDP_REDIRECT },
 		{ "fabric pass-through (host traffic)", FAB, IPFR(M_FAB, M_NBR, TCPF(NBR_IP, HOST_IP)), XDP_PASS },
@@ -2771,6 +3292,8 @@ int main(int argc, char **argv)
 	test_sport_fragments();
 	test_route_cache();
 	test_endpoints();
+	test_ecmp();
+	test_vrf_isolation_property();
 	test_neigh_event();
 	for (size_t i = 0; i < sizeof(live_cases) / sizeof(live_cases[0]); i++)
 		run_live(&live_cases[i]);

@@ -1736,6 +1736,112 @@ static void t_api(void)
 	ok("api: every error code has a name");
 }
 
+/* ---- the encapsulation a receiver picks from a next hop's tunnel-encapsulation-list ---- */
+
+struct encap_rec {
+	const unsigned int *prefs;
+	size_t n;
+	unsigned int picked[8];
+	unsigned int n_items;
+};
+
+static int encap_cb(void *user, const struct vr_xmpp_event *ev)
+{
+	struct encap_rec *r = user;
+
+	if (ev->type == VR_XMPP_EV_STANZA && ev->u.stanza->kind == VR_XMPP_ST_ITEMS)
+		for (unsigned int i = 0; i < ev->u.stanza->u.items.n_items && r->n_items < 8; i++)
+			r->picked[r->n_items++] =
+				vr_xmpp_encap_choose(r->prefs, r->n, &ev->u.stanza->u.items.items[i].nexthops[0]);
+	return 0;
+}
+
+static void t_encap_choice(void)
+{
+	static const unsigned int udp_gre[] = { VR_XMPP_ENCAP_UDP, VR_XMPP_ENCAP_GRE };
+	static const unsigned int gre_udp[] = { VR_XMPP_ENCAP_GRE, VR_XMPP_ENCAP_UDP };
+	static const unsigned int udp_only[] = { VR_XMPP_ENCAP_UDP };
+	static const unsigned int gre_only[] = { VR_XMPP_ENCAP_GRE };
+	const unsigned int G = VR_XMPP_ENCAP_GRE, U = VR_XMPP_ENCAP_UDP;
+	static const struct {
+		const char *prefs_name;
+		const unsigned int *prefs;
+		size_t n;
+		unsigned int offered, want;
+	} cases[] = {
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE, VR_XMPP_ENCAP_UDP },
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_GRE, VR_XMPP_ENCAP_GRE },
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_UDP, VR_XMPP_ENCAP_UDP },
+		{ "udp,gre", udp_gre, 2, 0, VR_XMPP_ENCAP_GRE },	/* no list: gre */
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_VXLAN, 0 },
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_VXLAN | VR_XMPP_ENCAP_OTHER, 0 },
+		{ "udp,gre", udp_gre, 2, VR_XMPP_ENCAP_VXLAN | VR_XMPP_ENCAP_GRE, VR_XMPP_ENCAP_GRE },
+		{ "gre,udp", gre_udp, 2, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE | VR_XMPP_ENCAP_VXLAN, VR_XMPP_ENCAP_GRE },
+		{ "gre,udp", gre_udp, 2, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_OTHER, VR_XMPP_ENCAP_UDP },
+		{ "gre,udp", gre_udp, 2, 0, VR_XMPP_ENCAP_GRE },
+		{ "udp", udp_only, 1, 0, 0 },				/* gre implied, not wanted */
+		{ "udp", udp_only, 1, VR_XMPP_ENCAP_GRE, 0 },
+		{ "udp", udp_only, 1, VR_XMPP_ENCAP_GRE | VR_XMPP_ENCAP_UDP, VR_XMPP_ENCAP_UDP },
+		{ "gre", gre_only, 1, VR_XMPP_ENCAP_UDP, 0 },
+		{ "gre", gre_only, 1, 0, VR_XMPP_ENCAP_GRE },
+		{ "none", udp_gre, 0, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE, 0 },
+	};
+	/* The same next hop listed in both orders, and without a list, as a control node sends it. */
+	static const char msg[] =
+		"<message from=\"" CTRL "\" to=\"" HOST "/bgp-peer\"><event xmlns=\"http://jabber.org/protocol/pubsub\">"
+		"<items node=\"1/1/" VN1 "\">"
+		"<item id=\"10.1.1.1/32\"><entry><nlri><af>1</af><safi>1</safi><address>10.1.1.1/32</address></nlri>"
+		"<next-hops><next-hop><af>1</af><address>192.0.2.2</address><label>17</label><tunnel-encapsulation-list>"
+		"<tunnel-encapsulation>udp</tunnel-encapsulation><tunnel-encapsulation>gre</tunnel-encapsulation>"
+		"</tunnel-encapsulation-list></next-hop></next-hops></entry></item>"
+		"<item id=\"10.1.1.2/32\"><entry><nlri><af>1</af><safi>1</safi><address>10.1.1.2/32</address></nlri>"
+		"<next-hops><next-hop><af>1</af><address>192.0.2.2</address><label>18</label><tunnel-encapsulation-list>"
+		"<tunnel-encapsulation>gre</tunnel-encapsulation><tunnel-encapsulation>udp</tunnel-encapsulation>"
+		"</tunnel-encapsulation-list></next-hop></next-hops></entry></item>"
+		"<item id=\"10.1.1.3/32\"><entry><nlri><af>1</af><safi>1</safi><address>10.1.1.3/32</address></nlri>"
+		"<next-hops><next-hop><af>1</af><address>192.0.2.2</address><label>19</label>"
+		"</next-hop></next-hops></entry></item>"
+		"<item id=\"10.1.1.4/32\"><entry><nlri><af>1</af><safi>1</safi><address>10.1.1.4/32</address></nlri>"
+		"<next-hops><next-hop><af>1</af><address>192.0.2.2</address><label>20</label><tunnel-encapsulation-list>"
+		"<tunnel-encapsulation>vxlan</tunnel-encapsulation><tunnel-encapsulation>mpls</tunnel-encapsulation>"
+		"</tunnel-encapsulation-list></next-hop></next-hops></entry></item>"
+		"</items></event></message>";
+	const char *name = "encap choice: the first of the receiver's preferences that the next hop offers";
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vr_xmpp_nexthop nh = { .encaps = cases[i].offered };
+		unsigned int got = vr_xmpp_encap_choose(cases[i].prefs, cases[i].n, &nh);
+
+		if (got != cases[i].want && !bad++)
+			fail(name, "preferences %s, offered %#x: picked %#x, expected %#x", cases[i].prefs_name,
+			     cases[i].offered, got, cases[i].want);
+	}
+	if (!bad)
+		ok(name);
+
+	for (int order = 0; order < 2; order++) {
+		struct encap_rec r = { .prefs = order ? gre_udp : udp_gre, .n = 2 };
+		struct vr_xmpp_decoder *d = vr_xmpp_decoder_new(NULL, encap_cb, &r);
+		unsigned int first = order ? G : U;
+		const char *n2 = order ? "encap choice: decoded lists, preferences gre then udp"
+				       : "encap choice: decoded lists, preferences udp then gre";
+		int rc;
+
+		rc = vr_xmpp_decoder_feed(d, CTRL_OPEN, strlen(CTRL_OPEN));
+		if (!rc)
+			rc = vr_xmpp_decoder_feed(d, msg, strlen(msg));
+		if (rc || r.n_items != 4)
+			fail(n2, "rc %d, %u items", rc, r.n_items);
+		else if (r.picked[0] != first || r.picked[1] != first || r.picked[2] != G || r.picked[3] != 0)
+			fail(n2, "picked %#x %#x %#x %#x: expected %#x, %#x (list order does not matter), gre (no list), "
+			     "none (vxlan, mpls)", r.picked[0], r.picked[1], r.picked[2], r.picked[3], first, first);
+		else
+			ok(n2);
+		vr_xmpp_decoder_free(d);
+	}
+}
+
 /* ---- mutation fuzzing: never a crash, a leak or a hang; errors are clean ---- */
 
 static void t_fuzz(unsigned int rounds)
@@ -1806,6 +1912,7 @@ int main(int argc, char **argv)
 	t_split_streams();
 	t_hostile();
 	t_api();
+	t_encap_choice();
 	t_fuzz(rounds);
 	vr_xmpp_cleanup();
 	printf("%d passed, %d failed\n", passed, failed);

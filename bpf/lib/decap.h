@@ -1,5 +1,6 @@
-/* Receiving MPLS-in-UDP: is this frame a tunnel packet for this host, and what does its label mean?
- * Shared by the XDP and TC fabric programs. */
+/* Receiving MPLS-in-UDP and MPLS-over-GRE: is this frame a tunnel packet for this host, and what does its label
+ * mean? Shared by the XDP and TC fabric programs. Both encapsulations are always accepted, whatever the
+ * nexthops towards the sender use. */
 #ifndef VR_BPF_DECAP_H
 #define VR_BPF_DECAP_H
 
@@ -9,6 +10,16 @@
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
 #include "route.h"
+#include "encap.h"
+
+/* GRE flags (RFC 2784, RFC 2890), host order. A receiver must discard a packet with any of bits 1-5 set (RFC
+ * 2784 2.3: routing present, key, sequence number, strict source route, recursion control: none of them is
+ * used by MPLS-over-GRE as RFC 4023 sends it) and ignores bits 6-12. The checksum (bit 0) is accepted and
+ * not verified: the inner packet's own checksums protect it end to end, as with MPLS-in-UDP's zero UDP
+ * checksum (RFC 7510 3), and the link's CRC the headers. */
+#define VR_GRE_F_CSUM 0x8000
+#define VR_GRE_F_UNSUPPORTED 0x7c00
+#define VR_GRE_VERSION 0x0007
 
 /* Is addr a known tunnel endpoint? Its slot if it holds it, else the set itself. */
 static __always_inline int vr_endpoint_known(__be32 addr)
@@ -21,10 +32,36 @@ static __always_inline int vr_endpoint_known(__be32 addr)
 	return bpf_map_lookup_elem(&vr_endpoints, &addr) != NULL;
 }
 
-/* The frame at data (frame_len bytes in all, the headers readable up to end): a whole IPv4/UDP packet to
- * this host's underlay address on the MPLS-in-UDP port (or the legacy one)? Returns -1 if not (the host's
- * own traffic), 0 with *outer_len (Ethernet to MPLS shim included) and *inner_max (inner bytes the UDP
- * datagram holds), or a drop reason for a tunnel packet that is malformed. */
+/* MPLS-over-GRE: the GRE header at gre, after an outer IPv4 header of hlen bytes whose payload is payload bytes
+ * (the packet is to this host). Returns -1 if it is not ours (the GRE header is cut short, or carries
+ * something other than MPLS: the host's own GRE), 0 with *outer_len and *inner_max set, or a drop reason. */
+static __always_inline int vr_gre_outer_check(struct iphdr *iph, struct vr_gre_hdr *gre, void *end, int hlen,
+					      __u32 payload, __u32 *outer_len, __u32 *inner_max)
+{
+	__u32 grelen = sizeof(*gre);
+	__u16 flags;
+
+	if ((void *)(gre + 1) > end || gre->proto != bpf_htons(ETH_P_MPLS_UC))
+		return -1;
+	if (!vr_endpoint_known(iph->saddr))
+		return VR_DROP_UNKNOWN_ENDPOINT;
+	flags = bpf_ntohs(gre->flags);
+	if (flags & (VR_GRE_F_UNSUPPORTED | VR_GRE_VERSION))
+		return VR_DROP_GRE_UNSUPPORTED;
+	if (flags & VR_GRE_F_CSUM)
+		grelen += 4; /* checksum and reserved1 */
+	if (payload < grelen + 4 + sizeof(struct iphdr))
+		return VR_DROP_MALFORMED;
+	*outer_len = sizeof(struct ethhdr) + hlen + grelen + 4;
+	*inner_max = payload - grelen - 4;
+	return 0;
+}
+
+/* The frame at data (frame_len bytes in all, the headers readable up to end): a whole IPv4 packet to this
+ * host's underlay address that is UDP to the MPLS-in-UDP port (or the legacy one), or GRE carrying MPLS?
+ * Returns -1 if not (the host's own traffic), 0 with *outer_len (Ethernet to MPLS shim included) and
+ * *inner_max (inner bytes the UDP datagram or the GRE payload holds), or a drop reason for a tunnel packet
+ * that is malformed, unsupported or from an unknown host. */
 static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 frame_len, const struct vr_config *cfg,
 						 __u32 *outer_len, __u32 *inner_max)
 {
@@ -37,7 +74,12 @@ static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 fr
 		return -1;
 	iph = (void *)(eth + 1);
 	hlen = vr_ipv4_check(iph, end, frame_len - sizeof(*eth));
-	if (hlen < 0 || iph->daddr != cfg->host_ip || iph->protocol != IPPROTO_UDP || vr_ipv4_is_fragment(iph))
+	if (hlen < 0 || iph->daddr != cfg->host_ip || vr_ipv4_is_fragment(iph))
+		return -1;
+	if (iph->protocol == IPPROTO_GRE)
+		return vr_gre_outer_check(iph, (void *)iph + hlen, end, hlen, bpf_ntohs(iph->tot_len) - hlen,
+					  outer_len, inner_max);
+	if (iph->protocol != IPPROTO_UDP)
 		return -1;
 	udp = (void *)iph + hlen;
 	if ((void *)(udp + 1) > end)

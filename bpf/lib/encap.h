@@ -1,6 +1,7 @@
-/* MPLS-in-UDP (RFC 7510) headers, the underlay next hop (cached) and the flow's source port: what the XDP and TC
- * paths share when they encapsulate.
- * Wire format: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4 */
+/* MPLS-in-UDP (RFC 7510) and MPLS-over-GRE (RFC 4023) headers, the underlay next hop (cached) and the flow's
+ * source port: what the XDP and TC paths share when they encapsulate. A TUNNEL nexthop says which (VR_NH_F_GRE).
+ * Wire formats: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4
+ *               Ethernet | IPv4 (proto 47) | GRE (4 bytes: no flags, version 0, protocol 0x8847) | MPLS | IPv4 */
 #ifndef VR_BPF_ENCAP_H
 #define VR_BPF_ENCAP_H
 
@@ -24,7 +25,27 @@ struct vr_mpls_udp_hdr {
 	struct udphdr udp;
 	__be32 mpls;
 };
-_Static_assert(sizeof(struct vr_mpls_udp_hdr) == VR_ENCAP_OVERHEAD, "encap overhead");
+_Static_assert(sizeof(struct vr_mpls_udp_hdr) == VR_ENCAP_OVERHEAD_UDP, "encap overhead");
+
+/* The GRE header of RFC 2784 without any of its options (RFC 2890's key and sequence number included): flags and
+ * version all zero, then the payload's Ethertype. */
+struct vr_gre_hdr {
+	__be16 flags;
+	__be16 proto;
+};
+
+struct vr_mpls_gre_hdr {
+	struct iphdr ip;
+	struct vr_gre_hdr gre;
+	__be32 mpls;
+};
+_Static_assert(sizeof(struct vr_mpls_gre_hdr) == VR_ENCAP_OVERHEAD_GRE, "GRE encap overhead");
+
+/* Bytes the tunnel of nexthop nh puts in front of the inner packet. */
+static __always_inline __u32 vr_tunnel_overhead(const struct vr_nexthop *nh)
+{
+	return (nh->flags & VR_NH_F_GRE) ? VR_ENCAP_OVERHEAD_GRE : VR_ENCAP_OVERHEAD_UDP;
+}
 
 static __always_inline __be32 vr_mpls_shim(__u32 label, __u8 tc, __u8 ttl)
 {
@@ -77,7 +98,9 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 /* The underlay next hop towards remote for a flow with UDP source port sport: from this CPU's cache slot while
  * it holds this pair and is fresh, else resolved from the host's tables into the slot for a second (so a
  * changed underlay route or neighbour is picked up within that time). Returns 0 with *out pointing at the
- * slot, or a drop reason. */
+ * slot, or a drop reason. Both encapsulations share the cache: an MPLS-over-GRE packet has no source port on
+ * the wire, but its flow's hashed port picks the slot and the lookup all the same, so the host's own multipath
+ * spreads GRE flows per bucket as it does UDP ones (routers beyond it see only the two addresses). */
 static __always_inline __u32 vr_underlay_resolve(void *ctx, const struct vr_config *cfg, __be32 remote, __u16 sport,
 						 struct vr_underlay **out)
 {
@@ -124,35 +147,59 @@ static __always_inline __u16 vr_flow_sport(struct iphdr *inner, __u32 hlen, void
 						inner->protocol, cfg->hash_seed));
 }
 
-/* Write the outer Ethernet, IPv4, UDP and MPLS headers in front of an inner packet of inner_len bytes
- * (tos and ttl are the inner packet's, TTL already decremented). */
-static __always_inline void vr_tunnel_headers_write(struct ethhdr *eth, struct vr_mpls_udp_hdr *hdr,
-						    const struct vr_underlay *u, const struct vr_config *cfg,
-						    const struct vr_nexthop *nh, __u16 inner_len, __u8 tos, __u8 ttl,
-						    __u16 sport)
+/* The outer IPv4 header of a tunnel packet of tot_len bytes to nexthop nh's remote host. */
+static __always_inline void vr_outer_ipv4_write(struct iphdr *ip, const struct vr_config *cfg,
+						const struct vr_nexthop *nh, __u16 tot_len, __u8 tos, __u8 proto)
 {
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos;
+	ip->tot_len = bpf_htons(tot_len);
+	ip->id = 0;
+	ip->frag_off = bpf_htons(VR_IP_DF);
+	ip->ttl = VR_OUTER_TTL;
+	ip->protocol = proto;
+	ip->saddr = cfg->host_ip;
+	ip->daddr = nh->remote_ip;
+	vr_ipv4_csum_set(ip);
+}
+
+/* Write the outer Ethernet, IPv4, UDP or GRE, and MPLS headers (vr_tunnel_overhead(nh) bytes after the Ethernet
+ * header at data) in front of an inner packet of inner_len bytes (tos and ttl are the inner packet's, TTL already
+ * decremented). The source port only picks the underlay path of MPLS-in-UDP: GRE has no field for it. Returns 0,
+ * or -1 when the frame is too short for the headers (never, after a successful adjustment). */
+static __always_inline int vr_tunnel_headers_write(void *data, void *end, const struct vr_underlay *u,
+						   const struct vr_config *cfg, const struct vr_nexthop *nh,
+						   __u16 inner_len, __u8 tos, __u8 ttl, __u16 sport)
+{
+	struct ethhdr *eth = data;
+	__be32 shim = vr_mpls_shim(nh->label, tos >> 5, ttl);
+
+	if (nh->flags & VR_NH_F_GRE) {
+		struct vr_mpls_gre_hdr *hdr = data + sizeof(*eth);
+
+		if ((void *)(hdr + 1) > end)
+			return -1;
+		vr_outer_ipv4_write(&hdr->ip, cfg, nh, inner_len + VR_ENCAP_OVERHEAD_GRE, tos, IPPROTO_GRE);
+		hdr->gre.flags = 0; /* no checksum, key or sequence number; version 0 */
+		hdr->gre.proto = bpf_htons(ETH_P_MPLS_UC);
+		hdr->mpls = shim;
+	} else {
+		struct vr_mpls_udp_hdr *hdr = data + sizeof(*eth);
+
+		if ((void *)(hdr + 1) > end)
+			return -1;
+		vr_outer_ipv4_write(&hdr->ip, cfg, nh, inner_len + VR_ENCAP_OVERHEAD_UDP, tos, IPPROTO_UDP);
+		hdr->udp.source = bpf_htons(sport);
+		hdr->udp.dest = bpf_htons(cfg->udp_port);
+		hdr->udp.len = bpf_htons(inner_len + sizeof(struct udphdr) + 4);
+		hdr->udp.check = 0; /* RFC 7510 section 3: zero UDP checksum is allowed over IPv4 */
+		hdr->mpls = shim;
+	}
 	__builtin_memcpy(eth->h_dest, u->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, u->smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
-
-	hdr->ip.version = 4;
-	hdr->ip.ihl = 5;
-	hdr->ip.tos = tos;
-	hdr->ip.tot_len = bpf_htons(inner_len + VR_ENCAP_OVERHEAD);
-	hdr->ip.id = 0;
-	hdr->ip.frag_off = bpf_htons(VR_IP_DF);
-	hdr->ip.ttl = VR_OUTER_TTL;
-	hdr->ip.protocol = IPPROTO_UDP;
-	hdr->ip.saddr = cfg->host_ip;
-	hdr->ip.daddr = nh->remote_ip;
-	vr_ipv4_csum_set(&hdr->ip);
-
-	hdr->udp.source = bpf_htons(sport);
-	hdr->udp.dest = bpf_htons(cfg->udp_port);
-	hdr->udp.len = bpf_htons(inner_len + sizeof(struct udphdr) + 4);
-	hdr->udp.check = 0; /* RFC 7510 section 3: zero UDP checksum is allowed over IPv4 */
-
-	hdr->mpls = vr_mpls_shim(nh->label, tos >> 5, ttl);
+	return 0;
 }
 
 #endif /* VR_BPF_ENCAP_H */

@@ -102,6 +102,15 @@ struct {
 	__type(value, struct vr_nexthop);
 } vr_nexthops SEC(".maps");
 
+/* ECMP groups of composite nexthops (see vr_types.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, VR_MAX_ECMP);
+	__type(key, __u32);
+	__type(value, struct vr_ecmp);
+} vr_ecmp SEC(".maps");
+
 /* MPLS label -> nexthop id (0: label unused). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -90,11 +90,33 @@ static __always_inline int vr_vif_src_ok(__be32 saddr, const struct vr_vif *vif)
 	return nh && nh->type == VR_NH_ENCAP && nh->vif_id == vif->vif_id;
 }
 
+/* A composite nexthop's member for the flow of the IPv4 packet at iph (hlen bytes of header): the bucket is
+ * the low bits of the same inner-flow hash the UDP source port is made of, so a flow keeps its member and,
+ * over a tunnel, its underlay path. Returns the member (TUNNEL or ENCAP), or NULL with *reason set. */
+static __always_inline struct vr_nexthop *vr_ecmp_member(const struct vr_nexthop *nh, struct iphdr *iph, __u32 hlen,
+							 void *end, const struct vr_config *cfg, __u32 *reason)
+{
+	__u32 h = vr_flow_hash4(iph->saddr, iph->daddr, vr_ipv4_ports(iph, hlen, end), iph->protocol, cfg->hash_seed);
+	__u32 id = nh->ecmp_id, b = h & (VR_ECMP_BUCKETS - 1), *member_id;
+	struct vr_ecmp *g = bpf_map_lookup_elem(&vr_ecmp, &id);
+	struct vr_nexthop *m;
+
+	*reason = VR_DROP_NO_NEXTHOP;
+	if (!g)
+		return NULL;
+	member_id = &g->bucket[b];
+	m = bpf_map_lookup_elem(&vr_nexthops, member_id);
+	if (!m || (m->type != VR_NH_TUNNEL && m->type != VR_NH_ENCAP))
+		return NULL;
+	*reason = 0;
+	return m;
+}
+
 /* A VM's IPv4 packet at iph: validate it, find its nexthop in the vif's VRF, and check that forwarding may
- * spend its TTL (avail: bytes the packet has from iph on). Returns 0 with *nhp and *hlenp set, or a drop
- * reason. */
+ * spend its TTL (avail: bytes the packet has from iph on); an ECMP group gives this flow's member. Returns 0
+ * with *nhp and *hlenp set, or a drop reason. */
 static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u32 avail, const struct vr_vif *vif,
-					       struct vr_nexthop **nhp, int *hlenp)
+					       const struct vr_config *cfg, struct vr_nexthop **nhp, int *hlenp)
 {
 	__u32 reason = 0;
 	int hlen;
@@ -107,6 +129,11 @@ static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u
 	*nhp = vr_route4_lookup(vif->vrf_id, iph->daddr, &reason);
 	if (!*nhp)
 		return reason;
+	if ((*nhp)->type == VR_NH_COMPOSITE) {
+		*nhp = vr_ecmp_member(*nhp, iph, hlen, end, cfg, &reason);
+		if (!*nhp)
+			return reason;
+	}
 	/* Only forwarding spends TTL: the host accepts packets for itself even at TTL 0/1 (RFC 1812 4.2.2.9). */
 	if (((*nhp)->type == VR_NH_ENCAP || (*nhp)->type == VR_NH_TUNNEL) && iph->ttl <= 1)
 		return VR_DROP_TTL;

@@ -1,6 +1,6 @@
 /* What the TC (cls_bpf, direct-action) programs do with an skb once the lookups have decided: the skb path
  * for GSO/TSO super-packets and checksum offload. Encapsulation goes through bpf_skb_adjust_room with the
- * ENCAP flags, so the kernel segments the result as a UDP tunnel and finishes offloaded checksums. */
+ * ENCAP flags, so the kernel segments the result as a UDP (or GRE) tunnel and finishes offloaded checksums. */
 #ifndef VR_BPF_TC_H
 #define VR_BPF_TC_H
 
@@ -127,20 +127,21 @@ static __always_inline __u32 vr_tc_seglen(struct __sk_buff *skb, struct iphdr *i
 
 /* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
  * TUNNEL nexthop and redirect it to the underlay. Too big for the underlay MTU: a GSO packet whose segments
- * would fit without the tunnel is re-segmented 32 bytes smaller; anything else gets ICMP fragmentation
- * needed (DF set) or is dropped and counted as too_big (DF clear: see the README on fragmentation). */
+ * would fit without the tunnel is re-segmented smaller by the tunnel's overhead (32 bytes, 28 for GRE);
+ * anything else gets ICMP fragmentation needed (DF set) or is dropped and counted as too_big (DF clear: see
+ * the README on fragmentation). The kernel segments a GSO packet as a UDP tunnel (MPLS-in-UDP) or a GRE tunnel
+ * (MPLS-over-GRE: SKB_GSO_GRE, gre_gso_segment), taking the label for a 4-byte inner link header either way,
+ * so neither needs the kernel's MPLS GSO; the GRE header carries no checksum, so no GSO_GRE_CSUM either. */
 static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_nexthop *nh, const struct vr_vif *vif,
 				       const struct vr_config *cfg, __u32 hlen)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct iphdr *inner = data + sizeof(struct ethhdr);
-	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-		      BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(__be32)) | BPF_F_ADJ_ROOM_FIXED_GSO;
-	struct vr_mpls_udp_hdr *hdr;
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(__be32)) | BPF_F_ADJ_ROOM_FIXED_GSO;
+	__u32 reason, size, overhead = vr_tunnel_overhead(nh);
 	struct vr_underlay *u;
 	__u16 inner_len, sport;
-	__u32 reason, size;
 	__u8 tos, ttl;
 
 	if ((void *)(inner + 1) > end)
@@ -151,13 +152,14 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	reason = vr_underlay_resolve(skb, cfg, nh->remote_ip, sport, &u);
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
+	flags |= (nh->flags & VR_NH_F_GRE) ? BPF_F_ADJ_ROOM_ENCAP_L4_GRE : BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
 	size = skb->gso_size ? vr_tc_seglen(skb, inner, hlen, end) : inner_len;
-	if (size + VR_ENCAP_OVERHEAD > u->mtu) {
+	if (size + overhead > u->mtu) {
 		/* The kernel shrinks gso_size for TCP only (UDP GSO keeps the datagram boundaries). */
 		if (skb->gso_size && inner->protocol == IPPROTO_TCP && size <= u->mtu)
-			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= 32 */
+			flags &= ~BPF_F_ADJ_ROOM_FIXED_GSO; /* gso_size -= overhead */
 		else if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_tc_frag_needed(skb, vif, cfg, hlen, u->mtu - VR_ENCAP_OVERHEAD);
+			return vr_tc_frag_needed(skb, vif, cfg, hlen, u->mtu - overhead);
 		else
 			return vr_tc_drop(vif->vif_id, VR_DROP_TOO_BIG);
 	}
@@ -168,15 +170,13 @@ static __always_inline int vr_tc_encap(struct __sk_buff *skb, const struct vr_ne
 	if (skb->len > sizeof(struct ethhdr) + inner_len &&
 	    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + inner_len, 0))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	if (bpf_skb_adjust_room(skb, VR_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, flags))
+	if (bpf_skb_adjust_room(skb, overhead, BPF_ADJ_ROOM_MAC, flags))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
-	hdr = data + sizeof(struct ethhdr);
-	if ((void *)(hdr + 1) > end)
+	if (vr_tunnel_headers_write(data, end, u, cfg, nh, inner_len, tos, ttl, sport))
 		return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	vr_tunnel_headers_write(data, hdr, u, cfg, nh, inner_len, tos, ttl, sport);
 	return bpf_redirect(u->ifindex, 0);
 }
 

@@ -71,17 +71,16 @@ static __always_inline int vr_xdp_frag_needed(struct xdp_md *ctx, const struct v
 }
 
 /* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
- * TUNNEL nexthop and redirect it to the underlay. */
+ * TUNNEL nexthop (MPLS-in-UDP, or MPLS-over-GRE) and redirect it to the underlay. */
 static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
 					const struct vr_config *cfg, __u32 hlen)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct iphdr *inner = data + sizeof(struct ethhdr);
-	struct vr_mpls_udp_hdr *hdr;
+	__u32 reason, overhead = vr_tunnel_overhead(nh);
 	struct vr_underlay *u;
 	__u16 inner_len, sport;
-	__u32 reason;
 	__u8 tos, ttl;
 
 	if ((void *)(inner + 1) > end)
@@ -92,24 +91,22 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 	reason = vr_underlay_resolve(ctx, cfg, nh->remote_ip, sport, &u);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
-	if (inner_len + VR_ENCAP_OVERHEAD > u->mtu) {
+	if (inner_len + overhead > u->mtu) {
 		if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - VR_ENCAP_OVERHEAD);
+			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - overhead);
 		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
 	}
 
 	vr_ipv4_ttl_dec(inner);
 	tos = inner->tos;
 	ttl = inner->ttl;
-	if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + inner_len) || bpf_xdp_adjust_head(ctx, -(int)VR_ENCAP_OVERHEAD))
+	if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + inner_len) || bpf_xdp_adjust_head(ctx, -(int)overhead))
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	hdr = data + sizeof(struct ethhdr);
-	if ((void *)(hdr + 1) > end)
+	if (vr_tunnel_headers_write(data, end, u, cfg, nh, inner_len, tos, ttl, sport))
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	vr_tunnel_headers_write(data, hdr, u, cfg, nh, inner_len, tos, ttl, sport);
 	/* The fabric is slot 0 of the redirect map (no device lookup by ifindex); any other egress by ifindex. */
 	if (u->ifindex == cfg->fabric_ifindex && bpf_redirect_map(&vr_tx, 0, XDP_PASS) == XDP_REDIRECT)
 		return XDP_REDIRECT;
