@@ -256,12 +256,49 @@ static int route_vrf(int argc, char **argv, __u32 *vrf)
 	return cli_arg_u32("vrf", argv[1], VR_MAX_VRFS - 1, vrf);
 }
 
-/* "PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL [encap udp|gre] | discard | receive }" into a
- * request (the vif name points into argv). Returns 0 or a usage exit code. */
+/* One nexthop at argv: "vif DEV" or "tunnel ADDR label LABEL [encap udp|gre]". Returns the words used (> 0)
+ * or -exit code. */
+static int nh_parse(int argc, char **argv, struct vr_nh_spec *nh)
+{
+	int rc;
+
+	memset(nh, 0, sizeof(*nh));
+	if (argc >= 2 && !strcmp(argv[0], "vif")) {
+		nh->type = VR_NH_ENCAP;
+		nh->ifname = argv[1];
+		return 2;
+	}
+	if (argc >= 4 && !strcmp(argv[0], "tunnel") && !strcmp(argv[2], "label")) {
+		nh->type = VR_NH_TUNNEL;
+		if ((rc = cli_arg_ipv4("tunnel", argv[1], &nh->remote_ip)) ||
+		    (rc = cli_arg_u32("label", argv[3], VR_MAX_LABELS - 1, &nh->label)))
+			return -rc;
+		if (nh->label < VR_LABEL_MIN)
+			return -cli_usage("label: %u is reserved (labels start at %u)", nh->label, VR_LABEL_MIN);
+		if (argc == 5 && !strcmp(argv[4], "encap"))
+			return -cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL [encap udp|gre]'");
+		if (argc >= 6 && !strcmp(argv[4], "encap")) {
+			if (vr_parse_encap(argv[5], &nh->encap))
+				return -cli_usage("encap: '%s' is neither 'udp' nor 'gre'", argv[5]);
+			return 6;
+		}
+		return 4;
+	}
+	if (argc >= 1 && !strcmp(argv[0], "tunnel"))
+		return -cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL [encap udp|gre]'");
+	if (argc >= 1 && !strcmp(argv[0], "vif"))
+		return -cli_usage("route add: expected 'via vif DEV'");
+	return -cli_usage("route add: expected 'vif DEV' or 'tunnel ADDR label LABEL' after 'via'%s",
+			  argc ? "" : " (nothing there)");
+}
+
+/* "PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL [encap udp|gre] | via ecmp NH NH... | discard |
+ * receive }" into a request (names point into argv; ECMP members in r->nh.members, freed by route_req_free).
+ * Returns 0 or a usage exit code. */
 static int route_parse(int argc, char **argv, struct vr_route_req *r)
 {
 	struct vr_nh_spec *nh = &r->nh;
-	int rc;
+	int rc, used;
 
 	memset(r, 0, sizeof(*r));
 	if (argc < 1)
@@ -272,46 +309,89 @@ static int route_parse(int argc, char **argv, struct vr_route_req *r)
 	argv += 3;
 	if (argc == 1 && !strcmp(argv[0], "discard")) {
 		nh->type = VR_NH_DISCARD;
-	} else if (argc == 1 && !strcmp(argv[0], "receive")) {
-		nh->type = VR_NH_RECEIVE;
-	} else if (argc == 3 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
-		nh->type = VR_NH_ENCAP;
-		nh->ifname = argv[2];
-	} else if ((argc == 5 || (argc == 7 && !strcmp(argv[5], "encap"))) && !strcmp(argv[0], "via") &&
-		   !strcmp(argv[1], "tunnel") && !strcmp(argv[3], "label")) {
-		nh->type = VR_NH_TUNNEL;
-		if ((rc = cli_arg_ipv4("tunnel", argv[2], &nh->remote_ip)) ||
-		    (rc = cli_arg_u32("label", argv[4], VR_MAX_LABELS - 1, &nh->label)))
-			return rc;
-		if (nh->label < VR_LABEL_MIN)
-			return cli_usage("label: %u is reserved (labels start at %u)", nh->label, VR_LABEL_MIN);
-		if (argc == 7 && vr_parse_encap(argv[6], &nh->encap))
-			return cli_usage("encap: '%s' is neither 'udp' nor 'gre'", argv[6]);
-	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "tunnel")) {
-		return cli_usage("route add: a tunnel needs 'via tunnel ADDR label LABEL [encap udp|gre]'");
-	} else if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "vif")) {
-		return cli_usage("route add: expected 'via vif DEV'");
-	} else {
-		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'discard' or "
-				 "'receive' after the VRF");
+		return 0;
 	}
+	if (argc == 1 && !strcmp(argv[0], "receive")) {
+		nh->type = VR_NH_RECEIVE;
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "via"))
+		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'via ecmp ...', "
+				 "'discard' or 'receive' after the VRF");
+	if (argc >= 2 && !strcmp(argv[1], "ecmp")) {
+		struct vr_nh_spec *m = calloc(VR_ECMP_MEMBERS, sizeof(*m));
+
+		if (!m)
+			return cli_usage("out of memory");
+		nh->type = VR_NH_COMPOSITE;
+		nh->members = m;
+		for (argc -= 2, argv += 2; argc > 0; argc -= used, argv += used) {
+			if (nh->n_members == VR_ECMP_MEMBERS)
+				return cli_usage("route add: an ECMP route has at most %u members", VR_ECMP_MEMBERS);
+			used = nh_parse(argc, argv, &m[nh->n_members]);
+			if (used < 0)
+				return -used;
+			nh->n_members++;
+		}
+		if (nh->n_members < 2)
+			return cli_usage("route add: 'via ecmp' needs 2 to %u members (tunnel ... | vif ...)",
+					 VR_ECMP_MEMBERS);
+		return 0;
+	}
+	used = nh_parse(argc - 1, argv + 1, nh);
+	if (used < 0)
+		return -used;
+	if (used != argc - 1)
+		return cli_usage("route add: unexpected '%s' after the nexthop", argv[1 + used]);
 	return 0;
 }
 
-static int route_add(int argc, char **argv)
+static void route_req_free(struct vr_route_req *r)
+{
+	free((void *)r->nh.members);
+	r->nh.members = NULL;
+	r->nh.n_members = 0;
+}
+
+/* Copy the names a parsed request points at (into argv) so that it outlives the line. */
+static int route_req_own(struct vr_route_req *r)
+{
+	struct vr_nh_spec *m = (struct vr_nh_spec *)r->nh.members;
+
+	if (r->nh.ifname && !(r->nh.ifname = strdup(r->nh.ifname)))
+		return -1;
+	for (__u32 i = 0; i < r->nh.n_members; i++)
+		if (m[i].ifname && !(m[i].ifname = strdup(m[i].ifname)))
+			return -1;
+	return 0;
+}
+
+static int route_set(int argc, char **argv, bool replace)
 {
 	struct vr_route_req r;
 	struct vr_handle h;
 	int rc;
 
-	if ((rc = route_parse(argc, argv, &r)))
+	if ((rc = route_parse(argc, argv, &r)) || (rc = cli_open(&h))) {
+		route_req_free(&r);
 		return rc;
-	if ((rc = cli_open(&h)))
-		return rc;
-	if (vr_route_add(&h, r.vrf_id, r.prefix, r.plen, &r.nh))
-		rc = cli_fail("route add");
+	}
+	if (replace ? vr_route_replace(&h, r.vrf_id, r.prefix, r.plen, &r.nh)
+		    : vr_route_add(&h, r.vrf_id, r.prefix, r.plen, &r.nh))
+		rc = cli_fail(replace ? "route replace" : "route add");
 	vr_close(&h);
+	route_req_free(&r);
 	return rc;
+}
+
+static int route_add(int argc, char **argv)
+{
+	return route_set(argc, argv, false);
+}
+
+static int route_replace(int argc, char **argv)
+{
+	return route_set(argc, argv, true);
 }
 
 /* The routes of an import file: requests, and the line each came from. */
@@ -323,8 +403,12 @@ struct route_file {
 
 static void route_file_free(struct route_file *f)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
+		for (__u32 m = 0; m < f->reqs[i].nh.n_members; m++)
+			free((char *)f->reqs[i].nh.members[m].ifname);
 		free((char *)f->reqs[i].nh.ifname);
+		route_req_free(&f->reqs[i]);
+	}
 	free(f->reqs);
 	free(f->line);
 }
@@ -361,7 +445,7 @@ static int route_file_read(FILE *in, const char *name, struct route_file *f)
 		}
 		snprintf(cli_where, sizeof(cli_where), "%s:%zu: ", name, lineno);
 		rc = route_parse(argc, argv, &f->reqs[f->n]);
-		if (!rc && f->reqs[f->n].nh.ifname && !(f->reqs[f->n].nh.ifname = strdup(f->reqs[f->n].nh.ifname)))
+		if (!rc && route_req_own(&f->reqs[f->n]))
 			rc = cli_usage("out of memory");
 		if (!rc)
 			f->line[f->n++] = lineno;
@@ -475,6 +559,19 @@ static void nh_describe(struct vr_handle *h, const struct vr_nexthop *nh, char *
 	case VR_NH_VRF_LOOKUP:
 		snprintf(buf, len, "vrf %u", nh->vrf_id);
 		break;
+	case VR_NH_COMPOSITE: {
+		struct vr_ecmp g;
+		int n;
+
+		if (vr_ecmp_get(h, nh->ecmp_id, &g)) {
+			snprintf(buf, len, "ecmp group %u (unreadable)", nh->ecmp_id);
+			break;
+		}
+		n = snprintf(buf, len, "ecmp group %u: nh", nh->ecmp_id);
+		for (__u32 i = 0; i < g.n_members && i < VR_ECMP_MEMBERS && n > 0 && (size_t)n < len; i++)
+			n += snprintf(buf + n, len - (size_t)n, "%s%u", i ? "," : " ", g.members[i]);
+		break;
+	}
 	default:
 		snprintf(buf, len, "%s", vr_nh_type_name(nh->type));
 	}
@@ -497,13 +594,23 @@ static void nh_json(struct vr_handle *h, const struct vr_nexthop *nh)
 		jw_str("encap", vr_encap_name(vr_nh_encap(nh)));
 	} else if (nh->type == VR_NH_VRF_LOOKUP) {
 		jw_u64("vrf", nh->vrf_id);
+	} else if (nh->type == VR_NH_COMPOSITE) {
+		struct vr_ecmp g;
+
+		jw_u64("group", nh->ecmp_id);
+		if (!vr_ecmp_get(h, nh->ecmp_id, &g)) {
+			jw_arr_begin("members");
+			for (__u32 i = 0; i < g.n_members && i < VR_ECMP_MEMBERS; i++)
+				jw_u64(NULL, g.members[i]);
+			jw_arr_end();
+		}
 	}
 }
 
 static int route_print(const struct vr_route_info *r, void *arg)
 {
 	struct vr_handle *h = arg;
-	char ip[16], pfx[24], desc[64];
+	char ip[16], pfx[24], desc[160];
 
 	snprintf(pfx, sizeof(pfx), "%s/%u", cli_ip(r->prefix, ip), r->plen);
 	if (cli.json) {
@@ -548,7 +655,7 @@ static int route_show(int argc, char **argv)
 int cmd_route(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "add", route_add },	{ "del", route_del },	 { "show", route_show },
+		{ "add", route_add },	{ "del", route_del },	 { "show", route_show }, { "replace", route_replace },
 		{ "list", route_show }, { "import", route_import }, { NULL, NULL },
 	};
 	return cli_dispatch("route", cmds, argc, argv);
@@ -559,7 +666,7 @@ int cmd_route(int argc, char **argv)
 static int label_print(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void *arg)
 {
 	struct vr_handle *h = arg;
-	char desc[64];
+	char desc[160];
 
 	if (cli.json) {
 		jw_obj_begin(NULL);
@@ -600,7 +707,7 @@ static int label_show(int argc, char **argv)
 static int nh_print(__u32 nh_id, const struct vr_nexthop *nh, void *arg)
 {
 	struct vr_handle *h = arg;
-	char desc[64];
+	char desc[160];
 
 	if (cli.json) {
 		jw_obj_begin(NULL);

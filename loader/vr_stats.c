@@ -24,7 +24,7 @@ const char *vr_nh_type_name(__u8 type)
 {
 	static const char *const names[VR_NH_TYPE_MAX] = {
 		[VR_NH_INVALID] = "invalid", [VR_NH_ENCAP] = "vif",	   [VR_NH_TUNNEL] = "tunnel",
-		[VR_NH_VRF_LOOKUP] = "vrf",  [VR_NH_RECEIVE] = "receive", [VR_NH_DISCARD] = "discard",
+		[VR_NH_VRF_LOOKUP] = "vrf",  [VR_NH_RECEIVE] = "receive", [VR_NH_DISCARD] = "discard", [VR_NH_COMPOSITE] = "ecmp",
 	};
 
 	return type < VR_NH_TYPE_MAX ? names[type] : "unknown";

@@ -151,6 +151,33 @@ for r in 10.67.0.1/32 10.67.0.2/32 10.68.0.0/24 10.67.1.1/32 10.67.1.2/32; do
 done
 vr_check_eq "their routes deleted: the GRE nexthops are given back" "$nh0" "$(nexthops_used)"
 
+# ---- ECMP through the CLI: add, show, replace in place, bad input, everything given back
+nh_before=$(nexthops_used)
+vr_check "route add via ecmp (3 tunnels)" vrctl "$h" route add 10.70.0.1/32 vrf 1 via ecmp \
+	tunnel 198.18.3.2 label 801 tunnel 198.18.3.3 label 802 tunnel 198.18.3.4 label 803 encap gre
+ecmp=$(vrctl "$h" -j route show vrf 1 | jq -c '.[] | select(.prefix == "10.70.0.1/32")')
+vr_check_eq "route show: an ecmp nexthop with 3 members" "ecmp 3" "$(jq -r '"\(.type) \(.members | length)"' <<<"$ecmp")"
+group=$(jq -r .group <<<"$ecmp")
+vr_check_eq "the composite and its 3 members are new nexthops" $((nh_before + 4)) "$(nexthops_used)"
+vr_check "route replace with 2 of the members" vrctl "$h" route replace 10.70.0.1/32 vrf 1 via ecmp \
+	tunnel 198.18.3.2 label 801 tunnel 198.18.3.4 label 803 encap gre
+ecmp=$(vrctl "$h" -j route show vrf 1 | jq -c '.[] | select(.prefix == "10.70.0.1/32")')
+vr_check_eq "after replace: 2 members in a new group" "2 yes" \
+	"$(jq -r --arg g "$group" '"\(.members | length) \(if (.group | tostring) != $g then "yes" else "no" end)"' <<<"$ecmp")"
+vr_check_eq "the removed member's nexthop and the old group's composite were given back" $((nh_before + 3)) \
+	"$(nexthops_used)"
+vr_check_fails "route add via ecmp with one member is bad usage" vrctl "$h" route add 10.70.0.2/32 vrf 1 via ecmp \
+	tunnel 198.18.3.2 label 801
+vr_check_fails "route add via ecmp listing a member twice fails" vrctl "$h" route add 10.70.0.3/32 vrf 1 via ecmp \
+	tunnel 198.18.3.2 label 801 tunnel 198.18.3.2 label 801
+vr_check_fails "route add via ecmp with a member in another VRF's vif fails" vrctl "$h" route add 10.70.0.4/32 vrf 2 \
+	via ecmp vif "$vif" tunnel 198.18.3.2 label 801
+vr_check "route replace of a plain route by ecmp" vrctl "$h" route replace 10.64.0.1/32 vrf 1 via ecmp \
+	tunnel 198.18.3.2 label 804 tunnel 198.18.3.3 label 805
+vr_check "route replace back to one tunnel" vrctl "$h" route replace 10.64.0.1/32 vrf 1 via tunnel 198.18.2.3 label 1001
+vr_check "route del of the ecmp route" vrctl "$h" route del 10.70.0.1/32 vrf 1
+vr_check_eq "every ECMP nexthop was given back" "$nh_before" "$(nexthops_used)"
+
 # ---- route del: a host route, a prefix, a missing one
 vr_check "route del of a host route" vrctl "$h" route del 10.64.0.7/32 vrf 1
 vr_check "route del of a prefix" vrctl "$h" route del 10.200.0.0/16 vrf 1
