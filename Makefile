@@ -70,6 +70,13 @@ $(BUILD)/bench_scale: selftests/bench_scale.c selftests/pkt.h $(BUILD)/libvroute
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
 
+# Route churn beside live traffic (selftests/e2e_hitless.sh).
+all: $(BUILD)/churn
+
+$(BUILD)/churn: selftests/churn.c $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
+
 $(BUILD)/tapvm: selftests/tapvm.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
@@ -200,3 +207,16 @@ $(BUILD)/bench_pps: selftests/bench_pps.c $(BUILD)/bench_pps.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 # --- end of the packet-rate benchmark block ---
+
+# --- statically linked test_datapath for the Debian 6.1 guest (selftests/kernel61.sh): the guest's initramfs
+# has no libc, libbpf or libelf, so the binary carries them (Debian's libbpf.a, libelf.a, libz.a) ---
+STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+all: $(BUILD)/static/test_datapath
+
+$(BUILD)/static/test_datapath: $(wildcard selftests/test_datapath*.c selftests/*.h) $(BUILD)/libvrouter.a
+	$(call msg,CC,$@ (static))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iselftests $(wildcard selftests/test_datapath*.c) $(BUILD)/libvrouter.a -static \
+		$(STATIC_LIBS) -o $@
+# --- end of the static test_datapath block ---
