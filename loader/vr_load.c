@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -151,6 +152,8 @@ static void vr_underlay_flush(int fd)
 
 int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 {
+	char kconfig[32];
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kconfig = kconfig);
 	static const __u8 default_mac[6] = VR_DEFAULT_MAC;
 	struct vr_config cfg = {}, old = {};
 	char path[PATH_MAX];
@@ -168,7 +171,19 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
 		return vr_err(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
 
-	skel = vrouter__open();
+	/* The datapath reads CONFIG_HZ (its underlay cache lives a second, counted in jiffies). Given here from the
+	 * coarse clock's resolution (one tick), so no kernel config file has to exist on the host. */
+	{
+		struct timespec res = {};
+		long hz = 250;
+
+		if (!clock_getres(CLOCK_MONOTONIC_COARSE, &res) && !res.tv_sec && res.tv_nsec > 0)
+			hz = 1000000000L / res.tv_nsec;
+		if (hz < 24 || hz > 10000)
+			hz = 250;
+		snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%ld\n", hz);
+	}
+	skel = vrouter__open_opts(&open_opts);
 	if (!skel)
 		return vr_err(-errno, "opening the BPF object failed: %s", strerror(errno));
 	bpf_object__for_each_map(map, skel->obj) {

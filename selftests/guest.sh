@@ -23,7 +23,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 GUEST_DIR=$VR_ROOT/selftests/guest
-GUEST_CACHE=${VR_GUEST_CACHE:-$VR_BUILD/guest}
 GUEST_VIF_MODE=${VR_GUEST_VIF_MODE:-tc}
 GUEST_UNDERLAY=${VR_GUEST_UNDERLAY:-wire}
 GUEST_TIMEOUT=${VR_GUEST_TIMEOUT:-120}     # seconds from qemu's start to the guest's poweroff (the init's
@@ -59,127 +58,16 @@ done
 
 # ------------------------------------------------------------------ kernel and modules (cached)
 
-# The newest linux-image-6.1.0-N-amd64-unsigned apt knows of; refreshes the package lists once if none.
-kernel_pkg_name() {
-	local re='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' name
-	if [ -n "${VR_GUEST_KERNEL_PKG:-}" ]; then
-		echo "$VR_GUEST_KERNEL_PKG"
-		return 0
-	fi
-	name=$(apt-cache search --names-only "$re" 2>/dev/null | cut -d' ' -f1 | sort -V | tail -n 1)
-	if [ -z "$name" ]; then
-		apt-get update -q >"$VR_TMP/apt-update.log" 2>&1
-		name=$(apt-cache search --names-only "$re" 2>/dev/null | cut -d' ' -f1 | sort -V | tail -n 1)
-	fi
-	[ -n "$name" ] && echo "$name"
-}
-
-# kernel_prepare DEB DEST: vmlinux (or vmlinuz), the modules GUEST_MODULES need in load order
-# (DEST/modules/order), and DEST/release. One pass over the package (~4 s; ~400 MB in VR_TMP, removed after).
-kernel_prepare() {
-	local deb=$1 dest=$2 x=$VR_TMP/deb kver m done_mods="" order=() off
-	mkdir -p "$dest/modules" "$x" || return 1
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards './boot/vmlinuz-*' './lib/modules/*' || return 1
-	kver=$(cd "$x/boot" && ls vmlinuz-* 2>/dev/null | head -n 1)
-	kver=${kver#vmlinuz-}
-	[ -n "$kver" ] && [ -d "$x/lib/modules/$kver" ] || { echo "no boot/vmlinuz-* and its modules in $deb" >&2; return 1; }
-	cp "$x/boot/vmlinuz-$kver" "$dest/vmlinuz" || return 1
-
-	# Depth-first: a module's dependencies (its .modinfo "depends=") are loaded before it. Module names use
-	# "_"; file names may use "-" or "_" and may be compressed (busybox insmod takes plain .ko only).
-	visit() {
-		local m=$1 p f dep
-		case " $done_mods " in *" $m "*) return 0 ;; esac
-		done_mods="$done_mods $m"
-		p=$(find "$x/lib/modules/$kver" -regextype posix-extended \
-			-regex ".*/$(printf '%s' "$m" | sed 's/[-_]/[-_]/g')\.ko(\.xz|\.zst|\.gz)?" | head -n 1)
-		[ -n "$p" ] || { echo "module $m not in the package" >&2; return 1; }
-		f=$dest/modules/$m.ko
-		case $p in
-		*.ko.xz) xz -dc "$p" >"$f" ;;
-		*.ko.gz) gzip -dc "$p" >"$f" ;;
-		*.ko.zst) zstd -qdc "$p" >"$f" ;;
-		*) cp "$p" "$f" ;;
-		esac || { echo "cannot decompress $p" >&2; return 1; }
-		for dep in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '); do
-			visit "$dep" || return 1
-		done
-		order+=("$m")
-	}
-	for m in $GUEST_MODULES; do
-		visit "$m" || return 1
-	done
-	printf '%s\n' "${order[@]}" >"$dest/modules/order"
-	rm -rf "$x"
-
-	# The uncompressed ELF boots ~2.7 s faster under TCG (PVH entry); keep the bzImage if extraction fails.
-	# (xz stops after the stream and tail dies of SIGPIPE: its status must not fail the pipe under pipefail.)
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$dest/vmlinuz" | head -n 1 | cut -d: -f1)
-	if [ -n "$off" ] && command -v xz >/dev/null &&
-		{ tail -c +$((off + 1)) "$dest/vmlinuz" || :; } | xz -dc --single-stream >"$dest/vmlinux" 2>/dev/null &&
-		[ "$(head -c 4 "$dest/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ]; then
-		:
-	else
-		rm -f "$dest/vmlinux"
-	fi
-	echo "$kver" >"$dest/release"
-}
-
-# Sets GUEST_KDIR (kernel, modules) and GUEST_KSRC ("cached" or the package downloaded).
-guest_kernel() {
-	local pkg dl deb stage
-	GUEST_KDIR=$(find "$GUEST_CACHE" -mindepth 2 -maxdepth 2 -name complete -not -path '*/.stage.*' -printf '%h\n' \
-		2>/dev/null | sort -V | tail -n 1)
-	if [ -n "$GUEST_KDIR" ] && [ -z "${VR_GUEST_KERNEL_PKG:-}" ]; then
-		GUEST_KSRC=cached
-		return 0
-	fi
-	pkg=$(kernel_pkg_name) ||
-		vr_skip_all "Debian's kernel package (linux-image-6.1.0-N-amd64-unsigned) is unknown to apt here" \
-			"(apt-get update failed or no Debian archive: $(tail -n 1 "$VR_TMP/apt-update.log" 2>/dev/null))"
-	if [ -f "$GUEST_CACHE/$pkg/complete" ]; then
-		GUEST_KDIR=$GUEST_CACHE/$pkg GUEST_KSRC=cached
-		return 0
-	fi
-	dl=$VR_TMP/download
-	mkdir -p "$dl" "$GUEST_CACHE" || vr_die "cannot create $GUEST_CACHE"
-	# apt drops privileges to _apt for downloads: let it write there.
-	chmod 0777 "$dl"
-	# A stale package list may name a version the archive no longer has: refresh once and retry.
-	if ! (cd "$dl" && apt-get download -q "$pkg") >"$VR_TMP/apt-download.log" 2>&1 &&
-		! { apt-get update -q >"$VR_TMP/apt-update.log" 2>&1 &&
-			(cd "$dl" && apt-get download -q "$pkg") >"$VR_TMP/apt-download.log" 2>&1; }; then
-		vr_skip_all "cannot download $pkg with apt-get download: $(grep -E '^(E|Err)' "$VR_TMP/apt-download.log" | head -n 2 | tr '\n' ' ')"
-	fi
-	deb=$(ls "$dl"/*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || vr_skip_all "apt-get download $pkg left no .deb"
-	# Staging folders of interrupted runs (an hour old: no run takes that long) go first.
-	find "$GUEST_CACHE" -mindepth 1 -maxdepth 1 -name '.stage.*' -mmin +60 -exec rm -rf {} + 2>/dev/null
-	stage=$(mktemp -d "$GUEST_CACHE/.stage.XXXXXX") && chmod 0755 "$stage" || vr_die "cannot write to $GUEST_CACHE"
-	if ! kernel_prepare "$deb" "$stage" >"$VR_TMP/kernel-prepare.log" 2>&1; then
-		rm -rf "$stage"
-		cat "$VR_TMP/kernel-prepare.log" >&2
-		vr_die "could not extract the kernel and modules from $pkg"
-	fi
-	touch "$stage/complete"
-	# Another run may have filled the same folder meanwhile: keep that one. A folder without "complete" is
-	# the remains of an interrupted run.
-	if [ -f "$GUEST_CACHE/$pkg/complete" ]; then
-		rm -rf "$stage"
-	else
-		rm -rf "${GUEST_CACHE:?}/$pkg"
-		mv "$stage" "$GUEST_CACHE/$pkg" || vr_die "cannot move the kernel into $GUEST_CACHE/$pkg"
-	fi
-	rm -rf "$dl"
-	GUEST_KDIR=$GUEST_CACHE/$pkg GUEST_KSRC="downloaded $pkg"
-}
+# selftests/guest/kernel.sh: download, extraction and cache, shared with kernel61.sh.
+. "$GUEST_DIR/kernel.sh"
 
 t0=$SECONDS
-guest_kernel
+guest_kernel $GUEST_MODULES
 KREL=$(cat "$GUEST_KDIR/release")
 KIMG=$GUEST_KDIR/vmlinux
 [ -f "$KIMG" ] || KIMG=$GUEST_KDIR/vmlinuz
-vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $(tr '\n' ' ' <"$GUEST_KDIR/modules/order")in $((SECONDS - t0)) s)"
+GUEST_MODORDER=$(guest_module_order $GUEST_MODULES | tr '\n' ' ' | sed 's/ $//')
+vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $GUEST_MODORDER in $((SECONDS - t0)) s)"
 
 # ------------------------------------------------------------------ the initramfs (per run: fresh payload)
 
@@ -191,7 +79,7 @@ build_initramfs() {
 	cp "$BUSYBOX" "$root/bin/busybox" || return 1
 	ln -s busybox "$root/bin/sh"
 	install -m 0755 "$GUEST_DIR/init" "$root/init" || return 1
-	cp "$GUEST_KDIR"/modules/*.ko "$GUEST_KDIR/modules/order" "$root/modules/" || return 1
+	guest_modules_install "$root/modules" $GUEST_MODULES || return 1
 	head -c "$GUEST_PAYLOAD" /dev/urandom >"$root/payload" || return 1
 	cp "$root/payload" "$VR_TMP/payload.tx"
 	(cd "$root" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc) >"$INITRD" 2>"$VR_TMP/cpio.log"
@@ -355,7 +243,7 @@ if ! grep -q '^VRG done' "$RESULTS"; then
 	echo "# console (last lines):"
 	tr -d '\r' <"$CONSOLE" | tail -n 20 | sed 's/^/#   /'
 fi
-vr_check_eq "guest loaded $(tr '\n' ' ' <"$GUEST_KDIR/modules/order" | sed 's/ $//') and found eth0" "" \
+vr_check_eq "guest loaded $GUEST_MODORDER and found eth0" "" \
 	"$(grep -E '^VRG (insmod_failed|error)' "$RESULTS")"
 # Negotiated virtio-net features, bit 0 first: 0 CSUM (guest leaves checksums to the host), 11 HOST_TSO4.
 feat=$(vrg virtio features)

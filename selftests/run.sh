@@ -46,6 +46,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 run_suite "datapath unit tests (BPF_PROG_TEST_RUN)" "$build/test_datapath"
+run_suite "datapath unit tests on Debian's 6.1 LTS kernel (qemu -accel tcg, static test_datapath)" bash "$here/kernel61.sh"
 run_suite "agent config" "$build/test_config"
 run_suite "XMPP codec" "$build/test_xmpp"
 run_suite "vrouter-controller protocol (fake agents over TCP)" "$build/test_controller" "$build/vrouter-controller"

@@ -177,7 +177,7 @@ static int vif_prog = -1, fabric_prog = -1, vif_tc_prog = -1, fabric_tc_prog = -
 /* ---------------------------------------------------------------------------------------------------- */
 /* Results                                                                                               */
 
-static int n_pass, n_fail;
+static int n_pass, n_fail, n_skip;
 static char t_why[2048];
 static char t_detail[65536];
 static size_t t_dlen;
@@ -233,6 +233,14 @@ static bool tend(const char *name, const char *desc)
 	}
 	fflush(stdout);
 	return !t_why[0];
+}
+
+/* A test this kernel cannot run (a feature it lacks, not a fault of the datapath): says why, counts a skip. */
+static void tskip(const char *name, const char *reason)
+{
+	printf("skip %s: %s\n", name, reason);
+	n_skip++;
+	fflush(stdout);
 }
 
 /* Expected and got side by side, 16 bytes a row; a byte that differs is flagged with '!' after it. Long
@@ -1472,7 +1480,7 @@ static void check_counters(const struct counters *a, const struct counters *b, c
 	}
 }
 
-static struct pkt in_buf, want_buf, got_buf;
+static struct pkt in_buf, want_buf, got_buf, alt_buf;
 
 /* VR_TEST_PCAP=FILE: every case's input and output frames go to a pcap file, for tshark to decode
  * independently of the builder (tshark -r FILE -o ip.check_checksum:TRUE -V). */
@@ -2412,6 +2420,23 @@ static void test_live_receive(void)
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* USO: not in the 6.1 UAPI headers */
 #endif
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20 /* Linux 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+
+/* Whether this kernel's taps take UDP GSO packets (VIRTIO_NET_HDR_GSO_UDP_L4) from their reader: Linux 6.2
+ * added it together with the TUN_F_USO offload flags, and TUNSETOFFLOAD refuses flags it does not know. */
+static bool tap_takes_uso(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		known = !ioctl(tap_fd[VM5], TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6);
+		ioctl(tap_fd[VM5], TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	}
+	return known;
+}
 
 struct tap_case {
 	const char *name, *desc;
@@ -2656,8 +2681,14 @@ static void run_tap(const struct tap_case *c)
 	long deadline;
 	int fd = -1, vlan = -1;
 
+	if (c->gso_size && c->in.ip.proto == IPPROTO_UDP_ && !tap_takes_uso()) {
+		tskip(c->name, "this kernel's taps take no UDP GSO packets from a hypervisor (VIRTIO_NET_HDR_GSO_UDP_L4, "
+			       "TUN_F_USO4: Linux 6.2)");
+		return;
+	}
 	tbegin();
 	got_buf.len = 0;
+	alt_buf.len = 0;
 	build(&in_buf, &c->in, &lo);
 	if (want_frame)
 		build(&want_buf, &c->out, &olo);
@@ -2680,6 +2711,12 @@ static void run_tap(const struct tap_case *c)
 			size_t q = olo.in4 + 8, l4 = q + (size_t)(in_buf.b[lo.in3] & 0xf) * 4;
 
 			memcpy(want_buf.b + q, in_buf.b + lo.in3, want_buf.len - q);
+			/* Kernels whose bpf_skb_change_tail trims below a pending checksum and drops the pending state
+			 * instead of refusing ("bpf: Fix bpf_skb_change_tail wrt csum partial skbs": 6.1.190 on, newer
+			 * mainline and stable) leave nothing to complete: the quote then holds the field as the VM sent
+			 * it, and the answer verifies all the same (alt_buf). */
+			alt_buf = want_buf;
+			pkt_icmp_end(&alt_buf, olo.in4);
 			pkt_put16(&want_buf, l4 + field, completion_fixed_point(want_buf.b + l4, want_buf.len - l4, field));
 			pkt_icmp_end(&want_buf, olo.in4);
 		}
@@ -2741,6 +2778,12 @@ static void run_tap(const struct tap_case *c)
 		if (!want_csum_start)
 			completed = vnet_complete(&got_buf, &gv, &got_buf);
 		seen = got_buf.len == want_buf.len && !memcmp(got_buf.b, want_buf.b, want_buf.len) && !trunc;
+		if (!seen && alt_buf.len && !completed && got_buf.len == alt_buf.len &&
+		    !memcmp(got_buf.b, alt_buf.b, alt_buf.len) && !trunc) {
+			seen = true;
+			printf("# %s: the answer quotes the pending checksum as sent, with nothing left to complete "
+			       "(this kernel's bpf_skb_change_tail dropped the pending state)\n", c->name);
+		}
 		if (!seen && deadline > now_ms() + 50)
 			deadline = now_ms() + 50;
 	}
@@ -3304,6 +3347,9 @@ int main(int argc, char **argv)
 	teardown();
 	if (pcap)
 		fclose(pcap);
-	printf("%d passed, %d failed\n", n_pass, n_fail);
+	if (n_skip)
+		printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+	else
+		printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
