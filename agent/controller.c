@@ -12,9 +12,14 @@
  * reading is closed), the initial table dump is paced by the peer's reading, and an agent's routes are
  * capped. A malformed, hostile or rule-breaking stream closes that session only, with a log line and a count.
  *
- * Path choice: the control node keeps every agent's path to a prefix and does ECMP; we keep every origin's
- * path too, but advertise one: to each subscriber, the most recently published path that is not its own.
- * When that path is withdrawn, the next most recent one is advertised in its place.
+ * Path choice (ECMP): we keep every origin's path to a prefix and, as the control node does for equal-cost
+ * paths, send each subscriber ONE item for the prefix whose next-hops list holds the next hop of every best
+ * path that is not its own (best: the highest local-preference among them, 100 when absent), at most
+ * RR_MAX_ECMP of them, in a stable order (next-hop address, then label; identical next hops from two
+ * origins once), so the receiving vRouter builds a composite nexthop from them. The other fields of the
+ * item are those of the first path in that order. An origin that publishes, changes or withdraws its path
+ * re-sends the item with the new list to every subscriber whose list changed; the last path's withdraw
+ * retracts it. An agent is never sent its own next hop (split horizon, as for a single path).
  *
  * Graceful restart: when a session dies its routes stay, marked stale, for the hold time; if the same agent
  * reconnects and republishes them in that window nothing is withdrawn; whatever is still stale at the end
@@ -52,6 +57,8 @@
 #define RR_MAX_NAME		256		/* stream from (agent host name) */
 #define RR_MAX_PATHS_PER_ORIGIN	(1u << 20)
 #define RR_MAX_SUBS_PER_SESSION	65536
+#define RR_MAX_ECMP		16		/* next hops in one reflected item (a vRouter composite's size) */
+#define RR_DEFAULT_LOCAL_PREF	100		/* an entry without local-preference */
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
@@ -77,6 +84,14 @@ struct rr_path {
 	bool stale;
 };
 
+/* What one subscriber is told about a prefix: the best paths that are not its own, sorted by next hop
+ * (path_cmp), duplicates dropped, at most RR_MAX_ECMP; n == 0: nothing (a retract). p[0] gives the item's
+ * fields besides the next hops. */
+struct rr_view {
+	unsigned int n;
+	const struct rr_path *p[RR_MAX_ECMP];
+};
+
 struct rr_vrf;
 
 struct rr_prefix {
@@ -96,7 +111,7 @@ struct rr_sub {
 	__u32 instance_id;
 	bool dumping;			/* routes not all sent yet: EndOfRib still owed */
 	struct rr_prefix *cursor;	/* next prefix to dump */
-	const struct rr_path *old;	/* scratch: the path advertised before a change */
+	struct rr_view old;		/* scratch: what it was told before a change */
 };
 
 struct rr_vrf {
@@ -406,10 +421,12 @@ static struct vr_xmpp_entry *entry_dup(const struct vr_xmpp_entry *e)
 	*d = *e;
 	pos = (char *)(d + 1);
 	d->nexthops = (struct vr_xmpp_nexthop *)pos;
-	memcpy(d->nexthops, e->nexthops, e->n_nexthops * sizeof(*e->nexthops));
+	if (e->n_nexthops)	/* the arrays are NULL when empty: memcpy from NULL is undefined even for 0 bytes */
+		memcpy(d->nexthops, e->nexthops, e->n_nexthops * sizeof(*e->nexthops));
 	pos += e->n_nexthops * sizeof(*e->nexthops);
 	d->sgs = (__u32 *)pos;
-	memcpy(d->sgs, e->sgs, e->n_sgs * sizeof(*e->sgs));
+	if (e->n_sgs)
+		memcpy(d->sgs, e->sgs, e->n_sgs * sizeof(*e->sgs));
 	pos += e->n_sgs * sizeof(*e->sgs);
 	d->virtual_network = str_put(&pos, e->virtual_network);
 	d->sub_protocol = str_put(&pos, e->sub_protocol);
@@ -447,19 +464,6 @@ static bool sent(struct rr_session *s, int rc)
 	return false;
 }
 
-/* The path a subscriber sees: the most recent one that is not its own. */
-static const struct rr_path *view(const struct rr_prefix *x, const struct rr_session *s)
-{
-	const struct rr_path *p;
-
-	if (!x)
-		return NULL;
-	for (p = x->paths; p; p = p->next)
-		if (p->origin != s->origin)
-			return p;
-	return NULL;
-}
-
 /* Size bounds of the text of an <items> message, so that a message of up to 32 routes never gets over the
  * receiver's stanza limit (VR_XMPP_MAX_STANZA: the agent's decoder closes the session on a bigger one) when
  * its entries carry long names or many security groups. Element text is escaped to at most 5 bytes a byte
@@ -484,6 +488,114 @@ static size_t entry_text_max(const struct vr_xmpp_entry *e)
 }
 
 #define RETRACT_TEXT_MAX 128	/* <retract id="PREFIX"/>: 60 bytes at most */
+
+static __u32 path_pref(const struct rr_path *p)
+{
+	return (p->e->have & VR_XMPP_HAVE_LOCAL_PREF) ? p->e->local_pref : RR_DEFAULT_LOCAL_PREF;
+}
+
+/* The order of next hops in an item: address family, address, label (a published entry has exactly one). */
+static int nexthop_cmp(const struct rr_path *a, const struct rr_path *b)
+{
+	const struct vr_xmpp_nexthop *x = &a->e->nexthops[0], *y = &b->e->nexthops[0];
+	int c;
+
+	if (x->addr.afi != y->addr.afi)
+		return x->addr.afi < y->addr.afi ? -1 : 1;
+	c = memcmp(&x->addr.ip, &y->addr.ip, sizeof(x->addr.ip));
+	if (c)
+		return c;
+	if (x->label != y->label)
+		return x->label < y->label ? -1 : 1;
+	return 0;
+}
+
+/* Next hop, then origin name: a total order, so which of two origins with one next hop is kept is stable. */
+static int path_cmp(const struct rr_path *a, const struct rr_path *b)
+{
+	int c = nexthop_cmp(a, b);
+
+	return c ? c : strcmp(a->origin->name, b->origin->name);
+}
+
+static size_t message_text_max(const struct rr_session *s, const char *vrf);
+
+/* What subscriber s is told about prefix x (NULL: gone): see struct rr_view. The list is cut where the
+ * item would no longer fit one message to s (only long names on many next hops can get there). */
+static void view(const struct rr_prefix *x, const struct rr_session *s, struct rr_view *v)
+{
+	const struct rr_path *p;
+	__u32 best = 0;
+	bool any = false;
+
+	v->n = 0;
+	if (!x)
+		return;
+	for (p = x->paths; p; p = p->next)
+		if (p->origin != s->origin && (!any || path_pref(p) > best)) {
+			best = path_pref(p);
+			any = true;
+		}
+	for (p = x->paths; any && p; p = p->next) {
+		unsigned int pos = 0;
+
+		if (p->origin == s->origin || path_pref(p) != best)
+			continue;
+		while (pos < v->n && path_cmp(v->p[pos], p) < 0)
+			pos++;
+		if (pos && !nexthop_cmp(v->p[pos - 1], p))
+			continue;		/* the same next hop from an origin that sorts first */
+		if (pos < v->n && !nexthop_cmp(v->p[pos], p)) {
+			v->p[pos] = p;		/* ... this one sorts first */
+			continue;
+		}
+		if (pos >= RR_MAX_ECMP)
+			continue;
+		if (v->n < RR_MAX_ECMP)
+			v->n++;
+		memmove(&v->p[pos + 1], &v->p[pos], (v->n - 1 - pos) * sizeof(v->p[0]));
+		v->p[pos] = p;
+	}
+	if (v->n > 1) {
+		size_t text = entry_text_max(v->p[0]->e), max = message_text_max(s, x->vrf->name);
+
+		for (unsigned int i = 1; i < v->n; i++) {
+			text += 512 + esc_len(v->p[i]->e->nexthops[0].virtual_network);
+			if (text > max) {
+				v->n = i;
+				break;
+			}
+		}
+	}
+}
+
+static bool view_eq(const struct rr_view *a, const struct rr_view *b)
+{
+	return a->n == b->n && !memcmp(a->p, b->p, a->n * sizeof(a->p[0]));
+}
+
+static bool view_has(const struct rr_view *v, const struct rr_path *p)
+{
+	for (unsigned int i = 0; p && i < v->n; i++)
+		if (v->p[i] == p)
+			return true;
+	return false;
+}
+
+/* The item of a view (n > 0): the first path's entry with the next hops of all; nh has room for RR_MAX_ECMP.
+ * Points into the paths' entries: valid until they change. */
+static const struct vr_xmpp_entry *view_entry(const struct rr_view *v, struct vr_xmpp_entry *out,
+					      struct vr_xmpp_nexthop *nh)
+{
+	if (v->n == 1)
+		return v->p[0]->e;
+	*out = *v->p[0]->e;
+	for (unsigned int i = 0; i < v->n; i++)
+		nh[i] = v->p[i]->e->nexthops[0];
+	out->nexthops = nh;
+	out->n_nexthops = v->n;
+	return out;
+}
 
 /* What the entries of one message to session s about VRF vrf may take: the stanza limit less the envelope
  * (host name and node attributes, fixed text). */
@@ -531,12 +643,15 @@ static void batch_free(struct rr_session *s)
 	s->batch = NULL;
 }
 
-/* Tells subscriber s about prefix x: path p, or a retract when p is NULL. */
-static void send_path(struct rr_session *s, const struct rr_prefix *x, const struct rr_path *p)
+/* Tells subscriber s about prefix x: the item of view v, or a retract when v is NULL or empty. */
+static void send_view(struct rr_session *s, const struct rr_prefix *x, const struct rr_view *v)
 {
-	__u8 safi = p ? p->e->safi : VR_XMPP_SAFI_UNICAST;
+	struct vr_xmpp_nexthop nh[RR_MAX_ECMP];
+	struct vr_xmpp_entry item;
+	const struct vr_xmpp_entry *p = v && v->n ? view_entry(v, &item, nh) : NULL;
+	__u8 safi = p ? p->safi : VR_XMPP_SAFI_UNICAST;
 	unsigned int max = p ? VR_XMPP_MAX_REACH_PER_MSG : VR_XMPP_MAX_UNREACH_PER_MSG;
-	size_t text = p ? entry_text_max(p->e) : RETRACT_TEXT_MAX;
+	size_t text = p ? entry_text_max(p) : RETRACT_TEXT_MAX;
 	struct rr_batch *b = s->batch;
 
 	if (s->fail)
@@ -559,7 +674,7 @@ static void send_path(struct rr_session *s, const struct rr_prefix *x, const str
 	}
 	b->text += text;
 	if (p) {
-		b->e[b->n] = entry_dup(p->e);
+		b->e[b->n] = entry_dup(p);
 		if (!b->e[b->n]) {
 			session_fail(s, "out of memory", 0);
 			return;
@@ -578,6 +693,7 @@ static void send_path(struct rr_session *s, const struct rr_prefix *x, const str
  * own routes skipped, then EndOfRib. */
 static void pump_dumps(struct rr_session *s)
 {
+	static struct vr_xmpp_nexthop nh[VR_XMPP_MAX_REACH_PER_MSG][RR_MAX_ECMP];
 	struct vr_xmpp_entry batch[VR_XMPP_MAX_REACH_PER_MSG];
 
 	for (struct rr_sub *sub = s->subs; sub && !s->fail; sub = sub->snext) {
@@ -589,16 +705,20 @@ static void pump_dumps(struct rr_session *s)
 			if (s->out.len >= dump_low_water())
 				return;
 			while (sub->cursor && n < VR_XMPP_MAX_REACH_PER_MSG) {
-				const struct rr_path *p = view(sub->cursor, s);
+				const struct vr_xmpp_entry *p = NULL;
+				struct rr_view v;
 
-				if (p && n && (sub->cursor->p.afi != afi || p->e->safi != safi ||
-					       text + entry_text_max(p->e) > text_max))
+				view(sub->cursor, s, &v);
+				if (v.n)
+					p = view_entry(&v, &batch[n], nh[n]);
+				if (p && n && (sub->cursor->p.afi != afi || p->safi != safi ||
+					       text + entry_text_max(p) > text_max))
 					break;
 				if (p) {
 					afi = sub->cursor->p.afi;
-					safi = p->e->safi;
-					text += entry_text_max(p->e);
-					batch[n++] = *p->e;
+					safi = p->safi;
+					text += entry_text_max(p);
+					batch[n++] = *p;
 				}
 				sub->cursor = sub->cursor->next;
 			}
@@ -665,26 +785,28 @@ static void session_flush(struct rr_session *s)
 static void change_begin(struct rr_prefix *x)
 {
 	for (struct rr_sub *sub = x->vrf->subs; sub; sub = sub->vnext)
-		sub->old = view(x, sub->s);
+		view(x, sub->s, &sub->old);
 }
 
-/* After a change to prefix x (NULL when it is gone) of VRF v: tells each subscriber whose view changed.
- * changed is the path that was (re)published, which counts as a change even when it is the same one. */
+/* After a change to prefix x (NULL when it is gone) of VRF v: tells each subscriber whose view changed (its
+ * list of paths, or one of them republished). changed is the path that was (re)published, which counts as a
+ * change even when it is the same one. */
 static void change_end(struct rr_vrf *v, struct rr_prefix *x, const struct vr_xmpp_prefix *pfx,
 		       const struct rr_path *changed)
 {
 	for (struct rr_sub *sub = v->subs; sub; sub = sub->vnext) {
-		const struct rr_path *now = view(x, sub->s);
 		struct rr_session *s = sub->s;
+		struct rr_view now;
 
-		if (s->fail || (now == sub->old && (!now || now != changed)))
+		view(x, s, &now);
+		if (s->fail || (view_eq(&now, &sub->old) && !view_has(&now, changed)))
 			continue;
-		if (now) {
-			send_path(s, x, now);
+		if (now.n) {
+			send_view(s, x, &now);
 		} else {
 			struct rr_prefix gone = { .vrf = v, .p = *pfx };
 
-			send_path(s, &gone, NULL);
+			send_view(s, &gone, NULL);
 		}
 	}
 }

@@ -467,6 +467,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 		fail(err, errlen, rc, "%s", why(rc));
 		goto out;
 	}
+	if (p->on_claim)
+		p->on_claim(p->on_claim_arg, req->vrf_id, req->ips, req->n_ips, true);
 	for (added = 0; added < req->n_ips; added++) {
 		rc = vr_route_add(h, req->vrf_id, req->ips[added], 32, &nh);
 		if (rc)
@@ -478,6 +480,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 		routes_del(h, req->name, req->vrf_id, req->ips, added);
 		if (vr_vif_del(h, req->name))
 			log_err("port %s: undoing the vif failed: %s", req->name, vr_strerror());
+		if (p->on_claim)
+			p->on_claim(p->on_claim_arg, req->vrf_id, req->ips, req->n_ips, false);
 		goto out;
 	}
 	memcpy(port.name, req->name, sizeof(port.name));
@@ -498,6 +502,8 @@ int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_po
 		fail(err, errlen, rc, "out of memory");
 		routes_del(h, req->name, req->vrf_id, req->ips, req->n_ips);
 		vr_vif_del(h, req->name);
+		if (p->on_claim)
+			p->on_claim(p->on_claim_arg, req->vrf_id, req->ips, req->n_ips, false);
 		goto out;
 	}
 	state_save_logged(p);

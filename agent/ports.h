@@ -61,6 +61,11 @@ struct vr_ports {
 	 * the XMPP sessions to publish or withdraw it. NULL: nobody listens. */
 	void (*on_change)(void *arg, const struct vr_port *port, bool added);
 	void *on_change_arg;
+	/* Called (with the datapath open) just before a new port's /32s are added (claim true), and again if the
+	 * add then fails (claim false): whoever installed other routes for those addresses takes them away, and
+	 * back (the learned routes of an anycast address, which other hosts have too). NULL: nobody. */
+	void (*on_claim)(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, bool claim);
+	void *on_claim_arg;
 };
 
 void vr_ports_init(struct vr_ports *p, const struct vr_agent_config *cfg);

@@ -41,6 +41,7 @@ void vr_routes_free(struct vr_routes *r)
 			struct vr_learned *e = r->bucket[i];
 
 			r->bucket[i] = e->next;
+			free(e->ecmp);
 			free(e);
 		}
 	free(r->bucket);
@@ -93,7 +94,84 @@ static bool debug_on(void)
 	return vr_log_level() >= VR_AGENT_LOG_DEBUG;
 }
 
-/* Queue e's install (e->inst_ip/inst_label/inst_encap set); false when the queue cannot grow (install it now). */
+/* The next hops of copy c of e, and what e installed (a single one is copied into *one). */
+static const struct vr_learned_nh *copy_nhs(const struct vr_learned *e, const struct vr_learned_copy *c,
+					    struct vr_learned_nh *one)
+{
+	if (c->n_nh > 1)
+		return e->ecmp->copy[c - e->copy];
+	*one = (struct vr_learned_nh){ .remote_ip = c->remote_ip, .label = c->label, .encap = c->encap };
+	return one;
+}
+
+static const struct vr_learned_nh *inst_nhs(const struct vr_learned *e, struct vr_learned_nh *one)
+{
+	if (e->inst_n > 1)
+		return e->ecmp->inst;
+	*one = (struct vr_learned_nh){ .remote_ip = e->inst_ip, .label = e->inst_label, .encap = e->inst_encap };
+	return one;
+}
+
+static int nh_cmp(const struct vr_learned_nh *a, const struct vr_learned_nh *b)
+{
+	if (a->remote_ip != b->remote_ip)
+		return ntohl(a->remote_ip) < ntohl(b->remote_ip) ? -1 : 1;
+	if (a->label != b->label)
+		return a->label < b->label ? -1 : 1;
+	return a->encap == b->encap ? 0 : a->encap < b->encap ? -1 : 1;
+}
+
+static bool same_list(const struct vr_learned_nh *a, unsigned int na, const struct vr_learned_nh *b, unsigned int nb)
+{
+	if (na != nb)
+		return false;
+	for (unsigned int i = 0; i < na; i++)
+		if (nh_cmp(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+/* "via 192.0.2.1 label 17 encap udp[, via ...]" of a list, for the log. */
+static const char *nhs_text(const struct vr_learned_nh *nh, unsigned int n, char *buf, size_t len)
+{
+	size_t at = 0;
+	char ip[16];
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%svia %s label %u encap %s", i ? ", " : "",
+				       inet_ntop(AF_INET, &nh[i].remote_ip, ip, sizeof(ip)), nh[i].label,
+				       vr_encap_name(nh[i].encap));
+	return buf;
+}
+#define NHS_TEXT_MAX (VR_ROUTES_MAX_NH * 48)
+
+/* The nexthop spec of a list: a tunnel, or a composite of tunnels (members has room for VR_ROUTES_MAX_NH). */
+static struct vr_nh_spec nh_spec(const struct vr_learned_nh *nh, unsigned int n, struct vr_nh_spec *members)
+{
+	if (n == 1)
+		return (struct vr_nh_spec){ .type = VR_NH_TUNNEL, .remote_ip = nh->remote_ip, .label = nh->label,
+					    .encap = nh->encap };
+	for (unsigned int i = 0; i < n; i++)
+		members[i] = (struct vr_nh_spec){ .type = VR_NH_TUNNEL, .remote_ip = nh[i].remote_ip,
+						  .label = nh[i].label, .encap = nh[i].encap };
+	return (struct vr_nh_spec){ .type = VR_NH_COMPOSITE, .n_members = n, .members = members };
+}
+
+/* Record list nh[0..n), a copy's, as what e installs (a list of several is in e->ecmp, which is there). */
+static void set_inst(struct vr_learned *e, const struct vr_learned_nh *nh, unsigned int n)
+{
+	if (n > 1) {
+		memcpy(e->ecmp->inst, nh, n * sizeof(*nh));
+	} else {
+		e->inst_ip = nh->remote_ip;
+		e->inst_label = nh->label;
+		e->inst_encap = nh->encap;
+	}
+	e->inst_n = (__u8)n;
+}
+
+/* Queue e's install (e->inst_* set, one next hop); false when the queue cannot grow (install it now). */
 static bool enqueue(struct vr_routes *r, struct vr_handle *h, struct vr_learned *e)
 {
 	if (r->n_queue >= VR_ROUTES_BATCH_MAX)
@@ -162,78 +240,140 @@ size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 	return failed;
 }
 
-/* Whether what e installed (or queued) is want's next hop. */
+/* Whether what e installed (or queued) is want's list of next hops. */
 static bool same_nexthop(const struct vr_learned *e, const struct vr_learned_copy *want)
 {
-	return want && want->remote_ip == e->inst_ip && want->label == e->inst_label && want->encap == e->inst_encap;
+	struct vr_learned_nh a, b;
+
+	return want && same_list(inst_nhs(e, &a), e->inst_n, copy_nhs(e, want, &b), want->n_nh);
 }
 
 /* Make the route table hold what the copies say; frees the entry (via *p) when no copy is left. The install
- * of a new route is queued (see vr_routes_flush); a queued install is written before anything else happens
- * to its prefix; a replace (delete + add) is done at once. */
+ * of a new single-next-hop route is queued (see vr_routes_flush); a queued install is written before
+ * anything else happens to its prefix; a new ECMP route is added at once, a changed route replaced at once
+ * (vr_route_replace), a route no copy wants any more deleted at once. */
 static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned **p)
 {
+	struct vr_nh_spec members[VR_ROUTES_MAX_NH], nh;
 	struct vr_learned *e = *p;
-	const struct vr_learned_copy *want = NULL;
-	bool replace = false;
-	char b[32], ip[16];
+	const struct vr_learned_copy *have = NULL, *want;
+	struct vr_learned_nh one;
+	const struct vr_learned_nh *list;
+	char b[32], t[NHS_TEXT_MAX];
 	int rc = 0;
 
-	for (int pass = 0; pass < 2 && !want; pass++)
-		for (unsigned int s = 0; s < VR_ROUTES_SLOTS && !want; s++)
+	for (int pass = 0; pass < 2 && !have; pass++)
+		for (unsigned int s = 0; s < VR_ROUTES_SLOTS && !have; s++)
 			if (e->copy[s].have && (pass || !e->copy[s].stale))
-				want = &e->copy[s];
+				have = &e->copy[s];
+	/* What to install: that copy, unless a local port has the address. */
+	want = have && !(r->is_local && r->is_local(r->is_local_arg, e->vrf_id, e->prefix, e->plen)) ? have : NULL;
 	if (e->queued && !same_nexthop(e, want))
 		vr_routes_flush(r, h);
-	if (e->installed && !same_nexthop(e, want)) {
+	list = want ? copy_nhs(e, want, &one) : NULL;
+	if (e->installed && want && !same_nexthop(e, want)) {
+		/* One step from the old nexthop to the new one; on failure the old route stays, and so does what
+		 * we know of it (the next change tries again). */
+		nh = nh_spec(list, want->n_nh, members);
+		rc = vr_route_replace(h, e->vrf_id, e->prefix, e->plen, &nh);
+		if (!rc)
+			set_inst(e, list, want->n_nh);
+		if (rc)
+			log_warn("learned route %s in vrf %u: replacing it (now %s) failed: %s", pfx(e, b, sizeof(b)),
+				 e->vrf_id, nhs_text(list, want->n_nh, t, sizeof(t)), vr_strerror());
+		else if (debug_on())
+			log_debug("learned route %s in vrf %u replaced: %s", pfx(e, b, sizeof(b)), e->vrf_id,
+				  nhs_text(list, want->n_nh, t, sizeof(t)));
+		return rc;
+	}
+	if (e->installed && !want) {
 		rc = vr_route_del(h, e->vrf_id, e->prefix, e->plen);
 		if (rc && rc != -ENOENT)
 			log_warn("learned route %s in vrf %u: removing it failed: %s", pfx(e, b, sizeof(b)), e->vrf_id,
 				 vr_strerror());
 		else if (debug_on())
-			log_debug("learned route %s in vrf %u removed", pfx(e, b, sizeof(b)), e->vrf_id);
+			log_debug("learned route %s in vrf %u removed%s", pfx(e, b, sizeof(b)), e->vrf_id,
+				  have ? " (a local port has the address)" : "");
 		e->installed = false;
-		replace = true;
 		rc = 0;
 	}
 	if (want && !e->installed) {
-		struct vr_nh_spec nh = { .type = VR_NH_TUNNEL, .remote_ip = want->remote_ip, .label = want->label,
-					 .encap = want->encap };
-
+		set_inst(e, list, want->n_nh);
 		e->installed = true;
-		e->inst_ip = want->remote_ip;
-		e->inst_label = want->label;
-		e->inst_encap = want->encap;
-		/* A new route waits for the batch; a replaced one goes back at once, so the prefix is not left
-		 * without a route until the flush. */
-		if (!replace && enqueue(r, h, e))
+		/* A new route with one next hop waits for the batch. */
+		if (want->n_nh == 1 && enqueue(r, h, e))
 			return 0;
+		nh = nh_spec(list, want->n_nh, members);
 		rc = vr_route_add(h, e->vrf_id, e->prefix, e->plen, &nh);
 		if (rc) {
 			e->installed = false;
-			log_warn("learned route %s in vrf %u via %s label %u encap %s: %s", pfx(e, b, sizeof(b)),
-				 e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label,
-				 vr_encap_name(want->encap), vr_strerror());
+			log_warn("learned route %s in vrf %u %s: %s", pfx(e, b, sizeof(b)), e->vrf_id,
+				 nhs_text(list, want->n_nh, t, sizeof(t)), vr_strerror());
 		} else if (debug_on()) {
-			log_debug("learned route %s in vrf %u via %s label %u encap %s installed", pfx(e, b, sizeof(b)),
-				  e->vrf_id, inet_ntop(AF_INET, &want->remote_ip, ip, sizeof(ip)), want->label,
-				  vr_encap_name(want->encap));
+			log_debug("learned route %s in vrf %u %s installed", pfx(e, b, sizeof(b)), e->vrf_id,
+				  nhs_text(list, want->n_nh, t, sizeof(t)));
 		}
 	}
-	if (!want) {
+	if (!have) {
 		*p = e->next;
+		free(e->ecmp);
 		free(e);
 		r->n--;
 	}
 	return rc;
 }
 
+void vr_routes_local_changed(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id, const __be32 *ips,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct vr_learned **p = find(r, vrf_id, ips[i], 32);
+
+		if (*p)
+			reconcile(r, h, p);
+	}
+}
+
+/* Store nh[0..n) as copy c of e: sorted, without duplicates, at most VR_ROUTES_MAX_NH (the first distinct
+ * ones). 0 or -ENOMEM. */
+static int set_copy(struct vr_learned *e, struct vr_learned_copy *c, const struct vr_learned_nh *nh, unsigned int n)
+{
+	struct vr_learned_nh l[VR_ROUTES_MAX_NH];
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int pos = 0;
+
+		while (pos < k && nh_cmp(&l[pos], &nh[i]) < 0)
+			pos++;
+		if ((pos < k && !nh_cmp(&l[pos], &nh[i])) || k == VR_ROUTES_MAX_NH)
+			continue;
+		memmove(&l[pos + 1], &l[pos], (k - pos) * sizeof(l[0]));
+		l[pos] = (struct vr_learned_nh){ .remote_ip = nh[i].remote_ip, .label = nh[i].label,
+						 .encap = nh[i].encap };
+		k++;
+	}
+	if (k > 1) {
+		if (!e->ecmp && !(e->ecmp = calloc(1, sizeof(*e->ecmp))))
+			return -ENOMEM;
+		memcpy(e->ecmp->copy[c - e->copy], l, k * sizeof(l[0]));
+	} else {
+		c->remote_ip = l[0].remote_ip;
+		c->label = l[0].label;
+		c->encap = l[0].encap;
+	}
+	c->n_nh = (__u8)k;
+	c->have = true;
+	c->stale = false;
+	return 0;
+}
+
 int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		     __u32 plen, __be32 remote_ip, __u32 label, __u8 encap)
+		     __u32 plen, const struct vr_learned_nh *nh, unsigned int n)
 {
 	struct vr_learned **p = find(r, vrf_id, prefix, plen);
 
-	if (slot >= VR_ROUTES_SLOTS)
+	if (slot >= VR_ROUTES_SLOTS || !n)
 		return -EINVAL;
 	if (!*p) {
 		struct vr_learned *e = calloc(1, sizeof(*e));
@@ -250,8 +390,15 @@ int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot
 			p = find(r, vrf_id, prefix, plen);
 		}
 	}
-	(*p)->copy[slot] = (struct vr_learned_copy){ .have = true, .encap = encap, .remote_ip = remote_ip,
-						     .label = label };
+	if (set_copy(*p, &(*p)->copy[slot], nh, n)) {
+		char b[32];
+
+		log_warn("learned route %s in vrf %u: out of memory for its %u next hops", pfx(*p, b, sizeof(b)),
+			 vrf_id, n);
+		(*p)->copy[slot].have = false;
+		reconcile(r, h, p);
+		return -ENOMEM;
+	}
 	/* A fresh copy from a controller replaces what a previous agent left in the datapath. */
 	if (slot != VR_ROUTES_ADOPTED)
 		(*p)->copy[VR_ROUTES_ADOPTED].have = false;
@@ -334,19 +481,34 @@ size_t vr_routes_count(const struct vr_routes *r, unsigned int slot, bool stale_
 
 struct adopt_ctx {
 	struct vr_routes *r;
+	struct vr_handle *h;
 	int err;
+	/* ECMP routes found: their entries wait (not in the hash) until their members are known */
+	struct adopt_ecmp {
+		struct vr_learned *e;
+		struct vr_ecmp g;
+	} *ecmp;
+	size_t n_ecmp, cap_ecmp;
 };
+
+static void adopt_insert(struct vr_routes *r, struct vr_learned *e)
+{
+	struct vr_learned **p = find(r, e->vrf_id, e->prefix, e->plen);
+
+	e->next = NULL;
+	*p = e;
+	if (++r->n > r->n_buckets)
+		grow(r);
+}
 
 static int adopt_route(const struct vr_route_info *ri, void *arg)
 {
 	struct adopt_ctx *c = arg;
-	struct vr_learned **p;
 	struct vr_learned *e;
 
-	if (ri->nh.type != VR_NH_TUNNEL)
+	if (ri->nh.type != VR_NH_TUNNEL && ri->nh.type != VR_NH_COMPOSITE)
 		return 0;
-	p = find(c->r, ri->vrf_id, ri->prefix, ri->plen);
-	if (*p)
+	if (*find(c->r, ri->vrf_id, ri->prefix, ri->plen))
 		return 0;
 	e = calloc(1, sizeof(*e));
 	if (!e) {
@@ -357,15 +519,123 @@ static int adopt_route(const struct vr_route_info *ri, void *arg)
 	e->prefix = ri->prefix;
 	e->plen = ri->plen;
 	e->installed = true;
+	if (ri->nh.type == VR_NH_COMPOSITE) {
+		struct vr_ecmp g;
+
+		/* Only a group of tunnels can be ours; its members are read once every route is seen. */
+		if (vr_ecmp_get(c->h, ri->nh.ecmp_id, &g) || g.n_members < 2 || g.n_members > VR_ROUTES_MAX_NH) {
+			free(e);
+			return 0;
+		}
+		if (c->n_ecmp == c->cap_ecmp) {
+			size_t cap = c->cap_ecmp ? c->cap_ecmp * 2 : 64;
+			struct adopt_ecmp *n = realloc(c->ecmp, cap * sizeof(*n));
+
+			if (!n) {
+				free(e);
+				c->err = -ENOMEM;
+				return -ENOMEM;
+			}
+			c->ecmp = n;
+			c->cap_ecmp = cap;
+		}
+		c->ecmp[c->n_ecmp++] = (struct adopt_ecmp){ .e = e, .g = g };
+		return 0;
+	}
+	e->inst_n = 1;
 	e->inst_ip = ri->nh.remote_ip;
 	e->inst_label = ri->nh.label;
 	e->inst_encap = vr_nh_encap(&ri->nh);
-	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true, .encap = e->inst_encap,
-							       .remote_ip = ri->nh.remote_ip, .label = ri->nh.label };
-	*p = e;
-	if (++c->r->n > c->r->n_buckets)
-		grow(c->r);
+	e->copy[VR_ROUTES_ADOPTED] = (struct vr_learned_copy){ .have = true, .stale = true, .n_nh = 1,
+							       .remote_ip = e->inst_ip, .label = e->inst_label,
+							       .encap = e->inst_encap };
+	adopt_insert(c->r, e);
 	return 0;
+}
+
+/* The tunnel nexthops among the members of the ECMP routes found (by id, sorted). */
+struct adopt_members {
+	__u32 *id;
+	struct vr_nexthop *nh;
+	size_t n;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int collect_member(__u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	struct adopt_members *m = arg;
+	__u32 *at = bsearch(&nh_id, m->id, m->n, sizeof(*m->id), cmp_u32);
+
+	if (at)
+		m->nh[at - m->id] = *nh;
+	return 0;
+}
+
+/* The ECMP routes found: those whose members are all tunnels become adopted copies with their lists. */
+static int adopt_ecmp_routes(struct adopt_ctx *c)
+{
+	struct adopt_members m = {};
+	size_t total = 0, k = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n_ecmp; i++)
+		total += c->ecmp[i].g.n_members;
+	m.id = malloc(total * sizeof(*m.id));
+	m.nh = calloc(total, sizeof(*m.nh));
+	if (!m.id || !m.nh) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_ecmp; i++)
+		for (__u32 j = 0; j < c->ecmp[i].g.n_members; j++)
+			m.id[k++] = c->ecmp[i].g.members[j];
+	qsort(m.id, k, sizeof(*m.id), cmp_u32);
+	for (size_t i = 0; i < k; i++)
+		if (!m.n || m.id[m.n - 1] != m.id[i])
+			m.id[m.n++] = m.id[i];
+	rc = vr_nh_foreach(c->h, collect_member, &m);
+	for (size_t i = 0; !rc && i < c->n_ecmp; i++) {
+		struct vr_learned *e = c->ecmp[i].e;
+		struct vr_learned_nh l[VR_ROUTES_MAX_NH];
+		__u32 n = c->ecmp[i].g.n_members;
+		bool tunnels = true;
+
+		for (__u32 j = 0; j < n && tunnels; j++) {
+			__u32 *at = bsearch(&c->ecmp[i].g.members[j], m.id, m.n, sizeof(*m.id), cmp_u32);
+			const struct vr_nexthop *nh = at ? &m.nh[at - m.id] : NULL;
+
+			tunnels = nh && nh->type == VR_NH_TUNNEL;
+			if (tunnels)
+				l[j] = (struct vr_learned_nh){ .remote_ip = nh->remote_ip, .label = nh->label,
+							       .encap = vr_nh_encap(nh) };
+		}
+		if (!tunnels || set_copy(e, &e->copy[VR_ROUTES_ADOPTED], l, n)) {
+			free(e->ecmp);
+			free(e);
+		} else {
+			struct vr_learned_nh one;
+
+			e->copy[VR_ROUTES_ADOPTED].stale = true;
+			set_inst(e, copy_nhs(e, &e->copy[VR_ROUTES_ADOPTED], &one), e->copy[VR_ROUTES_ADOPTED].n_nh);
+			adopt_insert(c->r, e);
+		}
+		c->ecmp[i].e = NULL;
+	}
+out:
+	for (size_t i = 0; i < c->n_ecmp; i++)
+		if (c->ecmp[i].e) {
+			free(c->ecmp[i].e->ecmp);
+			free(c->ecmp[i].e);
+		}
+	free(m.id);
+	free(m.nh);
+	return rc;
 }
 
 struct adopt_walk {
@@ -392,12 +662,24 @@ int vr_routes_adopt(struct vr_routes *r, struct vr_handle *h)
 	if (!w)
 		return -ENOMEM;
 	w->c.r = r;
+	w->c.h = h;
 	w->h = h;
 	rc = vr_vrf_foreach(h, collect_vrf, w);
 	for (size_t i = 0; !rc && i < w->n; i++)
 		rc = vr_route_foreach(h, w->vrfs[i], adopt_route, &w->c);
 	if (w->c.err)
 		rc = w->c.err;
+	if (w->c.n_ecmp) {
+		int erc = rc ? 0 : adopt_ecmp_routes(&w->c);
+
+		if (rc)
+			for (size_t i = 0; i < w->c.n_ecmp; i++) {
+				free(w->c.ecmp[i].e->ecmp);
+				free(w->c.ecmp[i].e);
+			}
+		rc = rc ? rc : erc;
+	}
+	free(w->c.ecmp);
 	free(w);
 	return rc;
 }

@@ -1,20 +1,30 @@
 /* vrouter-agent learned routes: the routes the controllers send (XMPP <items> of node 1/1/VRF), kept per
- * prefix and per controller, and installed in the VRF's route table as tunnel routes.
+ * prefix and per controller, and installed in the VRF's route table as tunnel routes, or as ECMP routes when
+ * an item lists several usable next hops.
  *
  * Routes from the (up to two) controllers are a union: a prefix stays installed while any controller has
- * it; when they disagree, the first controller that has a fresh (not stale) copy wins. A change of next hop,
- * label or encapsulation is a replace (vr_route_del + vr_route_add). Graceful restart: when a session is lost
- * its routes are marked stale and stay installed; the reconnected controller refreshes them, and
+ * it; when they disagree, the first controller that has a fresh (not stale) copy wins. Each copy is a list of
+ * 1..VR_ROUTES_MAX_NH next hops (tunnels: remote host, label, encapsulation), kept sorted and without
+ * duplicates: one is a plain tunnel route, more are a composite nexthop (VR_NH_COMPOSITE) with one tunnel
+ * member each. A change of the list (or of a next hop's label or encapsulation) replaces the route in one
+ * step (vr_route_replace: no moment without a route, and from one composite to another the buckets of the
+ * members that stay are kept, so only the flows of removed members move). Graceful restart: when a session is
+ * lost its routes are marked stale and stay installed; the reconnected controller refreshes them, and
  * vr_routes_sweep() (EndOfRib or the stale timer) drops the copies it did not refresh. Callers pass an open
  * handle (one vr_open per stanza, not per route).
  *
- * Installs of new routes are batched: such a route is queued (vr_routes_update returns at once) and the queue
- * goes to the datapath through vr_route_add_batch (its nexthops in one kernel batch per call) when the caller
- * calls vr_routes_flush, when it reaches VR_ROUTES_BATCH_MAX routes, or before anything else touches a queued
- * prefix (a change of next hop, a withdraw), so the datapath sees the same changes in the same order per
- * prefix as without batching. Deletes and replaces (delete + add) are done at once, route by route. A queued
+ * Installs of new single-next-hop routes are batched: such a route is queued (vr_routes_update returns at
+ * once) and the queue goes to the datapath through vr_route_add_batch (its nexthops in one kernel batch per
+ * call) when the caller calls vr_routes_flush, when it reaches VR_ROUTES_BATCH_MAX routes, or before anything
+ * else touches a queued prefix (a change of next hop, a withdraw), so the datapath sees the same changes in
+ * the same order per prefix as without batching. New ECMP routes, deletes and replaces are done at once, route
+ * by route. A queued
  * route that the datapath refuses is logged and stays uninstalled, as before; the others of its batch are
- * installed. The learned routes are a hash that grows with them (load <= 1). */
+ * installed. The learned routes are a hash that grows with them (load <= 1).
+ *
+ * A learned route for the address of a local port (is_local) is kept but not installed: the port's own route
+ * serves it (an anycast address: the same /32 on other hosts too), and the learned one is installed when the
+ * port goes (vr_routes_local_changed). */
 #ifndef VR_AGENT_ROUTES_H
 #define VR_AGENT_ROUTES_H
 
@@ -27,12 +37,30 @@
 /* Copy slots: one per controller, plus one for routes adopted from the datapath at start. */
 #define VR_ROUTES_ADOPTED VR_AGENT_MAX_CONTROLLERS
 #define VR_ROUTES_SLOTS (VR_AGENT_MAX_CONTROLLERS + 1)
+/* Next hops of one route at most: the members of a composite nexthop. */
+#define VR_ROUTES_MAX_NH VR_ECMP_MEMBERS
 
-struct vr_learned_copy {
-	bool have, stale;
-	__u8 encap;				/* enum vr_encap: the tunnel this controller's route is reached by */
+/* One next hop: a tunnel. */
+struct vr_learned_nh {
 	__be32 remote_ip;
 	__u32 label;
+	__u8 encap;				/* enum vr_encap */
+};
+
+/* A controller's copy of a route: its one next hop inline (12 bytes, as many routes as there are), or a list
+ * of several in e->ecmp->copy[slot]. */
+struct vr_learned_copy {
+	__be32 remote_ip;			/* n_nh == 1 */
+	__u32 label;				/* n_nh == 1 */
+	__u8 encap;				/* n_nh == 1 */
+	bool have, stale;
+	__u8 n_nh;				/* 1..VR_ROUTES_MAX_NH when have */
+};
+
+/* The lists of a route that has had two or more next hops (allocated then, freed with the route). */
+struct vr_learned_ecmp {
+	struct vr_learned_nh copy[VR_ROUTES_SLOTS][VR_ROUTES_MAX_NH];
+	struct vr_learned_nh inst[VR_ROUTES_MAX_NH];
 };
 
 struct vr_learned {
@@ -42,9 +70,11 @@ struct vr_learned {
 	struct vr_learned_copy copy[VR_ROUTES_SLOTS];
 	bool installed;				/* what the route table holds (or will, once flushed) */
 	bool queued;				/* in the install queue, not yet in the route table */
+	__u8 inst_n;				/* next hops installed: 1 in inst_*, more in ecmp->inst */
 	__u8 inst_encap;
 	__be32 inst_ip;
 	__u32 inst_label;
+	struct vr_learned_ecmp *ecmp;		/* NULL while every list has had one next hop */
 };
 
 /* Routes queued at most (a flush writes them first). */
@@ -63,18 +93,28 @@ struct vr_routes {
 	struct vr_learned **queue;		/* installs not yet flushed, in arrival order */
 	size_t n_queue, queue_cap;
 	struct vr_route_req *reqs;		/* flush scratch, queue_cap entries */
+	/* Whether a prefix is the address of a local port (whose own route holds it): the learned copies of it
+	 * are kept but not installed (anycast: the same address on other hosts too; this host's instance wins).
+	 * NULL: never. */
+	bool (*is_local)(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen);
+	void *is_local_arg;
 };
 
 int vr_routes_init(struct vr_routes *r);
 void vr_routes_free(struct vr_routes *r);	/* forgets (queued installs too: flush first); the route table
 						 * keeps what is installed */
-/* Controller slot's copy of a prefix: set (remote_ip/label, in encapsulation encap: enum vr_encap) or
- * withdrawn. A change of encapsulation is a change of next hop. Returns 0 or -errno of the map operation
- * (logged); an install that was only queued returns 0 (its failure, if any, is logged at the flush). */
+/* Controller slot's copy of a prefix: set to the next hops nh[0..n) (n >= 1, in any order; duplicates are
+ * dropped and only the first VR_ROUTES_MAX_NH distinct ones are kept) or withdrawn. A change of encapsulation
+ * is a change of next hop. Returns 0 or -errno of the map operation (logged); an install that was only
+ * queued returns 0 (its failure, if any, is logged at the flush). */
 int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		     __u32 plen, __be32 remote_ip, __u32 label, __u8 encap);
+		     __u32 plen, const struct vr_learned_nh *nh, unsigned int n);
 int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
 		       __u32 plen);
+/* is_local changed for the /32s ips[0..n) of vrf_id: their learned routes are removed (a port claims the
+ * address: call before adding its route) or installed (the port is gone: call after its route went). */
+void vr_routes_local_changed(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id, const __be32 *ips,
+			     unsigned int n);
 /* Write the queued installs (one vr_route_add_batch). Returns how many the datapath refused (each logged). */
 size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h);
 /* Mark every copy of slot stale (session lost); returns how many. */
@@ -83,7 +123,8 @@ size_t vr_routes_mark_stale(struct vr_routes *r, unsigned int slot);
 size_t vr_routes_sweep(struct vr_routes *r, struct vr_handle *h, unsigned int slot);
 /* Drop every copy in vrf_id (the VRF was unsubscribed: it has no port any more). */
 size_t vr_routes_flush_vrf(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id);
-/* Adopt the tunnel routes found in the datapath (agent restart) as stale copies of VR_ROUTES_ADOPTED. */
+/* Adopt the tunnel routes and the ECMP routes of tunnels found in the datapath (agent restart) as stale copies
+ * of VR_ROUTES_ADOPTED. */
 int vr_routes_adopt(struct vr_routes *r, struct vr_handle *h);
 size_t vr_routes_count(const struct vr_routes *r, unsigned int slot, bool stale_only);
 

@@ -206,12 +206,109 @@ static void announce_all(struct session *s)
 	}
 }
 
+/* ---- the addresses of local ports ---- */
+
+/* (VRF, address) of every local port, a hash set (open addressing, at most half full) rebuilt whenever ports
+ * change: the learned routes' is_local (routes.h). A learned route for such an address (anycast: the same
+ * address on other hosts too) is kept but not installed; the port's own route serves it. */
+static struct {
+	__u64 *slot;		/* vrf << 32 | address; 0: empty (an address is never 0.0.0.0) */
+	size_t mask;
+} L;
+
+static size_t local_hash(__u64 k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+static void local_put(__u64 k)
+{
+	size_t i = local_hash(k) & L.mask;
+
+	while (L.slot[i] && L.slot[i] != k)
+		i = (i + 1) & L.mask;
+	L.slot[i] = k;
+}
+
+/* The set from the port table, plus extra[0..n) of vrf_id (a port being added). */
+static void local_rebuild(__u32 vrf_id, const __be32 *extra, unsigned int n)
+{
+	size_t count = n, size = 64;
+	__u64 *slot;
+
+	for (size_t i = 0; i < X.ports->n; i++)
+		count += X.ports->port[i].n_ips;
+	while (size < 2 * count)
+		size *= 2;
+	slot = calloc(size, sizeof(*slot));
+	if (!slot) {
+		log_warn("xmpp: out of memory for the set of local addresses (the old one stays)");
+		return;
+	}
+	free(L.slot);
+	L.slot = slot;
+	L.mask = size - 1;
+	for (size_t i = 0; i < X.ports->n; i++)
+		for (unsigned int k = 0; k < X.ports->port[i].n_ips; k++)
+			if (X.ports->port[i].ips[k])
+				local_put((__u64)X.ports->port[i].vrf_id << 32 | (__u32)X.ports->port[i].ips[k]);
+	for (unsigned int k = 0; k < n; k++)
+		local_put((__u64)vrf_id << 32 | (__u32)extra[k]);
+}
+
+static bool is_local(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	__u64 k = (__u64)vrf_id << 32 | (__u32)prefix;
+
+	(void)arg;
+	if (plen != 32 || !L.slot || !prefix)
+		return false;
+	for (size_t i = local_hash(k) & L.mask; L.slot[i]; i = (i + 1) & L.mask)
+		if (L.slot[i] == k)
+			return true;
+	return false;
+}
+
+/* Re-decide the learned routes of addresses ips[0..n) of vrf_id after the set changed. */
+static void local_changed(__u32 vrf_id, const __be32 *ips, unsigned int n)
+{
+	struct vr_handle *h;
+
+	if (!X.routes)
+		return;
+	if (vr_dp_get(&h)) {
+		log_warn("xmpp: cannot open the datapath for the learned routes of a port's addresses: %s",
+			 vr_strerror());
+		return;
+	}
+	vr_routes_local_changed(X.routes, h, vrf_id, ips, n);
+	vr_routes_flush(X.routes, h);
+	vr_dp_put();
+}
+
+/* ports->on_claim: a port is about to take (or, failing, give back) its addresses. */
+static void port_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, bool claim)
+{
+	(void)arg;
+	if (claim)
+		local_rebuild(vrf_id, ips, n);
+	else
+		local_rebuild(0, NULL, 0);
+	local_changed(vrf_id, ips, n);
+}
+
 void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 {
 	__u32 vrf_id;
 	bool vn_left;
 
 	(void)arg;
+	local_rebuild(0, NULL, 0);
+	if (!added)	/* its learned routes, if any, come back (before a flush of the whole VRF below) */
+		local_changed(port->vrf_id, port->ips, port->n_ips);
 	if (!port->vn[0])
 		return;
 	vn_left = vn_vrf(port->vn, &vrf_id);
@@ -320,28 +417,47 @@ static const char *encap_names(unsigned int set, char *buf, size_t len)
 	return buf;
 }
 
-/* The first usable next hop: IPv4, a label, not this host, and one of our encapsulations (*encap: the most
- * preferred of ours it offers). NULL if none; then *unusable holds the encapsulations (VR_XMPP_ENCAP_*) of the
- * next hops that were usable but for them (0: there were none such). */
-static const struct vr_xmpp_nexthop *pick_nexthop(const struct vr_xmpp_entry *e, __u8 *encap, unsigned int *unusable)
+/* The usable next hops of an entry, in its order: IPv4, a label, not this host, one of our encapsulations
+ * (each in the most preferred of ours it offers), each once; at most VR_ROUTES_MAX_NH (*over counts the
+ * usable ones left out). Returns how many. *unusable holds the encapsulations (VR_XMPP_ENCAP_*) of the next
+ * hops that were usable but for them (0: there were none such); *self counts the next hops that are this
+ * host (our own route reflected back, or our share of an ECMP route: this host reaches its own VMs through
+ * the port's local route, never through a learned one). */
+static unsigned int pick_nexthops(const struct vr_xmpp_entry *e, struct vr_learned_nh *out, unsigned int *unusable,
+				  unsigned int *self, unsigned int *over)
 {
-	*unusable = 0;
+	unsigned int n = 0;
+
+	*unusable = *self = *over = 0;
 	for (unsigned int i = 0; i < e->n_nexthops; i++) {
 		const struct vr_xmpp_nexthop *nh = &e->nexthops[i];
-		unsigned int pick;
+		struct vr_learned_nh l;
+		unsigned int pick, k;
 
-		if (nh->addr.afi != VR_XMPP_AFI_IPV4 || !nh->label || nh->label > 0xfffff ||
-		    nh->addr.ip.v4 == X.cfg->host_ip || !nh->addr.ip.v4)
+		if (nh->addr.afi != VR_XMPP_AFI_IPV4 || !nh->label || nh->label > 0xfffff || !nh->addr.ip.v4)
 			continue;
+		if (nh->addr.ip.v4 == X.cfg->host_ip) {
+			(*self)++;
+			continue;
+		}
 		pick = vr_xmpp_encap_choose(X.encaps, X.n_encaps, nh);
 		if (!pick) {
 			*unusable |= vr_xmpp_encaps(nh);
 			continue;
 		}
-		*encap = encap_of(pick);
-		return nh;
+		l = (struct vr_learned_nh){ .remote_ip = nh->addr.ip.v4, .label = nh->label, .encap = encap_of(pick) };
+		for (k = 0; k < n; k++)
+			if (out[k].remote_ip == l.remote_ip && out[k].label == l.label && out[k].encap == l.encap)
+				break;
+		if (k < n)
+			continue;
+		if (n == VR_ROUTES_MAX_NH) {
+			(*over)++;
+			continue;
+		}
+		out[n++] = l;
 	}
-	return NULL;
+	return n;
 }
 
 static void on_items(struct session *s, const struct vr_xmpp_items *it)
@@ -369,16 +485,29 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 		return;
 	for (unsigned int i = 0; i < it->n_items && it->items; i++) {
 		const struct vr_xmpp_entry *e = &it->items[i];
-		const struct vr_xmpp_nexthop *nh;
-		unsigned int unusable = 0;
-		__u8 encap = VR_ENCAP_UDP;
+		struct vr_learned_nh nhs[VR_ROUTES_MAX_NH];
+		unsigned int n, unusable, self, over;
 
 		if (e->nlri.afi != VR_XMPP_AFI_IPV4)
 			continue;
-		nh = pick_nexthop(e, &encap, &unusable);
-		if (nh) {
-			vr_routes_update(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen, nh->addr.ip.v4,
-					 nh->label, encap);
+		n = pick_nexthops(e, nhs, &unusable, &self, &over);
+		if (over || (n && (self || unusable))) {
+			char p[VR_XMPP_PREFIX_STRLEN];
+
+			vr_xmpp_prefix_format(&e->nlri, p, sizeof(p));
+			if (over)
+				log_warn("xmpp %s: %s: %s has more than %u usable next hops: the first %u are used, "
+					 "%u left out", s->name, it->node.vrf, p, VR_ROUTES_MAX_NH, VR_ROUTES_MAX_NH,
+					 over);
+			if (self)
+				log_debug("xmpp %s: %s: %s: %u next hop(s) of this host left out (local ports have "
+					  "their own routes)", s->name, it->node.vrf, p, self);
+			if (unusable)
+				log_debug("xmpp %s: %s: %s: next hop(s) offering none of our encapsulations left out",
+					  s->name, it->node.vrf, p);
+		}
+		if (n) {
+			vr_routes_update(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen, nhs, n);
 			added++;
 		} else {
 			/* Our own route reflected back, or nothing usable: not a route to install (and what an
@@ -695,6 +824,11 @@ int vr_xmpp_start(const struct vr_agent_config *cfg, struct vr_ports *ports, str
 		X.encaps[X.n_encaps++] = cfg->encaps[i] == VR_ENCAP_GRE ? VR_XMPP_ENCAP_GRE : VR_XMPP_ENCAP_UDP;
 	ports->on_change = vr_xmpp_port_changed;
 	ports->on_change_arg = NULL;
+	ports->on_claim = port_claim;
+	ports->on_claim_arg = NULL;
+	local_rebuild(0, NULL, 0);
+	routes->is_local = is_local;
+	routes->is_local_arg = NULL;
 	for (unsigned int i = 0; i < X.n; i++) {
 		struct session *s = &X.sess[i];
 		char ip[16];
@@ -737,6 +871,12 @@ void vr_xmpp_stop(void)
 		s->dec = NULL;
 	}
 	X.n = 0;
-	if (X.ports)
+	if (X.ports) {
 		X.ports->on_change = NULL;
+		X.ports->on_claim = NULL;
+	}
+	if (X.routes)
+		X.routes->is_local = NULL;
+	free(L.slot);
+	L.slot = NULL;
 }

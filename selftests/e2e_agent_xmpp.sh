@@ -2,7 +2,8 @@
 # vrouter-agent's XMPP sessions against a scripted fake control node (build/test_agent_xmpp): on host h1 of
 # lib.sh's underlay, the fake listens on 127.0.0.1 in h1's namespace, starts the agent (one controller,
 # hold time 3 s, stale timeout 3 s), adds/deletes ports through the port API and checks the protocol and the
-# learned tunnel routes in the datapath (see the comment at the top of selftests/test_agent_xmpp.c). The agent
+# learned tunnel routes in the datapath, ECMP (composite) routes included (see the comment at the top of
+# selftests/test_agent_xmpp.c). The agent
 # prefers MPLS-over-GRE here (tunnel-encapsulation: [gre, udp], not the default order) so that the test proves
 # the configured order is the one used.
 #
@@ -75,6 +76,8 @@ fi
 skipped="route\\(s\\) skipped, 10\\.1\\.2\\.5/32 the first: its next hop offers vxlan, none of our tunnel"
 vr_check_match "agent log: the route offering only vxlan was skipped, logged and counted" \
 	"$skipped encapsulations \\(${ENCAP_PREF/,/, }\\); 1 skipped so far" "$(cat "$VR_TMP/agent.log")"
+vr_check_match "agent log: an item with more than 16 usable next hops: the first 16 used, the rest logged" \
+	"10\\.1\\.3\\.3/32 has more than 16 usable next hops: the first 16 are used, 3 left out" "$(cat "$VR_TMP/agent.log")"
 if [ "$VR_FAIL" -gt 0 ]; then
 	echo "# agent log (last 40 lines):"
 	tail -n 40 "$VR_TMP/agent.log" | sed 's/^/#   /'

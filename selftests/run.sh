@@ -56,6 +56,7 @@ run_suite "end to end: hitless operations under a fixed-rate flow (reload, route
 run_suite "end to end: vrouter-agent standalone (port API, hitless restart)" bash "$here/e2e_agent.sh"
 run_suite "end to end: vrouter-agent XMPP sessions against a scripted control node" bash "$here/e2e_agent_xmpp.sh"
 run_suite "end to end: control plane, three hosts, two controllers, two tenants (port API only)" bash "$here/e2e_control.sh"
+run_suite "end to end: ECMP through the control plane, an anycast address on three of four hosts (port API only)" bash "$here/e2e_ecmp.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
 run_suite "end to end: MPLS-over-GRE tunnels (XDP and TC paths, GSO, MTU, both fabric modes, tshark)" bash "$here/e2e_gre.sh"

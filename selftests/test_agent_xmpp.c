@@ -6,7 +6,11 @@
  * datapath's route table (libvrouter, pin dir PIN_DIR) for the tunnel routes; it kills sessions to check
  * graceful restart (stale routes kept, swept by the stale timer or EndOfRib, refreshed when re-sent).
  * It also checks the tunnel encapsulation the agent picks per route from the route's tunnel-encapsulation-list
- * by its configured preference (ENCAP_PREF, "gre,udp" or "udp,gre", as the agent's configuration says).
+ * by its configured preference (ENCAP_PREF, "gre,udp" or "udp,gre", as the agent's configuration says), and
+ * ECMP: an item with several next hops installed as a composite nexthop of tunnels (read back with
+ * vr_route_foreach and vr_ecmp_get), a change of the list replacing it with the buckets of the members that
+ * stay kept, a list of one a plain tunnel again, this host's own next hop left out, at most 16 members, and
+ * the composite kept (stale) and refreshed or swept across a session loss.
  * Environment: PORT, PIN_DIR, HOST (agent host name), HOST_IP, VN1, VN2, STALE (seconds), AGENT_CMD,
  * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2, ENCAP_PREF. Prints ok/FAIL lines and "N passed, N failed". */
 #include <errno.h>
@@ -289,6 +293,7 @@ struct find {
 	__u8 type, flags;
 	__be32 remote;
 	__u32 label;
+	__u32 ecmp_id;
 };
 
 static int find_cb(const struct vr_route_info *r, void *arg)
@@ -301,6 +306,7 @@ static int find_cb(const struct vr_route_info *r, void *arg)
 		f->remote = r->nh.remote_ip;
 		f->label = r->nh.label;
 		f->flags = r->nh.flags;
+		f->ecmp_id = r->nh.type == VR_NH_COMPOSITE ? r->nh.ecmp_id : 0;
 	}
 	return 0;
 }
@@ -387,6 +393,125 @@ static unsigned int span_count(__u32 vrf, const char *base, unsigned int first, 
 		vr_close(&h);
 	}
 	return sp.tunnels;
+}
+
+/* An ECMP route as the datapath holds it: its group's members ("IP:LABEL" of each tunnel, in the group's
+ * order) and the member of each bucket. */
+struct ecmp_info {
+	bool found, composite;
+	__u32 ecmp_id, n;
+	char members[16 * 24];
+	__be32 bucket_ip[VR_ECMP_BUCKETS];
+	__u32 bucket_label[VR_ECMP_BUCKETS];
+	bool all_tunnels;
+};
+
+struct nh_ids {
+	__u32 id[VR_ECMP_MEMBERS];
+	struct vr_nexthop nh[VR_ECMP_MEMBERS];
+	unsigned int n;
+};
+
+static int nh_ids_cb(__u32 nh_id, const struct vr_nexthop *nh, void *arg)
+{
+	struct nh_ids *x = arg;
+
+	for (unsigned int i = 0; i < x->n; i++)
+		if (x->id[i] == nh_id)
+			x->nh[i] = *nh;
+	return 0;
+}
+
+static struct ecmp_info ecmp_route(__u32 vrf, const char *ip)
+{
+	struct ecmp_info info = {};
+	struct find f = route(vrf, ip);
+	struct nh_ids ids = {};
+	struct vr_handle h;
+	struct vr_ecmp g;
+
+	info.found = f.found;
+	info.composite = f.found && f.type == VR_NH_COMPOSITE;
+	if (!info.composite || vr_open(pin_dir, &h))
+		return info;
+	info.ecmp_id = f.ecmp_id;
+	if (!vr_ecmp_get(&h, f.ecmp_id, &g) && g.n_members <= VR_ECMP_MEMBERS) {
+		info.n = g.n_members;
+		ids.n = g.n_members;
+		memcpy(ids.id, g.members, g.n_members * sizeof(g.members[0]));
+		vr_nh_foreach(&h, nh_ids_cb, &ids);
+		info.all_tunnels = true;
+		for (unsigned int i = 0, at = 0; i < ids.n; i++) {
+			char a[16];
+
+			info.all_tunnels &= ids.nh[i].type == VR_NH_TUNNEL;
+			inet_ntop(AF_INET, &ids.nh[i].remote_ip, a, sizeof(a));
+			at += (unsigned int)snprintf(info.members + at, sizeof(info.members) - at, "%s%s:%u", i ? "," : "",
+						     a, ids.nh[i].label);
+		}
+		for (unsigned int b = 0; b < VR_ECMP_BUCKETS; b++)
+			for (unsigned int i = 0; i < ids.n; i++)
+				if (g.bucket[b] == ids.id[i]) {
+					info.bucket_ip[b] = ids.nh[i].remote_ip;
+					info.bucket_label[b] = ids.nh[i].label;
+				}
+	}
+	vr_close(&h);
+	return info;
+}
+
+/* Wait (bounded, pumping) until ip in vrf is a composite of tunnels whose members are exactly want. */
+static bool wait_ecmp(__u32 vrf, const char *ip, const char *want, int ms, struct ecmp_info *out)
+{
+	for (uint64_t end = now_ms() + (uint64_t)ms;;) {
+		*out = ecmp_route(vrf, ip);
+		if (out->composite && out->all_tunnels && !strcmp(out->members, want))
+			return true;
+		if (now_ms() >= end)
+			return false;
+		if (P.fd >= 0)
+			pump(100);
+		else
+			usleep(100000);
+	}
+}
+
+/* An item for prefix with n next hops "IP:LABEL" (udp and gre offered), as the controller sends ECMP routes. */
+static void send_route_nhs(const char *vn, const char *prefix, const char *const *nhs, unsigned int n)
+{
+	struct vr_xmpp_nexthop nh[24] = {};
+	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = n, .nexthops = nh, .version = 1, .local_pref = 100,
+				   .virtual_network = vn, .sub_protocol = "interface" };
+	struct vr_xmpp_buf b;
+
+	for (unsigned int i = 0; i < n && i < 24; i++) {
+		char ip[32];
+		const char *colon = strchr(nhs[i], ':');
+
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - nhs[i]), nhs[i]);
+		nh[i] = (struct vr_xmpp_nexthop){ .addr.afi = 1, .label = (__u32)atoi(colon + 1),
+						  .encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE, .virtual_network = vn };
+		inet_pton(AF_INET, ip, &nh[i].addr.ip.v4);
+	}
+	vr_xmpp_prefix_parse(1, prefix, &e.nlri);
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_items(&b, host, 1, 1, vn, &e, 1);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+/* Whether the ECMP group id is free (released and zeroed). */
+static bool ecmp_free(__u32 id)
+{
+	struct vr_handle h;
+	struct vr_ecmp g = {};
+	bool free_ = false;
+
+	if (!vr_open(pin_dir, &h)) {
+		free_ = !vr_ecmp_get(&h, id, &g) && g.n_members == 0;
+		vr_close(&h);
+	}
+	return free_;
 }
 
 static void run(const char *cmd)
@@ -595,6 +720,97 @@ int main(void)
 		      "encap: retracts remove gre and udp routes alike", "still there");
 	}
 
+	__u32 gr_ecmp = 0;	/* 10.1.3.1's group, kept across the session loss below */
+
+	/* 3d. ECMP: an item with several next hops is a composite route of tunnels; a change of the list replaces it
+	 * keeping the buckets of the members that stay; a list of one is a plain tunnel again. */
+	{
+		static const char *const two[] = { "192.0.2.92:62", "192.0.2.91:61" };
+		static const char *const three[] = { "192.0.2.93:63", "192.0.2.91:61", "192.0.2.92:62" };
+		static const char *const keep2[] = { "192.0.2.91:61", "192.0.2.93:63" };
+		static const char *const one[] = { "192.0.2.93:63" };
+		struct ecmp_info a, b;
+		char name[200];
+		bool kept = true;
+		unsigned int moved = 0;
+
+		send_route_nhs(vn1, "10.1.3.1/32", two, 2);
+		check(wait_ecmp(1, "10.1.3.1", "192.0.2.91:61,192.0.2.92:62", 3000, &a),
+		      "ECMP: an item with 2 next hops is a composite of 2 tunnels (vr_route_foreach, vr_ecmp_get)",
+		      "found %d composite %d members '%s'", a.found, a.composite, a.members);
+		{
+			unsigned int n91 = 0;
+
+			for (unsigned int i = 0; i < VR_ECMP_BUCKETS; i++)
+				n91 += a.bucket_label[i] == 61;
+			check(n91 == VR_ECMP_BUCKETS / 2, "ECMP: 2 members share the 64 buckets evenly",
+			      "%u buckets to the first member", n91);
+		}
+		send_route_nhs(vn1, "10.1.3.1/32", three, 3);
+		check(wait_ecmp(1, "10.1.3.1", "192.0.2.91:61,192.0.2.92:62,192.0.2.93:63", 3000, &a),
+		      "ECMP: the same prefix with 3 next hops (any order): composite of 3, sorted",
+		      "members '%s'", a.members);
+		send_route_nhs(vn1, "10.1.3.1/32", keep2, 2);
+		check(wait_ecmp(1, "10.1.3.1", "192.0.2.91:61,192.0.2.93:63", 3000, &b),
+		      "ECMP: 3 -> 2 next hops: composite of the 2 left", "members '%s'", b.members);
+		for (unsigned int i = 0; i < VR_ECMP_BUCKETS; i++) {
+			if (a.bucket_label[i] != 62 &&
+			    (a.bucket_label[i] != b.bucket_label[i] || a.bucket_ip[i] != b.bucket_ip[i]))
+				kept = false;
+			moved += a.bucket_label[i] != b.bucket_label[i];
+		}
+		snprintf(name, sizeof(name), "ECMP: 3 -> 2 by replace: every bucket of a member that stays is kept, "
+			 "only the removed member's %u move", moved);
+		check(kept && b.ecmp_id != a.ecmp_id && moved > 0 && moved < VR_ECMP_BUCKETS / 2, name,
+		      "kept %d, group %u -> %u, %u buckets moved", kept, a.ecmp_id, b.ecmp_id, moved);
+		check(ecmp_free(a.ecmp_id), "ECMP: the old group is released", "group %u still in use", a.ecmp_id);
+		send_route_nhs(vn1, "10.1.3.1/32", one, 1);
+		check(wait_route(1, "10.1.3.1", "192.0.2.93", 63, 3000) && ecmp_free(b.ecmp_id),
+		      "ECMP: back to 1 next hop: a plain tunnel route, the group released", "not so");
+		send_route_nhs(vn1, "10.1.3.1/32", two, 2);
+		check(wait_ecmp(1, "10.1.3.1", "192.0.2.91:61,192.0.2.92:62", 3000, &a),
+		      "ECMP: from a plain tunnel to 2 next hops again", "members '%s'", a.members);
+		gr_ecmp = a.ecmp_id;
+		/* this host's own next hop in the list is left out; with one other left: a plain tunnel */
+		{
+			char self[64];
+			const char *mine[2] = { self, "192.0.2.94:64" };
+
+			snprintf(self, sizeof(self), "%s:35", env("HOST_IP"));
+			send_route_nhs(vn1, "10.1.3.2/32", mine, 2);
+			check(wait_route(1, "10.1.3.2", "192.0.2.94", 64, 3000),
+			      "ECMP: this host's next hop is left out (a plain tunnel to the other one)", "not so");
+		}
+		/* more than 16: the first 16 distinct ones of the item; a duplicate counts once */
+		{
+			char buf[20][24], want[16 * 24];
+			const char *many[20];
+			unsigned int at = 0;
+
+			for (int i = 0; i < 20; i++) {
+				snprintf(buf[i], sizeof(buf[i]), "192.0.2.%d:%d", 120 + (i == 3 ? 2 : i), 100 + (i == 3 ? 2 : i));
+				many[i] = buf[i];
+			}
+			/* item order 120, 121, 122, 122 (again), 124, ... 139: the first 16 distinct are 120..122, 124..136 */
+			for (int i = 0; i < 20 && at < sizeof(want); i++) {
+				if (i == 3 || (i > 3 && i > 16))
+					continue;
+				at += (unsigned int)snprintf(want + at, sizeof(want) - at, "%s192.0.2.%d:%d", at ? "," : "",
+							     120 + i, 100 + i);
+			}
+			send_route_nhs(vn1, "10.1.3.3/32", many, 20);
+			check(wait_ecmp(1, "10.1.3.3", want, 3000, &a) && a.n == 16,
+			      "ECMP: 20 next hops (19 distinct): the first 16 make the composite (logged)",
+			      "%u members '%s'", a.n, a.members);
+		}
+		send_retract(vn1, "10.1.3.3/32");
+		send_retract(vn1, "10.1.3.2/32");
+		check(wait_route(1, "10.1.3.3", NULL, 0, 3000) && wait_route(1, "10.1.3.2", NULL, 0, 3000) &&
+		      ecmp_free(a.ecmp_id), "ECMP: a retract removes the composite route and releases its group",
+		      "still there");
+		/* 10.1.3.1 (2 next hops) stays for the graceful-restart checks below */
+	}
+
 	/* 4. keepalives from the agent (hold 3 s: every second). */
 	unsigned long k0 = P.keepalives;
 	idle(2500);
@@ -605,6 +821,8 @@ int main(void)
 	usleep(300000);
 	check(route(1, "10.1.0.2").found && route(1, "10.1.0.9").found, "session lost: learned routes kept (stale)",
 	      "withdrawn");
+	check(ecmp_route(1, "10.1.3.1").ecmp_id == gr_ecmp, "session lost: the ECMP route kept (stale), same group",
+	      "group %u, was %u", ecmp_route(1, "10.1.3.1").ecmp_id, gr_ecmp);
 	check(accept_session(5000), "agent reconnects (backoff)", "no reconnect within 5 s");
 	answer();
 	expect_subscribe("reconnect: subscribe vn1 again", vn1, 1);
@@ -616,6 +834,11 @@ int main(void)
 	check(sub2, "reconnect: subscribe vn2 again, then publishes", "not seen");
 	send_route(vn1, "10.1.0.9/32", "192.0.2.99", 39);
 	send_route(vn1, "10.1.0.8/32", "192.0.2.99", 38);
+	{
+		static const char *const two[] = { "192.0.2.91:61", "192.0.2.92:62" };
+
+		send_route_nhs(vn1, "10.1.3.1/32", two, 2);
+	}
 	check(wait_route(1, "10.1.0.8", "192.0.2.99", 38, 3000), "reconnect: new route installed", "missing");
 	idle(500);
 	check(route(1, "10.1.0.2").found, "reconnect: not refreshed route still there before the stale timer",
@@ -624,6 +847,10 @@ int main(void)
 	      "still there");
 	check(route(1, "10.1.0.9").found && route(1, "10.1.0.8").found, "stale timer: refreshed routes kept",
 	      "swept");
+	check(ecmp_route(1, "10.1.3.1").ecmp_id == gr_ecmp && !strcmp(ecmp_route(1, "10.1.3.1").members,
+								     "192.0.2.91:61,192.0.2.92:62"),
+	      "stale timer: the refreshed ECMP route kept as it was (same group, no rebuild)", "group %u, was %u",
+	      ecmp_route(1, "10.1.3.1").ecmp_id, gr_ecmp);
 
 	/* 6. again, with EndOfRib: only 10.1.0.8 is re-sent; 10.1.0.9 goes at EndOfRib. */
 	kill_session();
@@ -636,6 +863,8 @@ int main(void)
 	send_eor();
 	check(wait_route(1, "10.1.0.9", NULL, 0, 2000), "EndOfRib: not refreshed route swept at once", "still there");
 	check(route(1, "10.1.0.8").found, "EndOfRib: refreshed route kept", "swept");
+	check(!route(1, "10.1.3.1").found && ecmp_free(gr_ecmp),
+	      "EndOfRib: the not refreshed ECMP route swept, its group released", "still there");
 
 	/* 7. port delete while up: withdraw pair then unsubscribe (its VRF has no port left). */
 	run(env("PORT_DEL2"));

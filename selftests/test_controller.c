@@ -1,6 +1,7 @@
 /* Protocol tests of vrouter-controller: starts it as a child process on 127.0.0.1 (a free port, a 3 s hold
  * time) and plays agents over real TCP sockets with the XMPP codec (agent/xmpp.h): route reflection with
- * the exact entry fields, the table dump then EndOfRib for a late subscriber, withdraws, every rule and
+ * the exact entry fields, the table dump then EndOfRib for a late subscriber, withdraws, ECMP (one item with
+ * the next hops of every other origin of a prefix, sorted, at most 16, re-sent as origins come and go), every rule and
  * hostile input closing only the offending session, the graceful-restart window, keepalives, and a peer that
  * does not read. Prints "ok NAME" / "FAIL NAME: why" and ends with "N passed, N failed". */
 #define _GNU_SOURCE
@@ -42,6 +43,9 @@ struct rec {
 	bool has_mac;
 	__u8 mac[6];
 	char vn[32];
+	unsigned int n_nh;	/* next hops in the item */
+	char nhs[16 * 24];	/* all of them, "ADDR:LABEL,ADDR:LABEL,..." in the order received */
+	__u32 local_pref;
 	unsigned int msg;	/* which message it came in */
 };
 
@@ -129,6 +133,15 @@ static int on_event(void *user, const struct vr_xmpp_event *ev)
 				memcpy(r->mac, e->nexthops[0].mac, 6);
 				snprintf(r->vn, sizeof(r->vn), "%s",
 					 e->nexthops[0].virtual_network ? e->nexthops[0].virtual_network : "");
+			}
+			r->n_nh = e->n_nexthops;
+			r->local_pref = e->local_pref;
+			for (unsigned int k = 0, at = 0; k < e->n_nexthops && at < sizeof(r->nhs); k++) {
+				char ip[INET6_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &e->nexthops[k].addr.ip.v4, ip, sizeof(ip));
+				at += (unsigned int)snprintf(r->nhs + at, sizeof(r->nhs) - at, "%s%s:%u", k ? "," : "", ip,
+							     e->nexthops[k].label);
 			}
 		}
 		for (unsigned int i = 0; i < st->u.items.n_retracts && a->n < MAX_REC; i++) {
@@ -345,6 +358,32 @@ static bool publish_encaps(struct agent *a, const char *vrf, const char *prefix,
 static bool publish(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label)
 {
 	return publish_encaps(a, vrf, prefix, nhip, label, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE);
+}
+
+/* A publish with local-preference lp and next-hop virtual-network vn. */
+static bool publish_lp(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label, __u32 lp,
+		       const char *vn)
+{
+	struct vr_xmpp_nexthop nh;
+	struct vr_xmpp_entry e;
+	struct vr_xmpp_buf b;
+
+	entry_make(&e, &nh, prefix, nhip, label);
+	e.local_pref = lp;
+	if (vn)
+		nh.virtual_network = vn;
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_publish(&b, a->name, ++a->seq, vrf, &e));
+}
+
+/* The next hops of the last item a received for prefix ("" when none came or a retract came after it). */
+static const char *last_nhs(const struct agent *a, const char *vrf, const char *prefix)
+{
+	for (unsigned int i = a->n; i-- > 0;)
+		if ((a->rec[i].type == R_ITEM || a->rec[i].type == R_RETRACT) && !strcmp(a->rec[i].vrf, vrf) &&
+		    !strcmp(a->rec[i].prefix, prefix))
+			return a->rec[i].type == R_ITEM ? a->rec[i].nhs : "";
+	return "";
 }
 
 static bool withdraw(struct agent *a, const char *vrf, const char *prefix)
@@ -618,18 +657,178 @@ int main(int argc, char **argv)
 	       "withdraw reflected as retract", "B %d C %d", !!find(B, R_RETRACT, VRF1, "10.1.1.3/32"),
 	       !!find(C, R_RETRACT, VRF1, "10.1.1.3/32"));
 
-	/* same prefix from two agents: the most recent is advertised, the other comes back on withdraw */
-	publish(A, VRF1, "10.5.0.1/32", "192.0.2.1", 501);
-	WAIT(find(C, R_ITEM, VRF1, "10.5.0.1/32") != NULL, 2000);
-	publish(B, VRF1, "10.5.0.1/32", "192.0.2.2", 502);
-	WAIT((r = find(C, R_ITEM, VRF1, "10.5.0.1/32")) && r->label == 502, 2000);
-	withdraw(B, VRF1, "10.5.0.1/32");
-	bool back = WAIT((r = find(C, R_ITEM, VRF1, "10.5.0.1/32")) && r->label == 501, 2000);
-	result(back && !find(C, R_RETRACT, VRF1, "10.5.0.1/32"), "two origins: withdraw re-advertises the other",
-	       "back %d retract %d", back, !!find(C, R_RETRACT, VRF1, "10.5.0.1/32"));
-	withdraw(A, VRF1, "10.5.0.1/32");
-	result(WAIT(find(C, R_RETRACT, VRF1, "10.5.0.1/32") != NULL, 2000), "two origins: last withdraw retracts",
-	       "no retract");
+	/* ECMP: the same prefix from several agents is one item whose next-hops list holds every other agent's
+	 * next hop, in a stable order (address, then label), whatever the order they were published in */
+	{
+		const char *P5 = "10.5.0.1/32";
+		struct agent *F = agent_up("host-f");
+
+		subscribe(F, VRF1, 10);
+		WAIT(count(F, R_EOR, NULL) == 1, 2000);
+		publish(B, VRF1, P5, "192.0.2.2", 502);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.2:502"), 2000), "ECMP: one origin, one next hop",
+		       "C got '%s'", last_nhs(C, VRF1, P5));
+		publish(A, VRF1, P5, "192.0.2.1", 501);
+		bool two = WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.1:501,192.0.2.2:502"), 2000);
+		r = find(C, R_ITEM, VRF1, P5);
+		result(two && r->n_nh == 2 && count(C, R_ITEM, P5) == 2 && !count(C, R_RETRACT, P5),
+		       "ECMP: a second origin re-sends the one item with both next hops, sorted by address",
+		       "C got '%s' (%u items, %u retracts)", last_nhs(C, VRF1, P5), count(C, R_ITEM, P5),
+		       count(C, R_RETRACT, P5));
+		bool own = WAIT(!strcmp(last_nhs(A, VRF1, P5), "192.0.2.2:502") &&
+					!strcmp(last_nhs(B, VRF1, P5), "192.0.2.1:501"), 2000);
+		result(own, "ECMP: an origin is sent the others' next hops only, never its own",
+		       "A got '%s', B got '%s'", last_nhs(A, VRF1, P5), last_nhs(B, VRF1, P5));
+		publish(F, VRF1, P5, "192.0.2.0", 500);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.0:500,192.0.2.1:501,192.0.2.2:502"), 2000),
+		       "ECMP: a third origin joins in its place in the order", "C got '%s'", last_nhs(C, VRF1, P5));
+		/* a late subscriber's dump carries the whole list */
+		struct agent *G = agent_up("host-g");
+
+		subscribe(G, VRF1, 11);
+		result(WAIT(count(G, R_EOR, NULL) == 1, 3000) &&
+		       !strcmp(last_nhs(G, VRF1, P5), "192.0.2.0:500,192.0.2.1:501,192.0.2.2:502"),
+		       "ECMP: a late subscriber's dump carries the list", "G got '%s'", last_nhs(G, VRF1, P5));
+		/* a republished next hop (new label) re-sends the list; an unchanged republish re-sends it too */
+		publish(A, VRF1, P5, "192.0.2.1", 511);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.0:500,192.0.2.1:511,192.0.2.2:502"), 2000),
+		       "ECMP: a changed next hop of one origin re-sends the list", "C got '%s'", last_nhs(C, VRF1, P5));
+		/* a higher local-preference wins alone; when it goes, the equal-cost list comes back */
+		publish_lp(A, VRF1, P5, "192.0.2.1", 511, 200, NULL);
+		WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.1:511"), 2000);
+		r = find(C, R_ITEM, VRF1, P5);
+		result(r && !strcmp(r->nhs, "192.0.2.1:511") && r->local_pref == 200 &&
+		       !strcmp(last_nhs(A, VRF1, P5), "192.0.2.0:500,192.0.2.2:502"),
+		       "ECMP: only the paths of the highest local-preference are in the list",
+		       "C got '%s' (lp %u), A got '%s'", last_nhs(C, VRF1, P5), r ? r->local_pref : 0,
+		       last_nhs(A, VRF1, P5));
+		publish(A, VRF1, P5, "192.0.2.1", 511);
+		WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.0:500,192.0.2.1:511,192.0.2.2:502"), 2000);
+		/* withdraws shrink the list; the last one retracts */
+		withdraw(A, VRF1, P5);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.0:500,192.0.2.2:502"), 2000),
+		       "ECMP: a withdraw re-sends the list without that next hop", "C got '%s'", last_nhs(C, VRF1, P5));
+		withdraw(F, VRF1, P5);
+		bool one = WAIT(!strcmp(last_nhs(C, VRF1, P5), "192.0.2.2:502"), 2000);
+		result(one && !find(C, R_RETRACT, VRF1, P5) && (r = find(C, R_ITEM, VRF1, P5)) && r->n_nh == 1,
+		       "ECMP: down to one origin, one next hop and no retract", "C got '%s', retract %d",
+		       last_nhs(C, VRF1, P5), !!find(C, R_RETRACT, VRF1, P5));
+		result(WAIT(!strcmp(last_nhs(B, VRF1, P5), ""), 2000) && find(B, R_RETRACT, VRF1, P5),
+		       "ECMP: the origin left alone is sent a retract (nobody else has the prefix)", "B got '%s'",
+		       last_nhs(B, VRF1, P5));
+		withdraw(B, VRF1, P5);
+		result(WAIT(find(C, R_RETRACT, VRF1, P5) != NULL, 2000) && !strcmp(last_nhs(C, VRF1, P5), ""),
+		       "ECMP: the last origin's withdraw retracts the item", "no retract");
+
+		/* the same next hop (address and label) from two origins is listed once */
+		publish(F, VRF1, "10.5.0.2/32", "192.0.2.7", 507);
+		publish(G, VRF1, "10.5.0.2/32", "192.0.2.7", 507);
+		publish(A, VRF1, "10.5.0.2/32", "192.0.2.8", 508);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, "10.5.0.2/32"), "192.0.2.7:507,192.0.2.8:508"), 2000),
+		       "ECMP: a next hop published by two origins is listed once", "C got '%s'",
+		       last_nhs(C, VRF1, "10.5.0.2/32"));
+		withdraw(F, VRF1, "10.5.0.2/32");
+		withdraw(G, VRF1, "10.5.0.2/32");
+		withdraw(A, VRF1, "10.5.0.2/32");
+		WAIT(find(C, R_RETRACT, VRF1, "10.5.0.2/32") != NULL, 2000);
+
+		/* at most 16 next hops: the first 16 in the order; one of them withdrawn lets the 17th in */
+		{
+			struct agent *O[18];
+			char name[32], ip[32], want[16 * 24];
+			unsigned int at = 0;
+			const char *P6 = "10.5.0.3/32";
+
+			for (int i = 0; i < 18; i++) {
+				snprintf(name, sizeof(name), "ecmp-%02d", i);
+				O[i] = agent_up(name);
+				subscribe(O[i], VRF1, 20 + (__u32)i);
+			}
+			/* published from the highest address down: the order is the addresses', not the publishers' */
+			for (int i = 17; i >= 0; i--) {
+				snprintf(ip, sizeof(ip), "192.0.3.%d", 10 + i);
+				publish(O[i], VRF1, P6, ip, 600 + (__u32)i);
+			}
+			for (int i = 0; i < 16; i++)
+				at += (unsigned int)snprintf(want + at, sizeof(want) - at, "%s192.0.3.%d:%d", i ? "," : "",
+							     10 + i, 600 + i);
+			bool sixteen = WAIT(!strcmp(last_nhs(C, VRF1, P6), want), 3000);
+			r = find(C, R_ITEM, VRF1, P6);
+			result(sixteen && r->n_nh == 16, "ECMP: 18 origins, the item lists the first 16 next hops",
+			       "C got %u: '%s'", r ? r->n_nh : 0, last_nhs(C, VRF1, P6));
+			withdraw(O[3], VRF1, P6);
+			at = 0;
+			for (int i = 0; i < 17; i++)
+				if (i != 3)
+					at += (unsigned int)snprintf(want + at, sizeof(want) - at, "%s192.0.3.%d:%d",
+								     at ? "," : "", 10 + i, 600 + i);
+			result(WAIT(!strcmp(last_nhs(C, VRF1, P6), want), 3000),
+			       "ECMP: one of the 16 withdrawn, the 17th takes its place", "C got '%s'",
+			       last_nhs(C, VRF1, P6));
+			/* next hops with long names (1,000 bytes escaping to 5,000): the list is cut where the item
+			 * would no longer fit the receiver's 64 KB stanza limit */
+			{
+				static char vn[1001];
+
+				memset(vn, '&', sizeof(vn) - 1);
+				for (int i = 0; i < 16; i++) {
+					snprintf(ip, sizeof(ip), "192.0.3.%d", 10 + i);
+					publish_lp(O[i], VRF1, "10.5.0.4/32", ip, 700 + (__u32)i, 100, vn);
+				}
+				WAIT(count(C, R_ITEM, "10.5.0.4/32") >= 16 || C->closed, 3000);
+				pump(300);
+				r = find(C, R_ITEM, VRF1, "10.5.0.4/32");
+				result(r && !C->closed && r->n_nh > 8 && r->n_nh < 16 &&
+				       !strncmp(r->nhs, "192.0.3.10:700,192.0.3.11:701,", 30),
+				       "ECMP: a list of long next hops is cut to fit the receiver's stanza limit",
+				       "C closed %d, got %u next hops: %.60s", C->closed, r ? r->n_nh : 0,
+				       r ? r->nhs : "-");
+			}
+			/* 33 prefixes from 16 origins, each origin's 33 publishes in one write (one round after the
+			 * other): the coalesced messages of many-next-hop items stay within the receiver's limits (32
+			 * items of 16 next hops would be over its 64 KB stanzas and 4,096 elements) */
+			{
+				unsigned int c0 = C->n, full = 0, max_nh = 0, per = 0, last = 0;
+				char pf[32];
+
+				agent_free(O[16]);
+				agent_free(O[17]);
+				O[16] = O[17] = NULL;
+				for (int i = 0; i < 16; i++) {
+					struct vr_xmpp_buf b;
+
+					vr_xmpp_buf_init(&b, 0);
+					snprintf(ip, sizeof(ip), "192.0.3.%d", 10 + i);
+					for (int k = 0; k < 33; k++) {
+						struct vr_xmpp_nexthop nh;
+						struct vr_xmpp_entry e;
+
+						snprintf(pf, sizeof(pf), "10.5.1.%d/32", k);
+						entry_make(&e, &nh, pf, ip, 800 + (__u32)i);
+						vr_xmpp_build_publish(&b, O[i]->name, ++O[i]->seq, VRF1, &e);
+					}
+					send_buf(O[i], &b, 0);
+					WAIT(((r = find(C, R_ITEM, VRF1, "10.5.1.32/32")) && r->n_nh == (unsigned int)i + 1) ||
+					     C->closed, 3000);
+				}
+				for (unsigned int i = c0; i < C->n; i++)
+					if (C->rec[i].type == R_ITEM && !strncmp(C->rec[i].prefix, "10.5.1.", 7)) {
+						full += C->rec[i].n_nh == 16;
+						per = C->rec[i].msg == last ? per + C->rec[i].n_nh : C->rec[i].n_nh;
+						last = C->rec[i].msg;
+						max_nh = per > max_nh ? per : max_nh;
+					}
+				result(!C->closed && full == 33 && max_nh > 16,
+				       "ECMP: coalesced items of 16 next hops stay within the receiver's limits",
+				       "C closed %d, %u items with 16 next hops, at most %u next hops in a message",
+				       C->closed, full, max_nh);
+			}
+			for (int i = 0; i < 16; i++)
+				agent_free(O[i]);	/* closed: their paths go after the hold time */
+		}
+		agent_free(F);
+		agent_free(G);
+	}
 
 	/* a burst of changes in one write is reflected coalesced, as the control node does: at most 32 routes or
 	 * 256 retracts to a message, never both in one, every change once and in order */
