@@ -149,8 +149,8 @@ $(BUILD)/test_controller: selftests/test_controller.c $(XMPP_SRCS) $(XMPP_HDRS) 
 # --- end of the vrouter-controller block ---
 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
-DEB_PKGS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev libyaml-dev \
-	    iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \
+DEB_PKGS := clang llvm libclang-rt-dev gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev \
+	    libyaml-dev iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \
 	    qemu-system-x86 busybox-static xz-utils gnuplot-nox bird2
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -220,3 +220,67 @@ $(BUILD)/static/test_datapath: $(wildcard selftests/test_datapath*.c selftests/*
 	$(Q)$(CC) $(CFLAGS) -Iselftests $(wildcard selftests/test_datapath*.c) $(BUILD)/libvrouter.a -static \
 		$(STATIC_LIBS) -o $@
 # --- end of the static test_datapath block ---
+
+# --- fuzzing and sanitizers (selftests/fuzz.sh, selftests/fuzz/): libFuzzer targets for the parsers of untrusted
+# bytes (the XMPP stream decoder with build -> decode round trips, the YAML config loader, the port API requests
+# over a fake datapath), clang -fsanitize=fuzzer,address,undefined; and ASan+UBSan builds of the user-space unit
+# tests and of vrouter-controller. `make check` runs each target a few seconds on its checked-in corpus
+# (selftests/fuzz/corpus/TARGET) and the sanitized tests; `make fuzz` runs each target FUZZ_SECONDS ---
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+SAN_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-Wall -Wextra -Werror -std=gnu11 -Iheaders -Iloader -Iagent
+FUZZ_CFLAGS  := $(SAN_CFLAGS) -fsanitize=fuzzer
+FUZZ_BINS    := $(BUILD)/fuzz/fuzz_xmpp $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_port_api
+ASAN_BINS    := $(BUILD)/asan/test_xmpp $(BUILD)/asan/test_config $(BUILD)/asan/test_controller \
+		$(BUILD)/asan/vrouter-controller
+
+.PHONY: fuzz
+all: $(FUZZ_BINS) $(ASAN_BINS)
+
+$(BUILD)/fuzz/fuzz_xmpp: selftests/fuzz/fuzz_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) $< $(XMPP_SRCS) $(XML_LIBS) -o $@
+
+$(BUILD)/fuzz/fuzz_config: selftests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) loader/vr_parse.c
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(YAML_CFLAGS) $< $(CONFIG_SRCS) loader/vr_parse.c $(YAML_LIBS) -o $@
+
+# The real port API and port table; libvrouter's datapath calls are faked in the target.
+FUZZ_PORT_SRCS := agent/port_api.c agent/ports.c agent/loop.c loader/vr_parse.c
+$(BUILD)/fuzz/fuzz_port_api: selftests/fuzz/fuzz_port_api.c $(FUZZ_PORT_SRCS) agent/port_api.h agent/ports.h \
+			     agent/datapath.h agent/log.h $(CONFIG_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_PORT_SRCS) -o $@
+
+$(BUILD)/asan/test_xmpp: selftests/test_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS)
+	$(call msg,ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) $(XML_CFLAGS) $< $(XMPP_SRCS) $(XML_LIBS) -o $@
+
+$(BUILD)/asan/test_config: selftests/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) loader/vr_parse.c
+	$(call msg,ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) $(YAML_CFLAGS) -DVR_EXAMPLES_DIR='"$(abspath agent/examples)"' $< \
+		$(CONFIG_SRCS) loader/vr_parse.c $(YAML_LIBS) -o $@
+
+$(BUILD)/asan/test_controller: selftests/test_controller.c $(XMPP_SRCS) $(XMPP_HDRS)
+	$(call msg,ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) $(XML_CFLAGS) $< $(XMPP_SRCS) $(XML_LIBS) -o $@
+
+$(BUILD)/asan/vrouter-controller: $(CTRL_SRCS) $(CTRL_HDRS)
+	$(call msg,ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) $(XML_CFLAGS) $(CTRL_SRCS) $(XML_LIBS) -o $@
+
+# Each target FUZZ_SECONDS (300 s; FUZZ_SECONDS=N to change), new inputs kept in $(BUILD)/fuzz/corpus/TARGET,
+# crashes in $(BUILD)/fuzz/artifacts/. FUZZ_TARGETS="xmpp config" picks targets; FUZZ_MERGE=1 then folds the
+# inputs that add coverage into the checked-in corpus.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)VR_BUILD=$(abspath $(BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) bash selftests/fuzz.sh --long $(FUZZ_TARGETS)
+# --- end of the fuzzing and sanitizers block ---

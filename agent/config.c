@@ -815,7 +815,20 @@ static void print_str(FILE *out, const char *s)
 		return;
 	}
 	fputc('"', out);
-	for (const char *c = s; *c; c++) {
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		/* What YAML reads as a line break (U+0085, U+2028, U+2029) or refuses raw (the other C1 controls,
+		 * U+FFFE, U+FFFF) goes out escaped, or it would not load back as the same string. */
+		if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+			fprintf(out, "\\x%02x", c[1]);
+			c++;
+			continue;
+		}
+		if ((c[0] == 0xe2 && c[1] == 0x80 && (c[2] == 0xa8 || c[2] == 0xa9)) ||
+		    (c[0] == 0xef && c[1] == 0xbf && (c[2] == 0xbe || c[2] == 0xbf))) {
+			fprintf(out, "\\u%04x", (c[0] & 0x0f) << 12 | (c[1] & 0x3f) << 6 | (c[2] & 0x3f));
+			c += 2;
+			continue;
+		}
 		if (*c == '"' || *c == '\\')
 			fputc('\\', out);
 		fputc(*c, out);

@@ -1066,9 +1066,16 @@ static void stream_open(struct vr_xmpp_decoder *d, const xmlChar *name, const xm
 		fail(d, VR_XMPP_E_TOO_BIG, "stream header over %zu bytes", d->lim.max_stanza);
 		return;
 	}
-	for (i = 0; i < nb_ns; i++)
-		if (!ns[2 * i])
-			h.xmlns = ns[2 * i + 1] ? (const char *)ns[2 * i + 1] : "";
+	for (i = 0; i < nb_ns; i++) {
+		const xmlChar *v = ns[2 * i + 1];
+
+		if (ns[2 * i])
+			continue;
+		/* A namespace value comes with '&' as "&#38;" too (attr_value()). */
+		h.xmlns = v ? attr_value(d, v, v + strlen((const char *)v)) : "";
+		if (!h.xmlns)
+			return;
+	}
 	for (i = 0; i < nb_attrs; i++) {
 		const char *an = (const char *)attrs[5 * i], *ap = (const char *)attrs[5 * i + 1];
 		const char *v = attr_value(d, attrs[5 * i + 3], attrs[5 * i + 4]);
@@ -1240,6 +1247,8 @@ static void on_text(void *ctx, const xmlChar *s, int len)
 		}
 		return;
 	}
+	if (!n)		/* an empty CDATA section: nothing to add (and d->text may still be NULL) */
+		return;
 	if (d->text_len + n > d->lim.max_stanza) {
 		fail(d, VR_XMPP_E_TOO_BIG, "text over %zu bytes", d->lim.max_stanza);
 		return;

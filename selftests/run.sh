@@ -50,6 +50,7 @@ run_suite "datapath unit tests on Debian's 6.1 LTS kernel (qemu -accel tcg, stat
 run_suite "agent config" "$build/test_config"
 run_suite "XMPP codec" "$build/test_xmpp"
 run_suite "vrouter-controller protocol (fake agents over TCP)" "$build/test_controller" "$build/vrouter-controller"
+run_suite "parser fuzzing (libFuzzer: XMPP decoder, YAML config, port API) and ASan+UBSan unit tests" bash "$here/fuzz.sh" --check
 run_suite "forwarding tables through vrouterctl (bulk import, host routes, labels, nexthop accounting)" bash "$here/e2e_tables.sh"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: hitless operations under a fixed-rate flow (reload, route churn, vif churn)" bash "$here/e2e_hitless.sh"
