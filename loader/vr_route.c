@@ -196,6 +196,16 @@ int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, c
 	return err < 0 ? err : r.err;
 }
 
+/* A route change's arguments: the prefix well formed, the VRF there. Clears the last error first. */
+static int vr_route_check(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	int err;
+
+	vr_err_clear();
+	err = vr_prefix_check(prefix, plen);
+	return err ? err : vr_vrf_check(h, vrf_id);
+}
+
 int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
 {
 	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = prefix };
@@ -207,10 +217,7 @@ int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 ple
 	__u32 old_id, new_id;
 	int fd, err;
 
-	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
-	if (!err)
-		err = vr_vrf_check(h, vrf_id);
+	err = vr_route_check(h, vrf_id, prefix, plen);
 	if (err)
 		return err;
 	fd = plen == 32 ? h->host4_fd : vr_vrf_open(h, vrf_id);
@@ -255,10 +262,7 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 	__u32 nh_id;
 	int fd, err;
 
-	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
-	if (!err)
-		err = vr_vrf_check(h, vrf_id);
+	err = vr_route_check(h, vrf_id, prefix, plen);
 	if (err)
 		return err;
 	if (plen == 32) {
