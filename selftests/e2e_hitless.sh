@@ -37,7 +37,8 @@ echo "# hitless operations under load, run $VR_ID, temporary files in $VR_TMP"
 vr_topo_up
 vr_check "vm1 reaches vm2 before the test" vr_ping_wait vm1 "${VR_VM_IP[vm2]}" 10
 
-vr_in vm2 iperf3 -s -B "${VR_VM_IP[vm2]}" -p 5301 >"$VR_TMP/iperf3-server.log" 2>&1 9>&- &
+# Not through vr_in (a function, so &'d it would be a subshell whose child a kill at cleanup misses).
+ip netns exec "$(vr_ns vm2)" iperf3 -s -B "${VR_VM_IP[vm2]}" -p 5301 >"$VR_TMP/iperf3-server.log" 2>&1 9>&- &
 vr_register_pid $!
 vr_wait_until 5 bash -c "ip netns exec $(vr_ns vm2) ss -Htln 'sport = :5301' | grep -q LISTEN"
 
