@@ -238,19 +238,19 @@ ASAN_BINS    := $(BUILD)/asan/test_xmpp $(BUILD)/asan/test_config $(BUILD)/asan/
 .PHONY: fuzz
 all: $(FUZZ_BINS) $(ASAN_BINS)
 
-$(BUILD)/fuzz/fuzz_xmpp: selftests/fuzz/fuzz_xmpp.c $(XMPP_SRCS) $(XMPP_HDRS)
+$(BUILD)/fuzz/fuzz_xmpp: selftests/fuzz/fuzz_xmpp.c selftests/fuzz/fuzz.h $(XMPP_SRCS) $(XMPP_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) $< $(XMPP_SRCS) $(XML_LIBS) -o $@
 
-$(BUILD)/fuzz/fuzz_config: selftests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) loader/vr_parse.c
+$(BUILD)/fuzz/fuzz_config: selftests/fuzz/fuzz_config.c selftests/fuzz/fuzz.h $(CONFIG_SRCS) $(CONFIG_HDRS) loader/vr_parse.c
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(YAML_CFLAGS) $< $(CONFIG_SRCS) loader/vr_parse.c $(YAML_LIBS) -o $@
 
 # The real port API and port table; libvrouter's datapath calls are faked in the target.
 FUZZ_PORT_SRCS := agent/port_api.c agent/ports.c agent/loop.c loader/vr_parse.c
-$(BUILD)/fuzz/fuzz_port_api: selftests/fuzz/fuzz_port_api.c $(FUZZ_PORT_SRCS) agent/port_api.h agent/ports.h \
+$(BUILD)/fuzz/fuzz_port_api: selftests/fuzz/fuzz_port_api.c selftests/fuzz/fuzz.h $(FUZZ_PORT_SRCS) agent/port_api.h agent/ports.h \
 			     agent/datapath.h agent/log.h $(CONFIG_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)

@@ -61,13 +61,7 @@ done
 # selftests/guest/kernel.sh: download, extraction and cache, shared with kernel61.sh.
 . "$GUEST_DIR/kernel.sh"
 
-t0=$SECONDS
-guest_kernel $GUEST_MODULES
-KREL=$(cat "$GUEST_KDIR/release")
-KIMG=$GUEST_KDIR/vmlinux
-[ -f "$KIMG" ] || KIMG=$GUEST_KDIR/vmlinuz
-GUEST_MODORDER=$(guest_module_order $GUEST_MODULES | tr '\n' ' ' | sed 's/ $//')
-vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $GUEST_MODORDER in $((SECONDS - t0)) s)"
+guest_kernel_ready $GUEST_MODULES
 
 # ------------------------------------------------------------------ the initramfs (per run: fresh payload)
 

@@ -68,13 +68,8 @@ done
 
 . "$GUEST_DIR/kernel.sh"
 
-t0=$SECONDS
-guest_kernel $K61_MODULES
-KREL=$(cat "$GUEST_KDIR/release")
-KIMG=$GUEST_KDIR/vmlinux
-[ -f "$KIMG" ] || KIMG=$GUEST_KDIR/vmlinuz
-MODORDER=$(guest_module_order $K61_MODULES | tr '\n' ' ' | sed 's/ $//')
-vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $MODORDER in $((SECONDS - t0)) s)"
+guest_kernel_ready $K61_MODULES
+MODORDER=$GUEST_MODORDER
 
 # ------------------------------------------------------------------ the initramfs
 

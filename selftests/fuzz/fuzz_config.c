@@ -24,21 +24,8 @@
 #include "libvrouter.h"
 #include "vr_consts.h"
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz_config: invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
-#define CHECK(cond, ...) do { if (!(cond)) die(__VA_ARGS__); } while (0)
+#define FUZZ_NAME "fuzz_config"
+#include "fuzz.h"
 
 static int in_fd = -1, back_fd = -1;
 static char in_path[64], back_path[64];

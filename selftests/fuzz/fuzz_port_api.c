@@ -46,21 +46,8 @@
 #define VRF_VIF_DEL_FAILS 15
 #define VRF_VIF_ADD_FAILS 16
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz_port_api: invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
-#define CHECK(cond, ...) do { if (!(cond)) die(__VA_ARGS__); } while (0)
+#define FUZZ_NAME "fuzz_port_api"
+#include "fuzz.h"
 
 static bool verbose;
 

@@ -46,21 +46,8 @@
 #define CTRL_OPEN "<stream:stream from=\"" VR_XMPP_CONTROL_JID "\" to=\"" HOST "\" id=\"s1\" version=\"1.0\" " \
 	"xml:lang=\"en\" xmlns=\"\" " STREAM_NS_ATTR ">"
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz_xmpp: invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
-#define CHECK(cond, ...) do { if (!(cond)) die(__VA_ARGS__); } while (0)
+#define FUZZ_NAME "fuzz_xmpp"
+#include "fuzz.h"
 
 /* ---- a growable string for the event dumps ---- */
 

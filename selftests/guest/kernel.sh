@@ -200,3 +200,15 @@ guest_kernel() {
 	GUEST_KDIR=$GUEST_CACHE/$pkg GUEST_KSRC="downloaded $pkg"
 	_gk_cached "$@" || vr_die "the configuration or the modules $* still missing from $GUEST_KDIR"
 }
+
+# guest_kernel_ready MODULE...: the kernel and modules in the cache (guest_kernel), then KREL (its release),
+# KIMG (the image to boot) and GUEST_MODORDER (the modules in load order), and one passed check saying so.
+guest_kernel_ready() {
+	local t0=$SECONDS
+	guest_kernel "$@"
+	KREL=$(cat "$GUEST_KDIR/release")
+	KIMG=$GUEST_KDIR/vmlinux
+	[ -f "$KIMG" ] || KIMG=$GUEST_KDIR/vmlinuz
+	GUEST_MODORDER=$(guest_module_order "$@" | tr '\n' ' ' | sed 's/ $//')
+	vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $GUEST_MODORDER in $((SECONDS - t0)) s)"
+}
