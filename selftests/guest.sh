@@ -191,14 +191,7 @@ nsenter --net="/run/netns/$H1NS" "$QEMU" -accel tcg,thread=multi -m 256 -nograph
 QEMU_PID=$!
 vr_register_pid "$QEMU_PID"
 
-guest_done() { ! kill -0 "$QEMU_PID" 2>/dev/null; }
-if vr_wait_until "$GUEST_TIMEOUT" guest_done; then
-	wait "$QEMU_PID"
-	vr_check_eq "guest powered itself off within $GUEST_TIMEOUT s (qemu exit status)" 0 "$?"
-else
-	vr_failed "guest still running after $GUEST_TIMEOUT s; stopping qemu"
-	_vr_stop_pid "$QEMU_PID"
-fi
+guest_wait_poweroff "$QEMU_PID" "$GUEST_TIMEOUT"
 QEMU_TIME=$((SECONDS - boot0))
 for c in "${!CAP_PID[@]}"; do
 	VR_CAPTURE_PID=${CAP_PID[$c]}

@@ -114,14 +114,7 @@ boot0=$SECONDS
 QEMU_PID=$!
 vr_register_pid "$QEMU_PID"
 
-guest_done() { ! kill -0 "$QEMU_PID" 2>/dev/null; }
-if vr_wait_until "$K61_TIMEOUT" guest_done; then
-	wait "$QEMU_PID"
-	vr_check_eq "guest powered itself off within $K61_TIMEOUT s (qemu exit status)" 0 "$?"
-else
-	vr_failed "guest still running after $K61_TIMEOUT s; stopping qemu"
-	_vr_stop_pid "$QEMU_PID"
-fi
+guest_wait_poweroff "$QEMU_PID" "$K61_TIMEOUT"
 QEMU_TIME=$((SECONDS - boot0))
 
 # ------------------------------------------------------------------ what the guest reported

@@ -212,3 +212,16 @@ guest_kernel_ready() {
 	GUEST_MODORDER=$(guest_module_order "$@" | tr '\n' ' ' | sed 's/ $//')
 	vr_pass "guest kernel $KREL ready ($GUEST_KSRC, $(basename "$KIMG"), modules: $GUEST_MODORDER in $((SECONDS - t0)) s)"
 }
+
+# guest_wait_poweroff PID TIMEOUT: wait for the qemu started in the background as PID to end by the guest
+# powering itself off (exit status 0) within TIMEOUT s, else stop it; one check either way.
+guest_wait_poweroff() {
+	local pid=$1 timeout=$2
+	if vr_wait_until "$timeout" bash -c "! kill -0 $pid 2>/dev/null"; then
+		wait "$pid"
+		vr_check_eq "guest powered itself off within $timeout s (qemu exit status)" 0 "$?"
+	else
+		vr_failed "guest still running after $timeout s; stopping qemu"
+		_vr_stop_pid "$pid"
+	fi
+}
