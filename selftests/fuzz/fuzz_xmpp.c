@@ -699,6 +699,26 @@ struct run {
 	size_t marks[MAX_MARKS];		/* out.len after each event (run 1) */
 };
 
+static int on_event(void *user, const struct vr_xmpp_event *ev);
+
+/* A run starts with no output and no counts. */
+static void run_clear(struct run *r)
+{
+	sclear(&r->out);
+	r->spaces = r->keepalives = r->stanzas = r->errors = r->events = r->stop_at = 0;
+}
+
+/* A run with a decoder of its own (checks and round trips in run 1 only). */
+static struct vr_xmpp_decoder *run_start(struct run *r, bool check, const struct vr_xmpp_limits *lim)
+{
+	run_clear(r);
+	r->check = check;
+	r->lim = lim;
+	r->self = vr_xmpp_decoder_new(lim, on_event, r);
+	CHECK(r->self, "decoder_new failed");
+	return r->self;
+}
+
 static void flush_keepalive(struct run *r)
 {
 	if (r->spaces || r->keepalives)
@@ -907,13 +927,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng = h | 1;
 
 	/* 1: whole, checked. */
-	sclear(&r1.out);
-	r1.spaces = r1.keepalives = r1.stanzas = r1.errors = r1.events = r1.stop_at = 0;
-	r1.check = true;
-	r1.lim = lim;
-	d1 = vr_xmpp_decoder_new(lim, on_event, &r1);
-	CHECK(d1, "decoder_new failed");
-	r1.self = d1;
+	d1 = run_start(&r1, true, lim);
 	rc1 = feed(&r1, d1, stream_buf, len, 0);
 	CHECK(rc1 != VR_XMPP_E_STATE && rc1 != VR_XMPP_E_STOPPED, "run 1 ended with %d", rc1);
 	CHECK(!rc1 == !r1.errors, "run 1: code %d and %u error events", rc1, r1.errors);
@@ -922,13 +936,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vr_xmpp_decoder_free(d1);
 
 	/* 2: in chunks: the same events. */
-	sclear(&r2.out);
-	r2.spaces = r2.keepalives = r2.stanzas = r2.errors = r2.events = r2.stop_at = 0;
-	r2.check = false;
-	r2.lim = lim;
-	d2 = vr_xmpp_decoder_new(lim, on_event, &r2);
-	CHECK(d2, "decoder_new failed");
-	r2.self = d2;
+	d2 = run_start(&r2, false, lim);
 	rc2 = feed(&r2, d2, stream_buf, len, chunk_max);
 	if (!same_events(&r1, rc1, &r2, rc2))
 		die("chunks of at most %zu bytes: code %d, whole: %d\n--- in chunks:\n%.*s--- whole:\n%.*s", chunk_max,
@@ -938,8 +946,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 3: the same decoder after a reset, stopped by the callback at one stanza. */
 	CHECK(!vr_xmpp_decoder_reset(d2), "reset failed");
 	CHECK(!vr_xmpp_decoder_error(d2, NULL), "an error left after reset");
-	sclear(&r2.out);
-	r2.spaces = r2.keepalives = r2.stanzas = r2.errors = r2.events = 0;
+	run_clear(&r2);
 	r2.stop_at = r1.events ? 1 + h % (r1.events < MAX_MARKS ? r1.events : MAX_MARKS) : 0;
 	rc3 = feed(&r2, d2, stream_buf, len, 0);
 	if (r2.stop_at) {
