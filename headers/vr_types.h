@@ -18,8 +18,10 @@ struct vr_vif {
 	__u16 mtu;        /* the VM-facing MTU */
 	__u32 nh_id;      /* the ENCAP nexthop that delivers to this vif */
 	__u32 label;      /* the MPLS label that points at nh_id (0: none) */
+	__u8 ip6[16];     /* the VM's IPv6 address (all zero: none) */
+	__u8 gw6[16];     /* the IPv6 gateway address the vRouter answers neighbour solicitations for (zero: none) */
 };
-_Static_assert(sizeof(struct vr_vif) == 40, "struct vr_vif layout");
+_Static_assert(sizeof(struct vr_vif) == 72, "struct vr_vif layout");
 
 /* vif_slots map: ARRAY of VR_VIF_SLOTS, a copy of the vif whose ifindex maps to the slot (ifindex 0: empty;
  * a vif whose slot another vif holds is found in the vifs hash). */
@@ -28,7 +30,7 @@ struct vr_vif_slot {
 	__u32 pad;
 	struct vr_vif vif;
 };
-_Static_assert(sizeof(struct vr_vif_slot) == 48, "struct vr_vif_slot layout");
+_Static_assert(sizeof(struct vr_vif_slot) == 80, "struct vr_vif_slot layout");
 
 enum vr_vif_flags {
 	VR_VIF_F_TAP = 1 << 0, /* device is a tap (informational: redirect needs a reader) */
@@ -95,6 +97,21 @@ struct vr_host4_key {
 	__be32 addr;
 };
 _Static_assert(sizeof(struct vr_host4_key) == 8, "struct vr_host4_key layout");
+
+/* Key of the per-VRF IPv6 LPM tries (value: __u32 nexthop id). */
+struct vr_route6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct vr_route6_key) == 20, "struct vr_route6_key layout");
+
+/* IPv6 host-route table (HASH, all VRFs): the /128 routes, in front of the per-VRF IPv6 tries. Value: __u32
+ * nexthop id. */
+struct vr_host6_key {
+	__u32 vrf_id;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct vr_host6_key) == 20, "struct vr_host6_key layout");
 
 /* Underlay next-hop cache: a per-CPU, direct-mapped array filled by the datapath from bpf_fib_lookup. A slot
  * serves the (remote host, source-port bucket) it names; another pair hashing to it replaces it. */
@@ -174,7 +191,7 @@ struct vr_vif_stats {
 	X(VR_DROP_ARP_NO_ROUTE, "arp_no_route", "ARP for an address not routed in the VRF")     \
 	X(VR_DROP_NO_VRF, "no_vrf", "VRF table does not exist")                                  \
 	X(VR_DROP_NO_ROUTE, "no_route", "no route in the VRF")                                   \
-	X(VR_DROP_TTL, "ttl_exceeded", "TTL expired")                                           \
+	X(VR_DROP_TTL, "ttl_exceeded", "TTL or hop limit expired")                                           \
 	X(VR_DROP_NO_NEXTHOP, "no_nexthop", "route points at a missing nexthop")                \
 	X(VR_DROP_NH_INVALID, "nexthop_invalid", "nexthop type not usable here")                \
 	X(VR_DROP_DISCARD, "discard", "discard route")                                           \
@@ -186,13 +203,17 @@ struct vr_vif_stats {
 	X(VR_DROP_TOO_BIG, "too_big", "too big for the tunnel, DF clear: dropped")            \
 	X(VR_DROP_BAD_LABEL, "bad_label", "MPLS label not in the label table")                  \
 	X(VR_DROP_MPLS_STACK, "mpls_stack", "MPLS label stack deeper than one")                 \
-	X(VR_DROP_INNER_PROTO, "inner_proto", "inner packet is not IPv4")                        \
+	X(VR_DROP_INNER_PROTO, "inner_proto", "inner packet is neither IPv4 nor IPv6")                        \
 	X(VR_DROP_ADJUST_FAIL, "adjust_head_failed", "could not make room for headers")         \
 	X(VR_DROP_REDIRECT_FAIL, "redirect_failed", "XDP to TC hand-over failed")                \
 	X(VR_DROP_SPOOF_MAC, "spoofed_mac", "VM frame from a MAC that is not its vif's")       \
 	X(VR_DROP_SPOOF_IP, "spoofed_ip", "VM packet from an address not routed to its vif")    \
 	X(VR_DROP_UNKNOWN_ENDPOINT, "unknown_endpoint", "tunnel packet from an unknown host")   \
-	X(VR_DROP_GRE_UNSUPPORTED, "gre_unsupported", "GRE with a key, sequence number, routing or version > 0")
+	X(VR_DROP_GRE_UNSUPPORTED, "gre_unsupported", "GRE with a key, sequence number, routing or version > 0") \
+	X(VR_DROP_ND_IGNORED, "nd_ignored", "NDP/MLD message needing no answer (advertisement, DAD probe, bad hop limit)") \
+	X(VR_DROP_ND_NO_ROUTE, "nd_no_route", "neighbour solicitation for an address not routed in the VRF") \
+	X(VR_DROP_PKT_TOO_BIG, "pkt_too_big", "IPv6 packet too big for the tunnel: ICMPv6 sent to the VM") \
+	X(VR_DROP_LINK_LOCAL, "link_local", "IPv6 packet to a link-local or multicast address, not NDP")
 
 #define VR_DROP_ENUM_ENTRY(id, name, desc) id,
 enum vr_drop_reason {

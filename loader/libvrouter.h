@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <netinet/in.h>
 #include "vr_types.h"
 
 /* Verbosity of libbpf's own messages (they go to stderr): 0 warnings, 1 info, 2 debug. */
@@ -43,6 +44,7 @@ struct vr_handle {
 	int dir_fd;
 	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
 	int underlay_fd, vif_slots_fd, route_gen_fd, endpoints_fd, endpoint_slots_fd, ecmp_fd;
+	int vrf6_fd, host6_fd; /* the IPv6 tables: one trie per VRF beside the IPv4 one, and the /128 routes */
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
@@ -58,7 +60,7 @@ void vr_unlock(struct vr_handle *h);
 
 int vr_config_get(struct vr_handle *h, struct vr_config *cfg);
 
-/* VRFs. label: 0 for none, else an MPLS label that makes the far end look the inner destination up here. */
+/* VRFs: each has an IPv4 and an IPv6 table, created and deleted together. label: 0 for none, else an MPLS label that makes the far end look the inner destination up here. */
 int vr_vrf_add(struct vr_handle *h, __u32 vrf_id, __u32 label);
 /* Many VRFs at once: their tables are hooked in with one update (one wait for running programs instead of
  * one per VRF). Each request succeeds or fails on its own; returns how many failed, or -errno. */
@@ -85,6 +87,8 @@ struct vr_vif_spec {
 	__u8 mac[6];
 	__be32 ip;
 	__be32 gw_ip;  /* 0: none */
+	struct in6_addr ip6; /* the VM's IPv6 address (all zero: none) */
+	struct in6_addr gw6; /* the IPv6 gateway the vRouter answers neighbour solicitations for (zero: none) */
 	__u16 mtu;     /* 0: the device's MTU */
 	__u32 label;   /* 0: allocate the lowest free label >= 16 */
 	bool xdp;      /* mode xdp (XDP fast path for single frames) instead of mode tc (skb path, GSO) */
@@ -125,14 +129,23 @@ struct vr_nh_spec {
 	const struct vr_nh_spec *members;
 };
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
+/* IPv6 routes (the nexthops are the same as for IPv4: the underlay stays IPv4). /128 routes live in the host
+ * table, shorter ones in the VRF's IPv6 trie; bits beyond plen must be zero (-EINVAL otherwise). */
+int vr_route6_add(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen,
+		  const struct vr_nh_spec *nh);
+int vr_route6_del(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen);
+int vr_route6_replace(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen,
+		      const struct vr_nh_spec *nh);
 /* Many routes at once (the agent's updates from the controller, `vrouterctl route import`): the nexthops are
  * written in one batch, /32 routes in batches of the host-route table, so a million routes take seconds,
  * not minutes. Each request succeeds or fails on its own (r->err, 0 or -errno; the last failure's
  * explanation is in vr_strerror()). Returns how many failed, or -errno when none could be tried. */
 struct vr_route_req {
 	__u32 vrf_id;
-	__be32 prefix;
+	__be32 prefix;          /* family AF_INET (or 0) */
 	__u32 plen;
+	int family;             /* 0 or AF_INET: prefix; AF_INET6: prefix6 */
+	struct in6_addr prefix6;
 	struct vr_nh_spec nh;
 	int err;     /* out */
 	__u32 nh_id; /* out: the nexthop the route points at */
@@ -145,9 +158,12 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen);
 int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *nh);
 /* An ECMP group (the members and buckets of a COMPOSITE nexthop's ecmp_id). */
 int vr_ecmp_get(struct vr_handle *h, __u32 ecmp_id, struct vr_ecmp *out);
+/* Routes of both families: family says which prefix field holds the route's. */
 struct vr_route_info {
 	__u32 vrf_id;
+	int family; /* AF_INET or AF_INET6 */
 	__be32 prefix;
+	struct in6_addr prefix6;
 	__u32 plen;
 	__u32 nh_id;
 	struct vr_nexthop nh;
@@ -206,6 +222,9 @@ int vr_neigh_resolve(int ifindex, __be32 addr);
 /* Parsers for the CLI and the agent: 0 on success, -EINVAL otherwise. */
 int vr_parse_ipv4(const char *s, __be32 *out);
 int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen);
+int vr_parse_ipv6(const char *s, struct in6_addr *out);
+/* "X::Y/len" with no bits set beyond len. */
+int vr_parse_prefix6(const char *s, struct in6_addr *addr, __u32 *plen);
 int vr_parse_mac(const char *s, __u8 mac[6]);
 int vr_parse_u32(const char *s, __u32 max, __u32 *out);
 

@@ -42,6 +42,22 @@ struct {
 	__array(values, struct vr_lpm4);
 } vr_vrf4 SEC(".maps");
 
+/* One IPv6 LPM trie per VRF, created with the IPv4 one. */
+struct vr_lpm6 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VR_MAX_ROUTES_PER_VRF);
+	__uint(key_size, sizeof(struct vr_route6_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VR_MAX_VRFS);
+	__type(key, __u32);
+	__array(values, struct vr_lpm6);
+} vr_vrf6 SEC(".maps");
+
 /* (VRF, address) -> nexthop id for /32 routes: one hash lookup whatever the table size; the tries above are
  * consulted only when it misses. libvrouter keeps /32 routes here and nowhere else. */
 struct {
@@ -51,6 +67,15 @@ struct {
 	__type(key, struct vr_host4_key);
 	__type(value, __u32);
 } vr_host4 SEC(".maps");
+
+/* The same for /128 routes: (VRF, IPv6 address) -> nexthop id, in front of the IPv6 tries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VR_MAX_HOST_ROUTES);
+	__type(key, struct vr_host6_key);
+	__type(value, __u32);
+} vr_host6 SEC(".maps");
 
 /* Known tunnel endpoints (see vr_types.h), and a direct-mapped copy of them: slot = hash(address), value = the
  * address (0: empty; an address whose slot another holds is found in the hash). */
