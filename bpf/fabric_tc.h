@@ -7,9 +7,9 @@
 /* Fabric mode tc: decapsulate an MPLS-in-UDP or MPLS-over-GRE skb for a local vif. */
 static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struct vr_config *cfg)
 {
-	__u32 outer_len = 0, inner_max = 0, reason;
+	__u32 outer_len = 0, inner_max = 0, inner_len = 0, reason;
 	struct vr_nexthop *nh = NULL;
-	struct iphdr *inner = NULL;
+	__be16 proto = 0;
 	void *data, *end;
 	int rc;
 
@@ -22,17 +22,16 @@ static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struc
 		return TC_ACT_OK;
 	if (rc > 0)
 		return vr_tc_drop(0, rc);
-	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner);
+	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto);
 	if (reason)
 		return vr_tc_drop(0, reason);
-	if (skb->len > outer_len + bpf_ntohs(inner->tot_len) &&
-	    bpf_skb_change_tail(skb, outer_len + bpf_ntohs(inner->tot_len), 0))
+	if (skb->len > outer_len + inner_len && bpf_skb_change_tail(skb, outer_len + inner_len, 0))
 		return vr_tc_drop(0, VR_DROP_ADJUST_FAIL);
 	/* Remove outer IPv4 + UDP or GRE + MPLS behind the Ethernet header; a GSO skb keeps its segment size. */
 	if (bpf_skb_adjust_room(skb, -(int)(outer_len - sizeof(struct ethhdr)), BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_FIXED_GSO))
 		return vr_tc_drop(0, VR_DROP_ADJUST_FAIL);
-	return vr_tc_deliver(skb, nh, cfg, 0);
+	return vr_tc_deliver(skb, nh, cfg, 0, proto);
 }
 
 SEC("tc")

@@ -10,16 +10,16 @@ static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_c
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct vr_nexthop *nh = NULL;
-	struct iphdr *inner = NULL;
-	__u32 reason;
+	__u32 reason, inner_len = 0;
+	__be16 proto = 0;
 
-	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner);
+	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto);
 	if (reason)
 		return vr_drop(0, reason);
-	if (vr_xdp_trim_to(ctx, outer_len + bpf_ntohs(inner->tot_len)) ||
+	if (vr_xdp_trim_to(ctx, outer_len + inner_len) ||
 	    bpf_xdp_adjust_head(ctx, (int)(outer_len - sizeof(struct ethhdr))))
 		return vr_drop(0, VR_DROP_ADJUST_FAIL);
-	return vr_xdp_deliver(ctx, nh, cfg, 0);
+	return vr_xdp_deliver(ctx, nh, cfg, 0, proto);
 }
 
 SEC("xdp")

@@ -8,10 +8,10 @@ static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr
 	void *end = (void *)(long)skb->data_end;
 	struct iphdr *iph = data + sizeof(struct ethhdr);
 	struct vr_nexthop *nh;
-	__u32 reason;
+	__u32 reason, hash = 0;
 	int hlen = 0;
 
-	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &hlen);
+	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &hlen, &hash);
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
 
@@ -21,11 +21,48 @@ static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr
 		if (skb->len > sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len) &&
 		    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len), 0))
 			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_tc_deliver(skb, nh, cfg, vif->vif_id);
+		return vr_tc_deliver(skb, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IP));
 	case VR_NH_TUNNEL:
 		if (!cfg->host_ip || !cfg->fabric_ifindex)
 			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_tc_encap(skb, nh, vif, cfg, hlen);
+		return vr_tc_encap(skb, nh, vif, cfg, hlen, bpf_ntohs(iph->tot_len), hash, false);
+	case VR_NH_RECEIVE:
+		return TC_ACT_OK;
+	case VR_NH_DISCARD:
+		return vr_tc_drop(vif->vif_id, VR_DROP_DISCARD);
+	default:
+		return vr_tc_drop(vif->vif_id, VR_DROP_NH_INVALID);
+	}
+}
+
+/* A VM's IPv6 skb: NDP is answered here; anything else is routed in the vif's VRF like IPv4. */
+static __always_inline int vr_vif_tc_ipv6(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	struct vr_nexthop *nh;
+	__u32 reason, hash = 0;
+	int len = 0;
+
+	if ((void *)(ip6 + 1) > end)
+		return vr_tc_drop(vif->vif_id, VR_DROP_MALFORMED);
+	if (vr_nd_is_nd(ip6, end))
+		return vr_tc_nd(skb, vif, cfg);
+	reason = vr_vif_ipv6_route(ip6, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &len, &hash);
+	if (reason)
+		return vr_tc_drop(vif->vif_id, reason);
+
+	switch (nh->type) {
+	case VR_NH_ENCAP:
+		ip6->hop_limit--;
+		if (skb->len > sizeof(struct ethhdr) + len && bpf_skb_change_tail(skb, sizeof(struct ethhdr) + len, 0))
+			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_tc_deliver(skb, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IPV6));
+	case VR_NH_TUNNEL:
+		if (!cfg->host_ip || !cfg->fabric_ifindex)
+			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+		return vr_tc_encap(skb, nh, vif, cfg, sizeof(*ip6), len, hash, true);
 	case VR_NH_RECEIVE:
 		return TC_ACT_OK;
 	case VR_NH_DISCARD:
@@ -73,6 +110,8 @@ int vr_vif_tc(struct __sk_buff *skb)
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_IP):
 		return vr_vif_tc_ipv4(skb, vif, cfg);
+	case bpf_htons(ETH_P_IPV6):
+		return vr_vif_tc_ipv6(skb, vif, cfg);
 	case bpf_htons(ETH_P_ARP):
 		reason = vr_arp_answer(data, end, vif, cfg);
 		if (reason)

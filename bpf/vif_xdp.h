@@ -1,4 +1,5 @@
-/* vr_vif_xdp: XDP on a VM-facing device. Packet walks 1 (VM -> VM here), 2 (VM -> other host) and 4 (ARP). */
+/* vr_vif_xdp: XDP on a VM-facing device. Packet walks 1 (VM -> VM here), 2 (VM -> other host) and 4 (ARP, NDP),
+ * for IPv4 and IPv6 alike. */
 
 /* A VM's IPv4 packet: route lookup in the vif's VRF, then the nexthop decides. */
 static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
@@ -7,10 +8,10 @@ static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_v
 	void *end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = data + sizeof(struct ethhdr);
 	struct vr_nexthop *nh;
-	__u32 reason;
+	__u32 reason, hash = 0;
 	int hlen = 0;
 
-	reason = vr_vif_ipv4_route(iph, end, end - (void *)iph, vif, cfg, &nh, &hlen);
+	reason = vr_vif_ipv4_route(iph, end, end - (void *)iph, vif, cfg, &nh, &hlen, &hash);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
 
@@ -19,11 +20,48 @@ static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_v
 		vr_ipv4_ttl_dec(iph);
 		if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len)))
 			return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id);
+		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IP));
 	case VR_NH_TUNNEL:
 		if (!cfg->host_ip || !cfg->fabric_ifindex)
 			return vr_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_xdp_encap(ctx, nh, vif, cfg, hlen);
+		return vr_xdp_encap(ctx, nh, vif, cfg, hlen, bpf_ntohs(iph->tot_len), hash, false);
+	case VR_NH_RECEIVE:
+		return XDP_PASS;
+	case VR_NH_DISCARD:
+		return vr_drop(vif->vif_id, VR_DROP_DISCARD);
+	default:
+		return vr_drop(vif->vif_id, VR_DROP_NH_INVALID);
+	}
+}
+
+/* A VM's IPv6 packet: NDP is answered here; anything else is routed in the vif's VRF like IPv4. */
+static __always_inline int vr_vif_xdp_ipv6(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	struct vr_nexthop *nh;
+	__u32 reason, hash = 0;
+	int len = 0;
+
+	if ((void *)(ip6 + 1) > end)
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+	if (vr_nd_is_nd(ip6, end))
+		return vr_xdp_nd(ctx, vif, cfg);
+	reason = vr_vif_ipv6_route(ip6, end, end - (void *)ip6, vif, cfg, &nh, &len, &hash);
+	if (reason)
+		return vr_drop(vif->vif_id, reason);
+
+	switch (nh->type) {
+	case VR_NH_ENCAP:
+		ip6->hop_limit--;
+		if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + len))
+			return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IPV6));
+	case VR_NH_TUNNEL:
+		if (!cfg->host_ip || !cfg->fabric_ifindex)
+			return vr_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+		return vr_xdp_encap(ctx, nh, vif, cfg, sizeof(*ip6), len, hash, true);
 	case VR_NH_RECEIVE:
 		return XDP_PASS;
 	case VR_NH_DISCARD:
@@ -59,6 +97,8 @@ int vr_vif_xdp(struct xdp_md *ctx)
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_IP):
 		return vr_vif_xdp_ipv4(ctx, vif, cfg);
+	case bpf_htons(ETH_P_IPV6):
+		return vr_vif_xdp_ipv6(ctx, vif, cfg);
 	case bpf_htons(ETH_P_ARP):
 		/* The reply goes back out of the same device by redirect: XDP_TX on a veth wakes the peer only
 		 * when the peer runs XDP itself, so the reply could wait in its queue. */

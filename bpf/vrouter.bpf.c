@@ -19,10 +19,13 @@
 #include "lib/csum.h"
 #include "lib/parse.h"
 #include "lib/route.h"
+#include "lib/route6.h"
 #include "lib/arp.h"
 #include "lib/encap.h"
 #include "lib/decap.h"
 #include "lib/icmp.h"
+#include "lib/icmp6.h"
+#include "lib/nd.h"
 #include "lib/xdp.h"
 #include "lib/tc.h"
 

@@ -45,6 +45,12 @@ static inline __u32 vr_flow_hash4(__u32 saddr, __u32 daddr, __u32 ports, __u32 p
 	return vr_hash_final(h ^ 16);
 }
 
+/* The same for IPv6: each address folded to one word first (a, b: four words each, as in the packet). */
+static inline __u32 vr_flow_hash6(const __u32 *a, const __u32 *b, __u32 ports, __u32 proto, __u32 seed)
+{
+	return vr_flow_hash4(a[0] ^ a[1] ^ a[2] ^ a[3], b[0] ^ b[1] ^ b[2] ^ b[3], ports, proto, seed);
+}
+
 /* UDP source port (host order) for a flow hash: 49152..65535. */
 static inline __u16 vr_sport_from_hash(__u32 h)
 {

@@ -3,6 +3,8 @@
 #define VR_BPF_CSUM_H
 
 #include <linux/ip.h>
+#include <linux/in6.h>
+#include <bpf/bpf_endian.h>
 #include <linux/types.h>
 
 static __always_inline __u16 vr_csum_fold(__u32 sum)
@@ -43,6 +45,31 @@ static __always_inline void vr_ipv4_ttl_dec(struct iphdr *iph)
 
 	iph->ttl--;
 	vr_csum_replace2(&iph->check, old, *word);
+}
+
+/* Add the 16-bit words of [p, p + len) to sum: len even and at most max bytes (max a constant, so the loop
+ * unrolls), every word checked against end. */
+static __always_inline __u32 vr_csum_add(__u32 sum, const void *p, __u32 len, const __u32 max, void *end)
+{
+	const __u16 *w = p;
+
+#pragma unroll
+	for (__u32 i = 0; i < max / 2; i++)
+		if (i * 2 < len && (void *)(w + i + 1) <= end)
+			sum += w[i];
+	return sum;
+}
+
+/* The IPv6 pseudo-header's sum (RFC 8200 8.1) for an upper-layer packet of len bytes (< 65536). */
+static __always_inline __u32 vr_csum_ip6_pseudo(const struct in6_addr *s, const struct in6_addr *d, __u32 len,
+						__u8 proto)
+{
+	__u32 sum = bpf_htons(len) + bpf_htons(proto);
+
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		sum += s->s6_addr16[i] + d->s6_addr16[i];
+	return sum;
 }
 
 #endif /* VR_BPF_CSUM_H */

@@ -9,7 +9,7 @@
 #include <linux/udp.h>
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
-#include "route.h"
+#include "route6.h"
 #include "encap.h"
 
 /* GRE flags (RFC 2784, RFC 2890), host order. A receiver must discard a packet with any of bits 1-5 set (RFC
@@ -97,11 +97,12 @@ static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 fr
 	return 0;
 }
 
-/* The MPLS shim ends outer_len bytes into the frame: check it and the inner IPv4 header, and resolve the
- * label to the ENCAP nexthop of a local vif (through the VRF for a per-VRF label). Returns 0 with *nhp and
- * *innerp set, or a drop reason. */
+/* The MPLS shim ends outer_len bytes into the frame: check it and the inner IPv4 or IPv6 header, and resolve
+ * the label to the ENCAP nexthop of a local vif (through the VRF's table of the inner family for a per-VRF
+ * label). Returns 0 with *nhp, *inner_lenp (the inner packet's length) and *protop (its Ethertype) set, or a
+ * drop reason. */
 static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer_len, __u32 inner_max,
-					      struct vr_nexthop **nhp, struct iphdr **innerp)
+					      struct vr_nexthop **nhp, __u32 *inner_lenp, __be16 *protop)
 {
 	__u32 mpls_off = outer_len - sizeof(__be32);
 	__be32 *mpls = data + mpls_off;
@@ -109,6 +110,7 @@ static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer
 	struct iphdr *inner;
 	__u32 shim, label, reason = 0;
 	__u32 *nh_id;
+	int len;
 
 	inner = (void *)(mpls + 1);
 	if ((void *)(inner + 1) > end)
@@ -123,21 +125,33 @@ static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer
 	nh = bpf_map_lookup_elem(&vr_nexthops, nh_id);
 	if (!nh)
 		return VR_DROP_NO_NEXTHOP;
-	if (inner->version != 4)
+	/* The inner packet must fit the UDP datagram, not merely the frame (trailing bytes are not its). A
+	 * per-VRF label: the inner destination picks the vif. */
+	if (inner->version == 4) {
+		if (vr_ipv4_check(inner, end, inner_max) < 0)
+			return VR_DROP_MALFORMED;
+		*inner_lenp = bpf_ntohs(inner->tot_len);
+		*protop = bpf_htons(ETH_P_IP);
+		if (nh->type == VR_NH_VRF_LOOKUP)
+			nh = vr_route4_lookup(nh->vrf_id, inner->daddr, &reason);
+	} else if (inner->version == 6) {
+		struct ipv6hdr *ip6 = (void *)inner;
+
+		len = vr_ipv6_check(ip6, end, inner_max);
+		if (len < 0)
+			return VR_DROP_MALFORMED;
+		*inner_lenp = len;
+		*protop = bpf_htons(ETH_P_IPV6);
+		if (nh->type == VR_NH_VRF_LOOKUP)
+			nh = vr_route6_lookup(nh->vrf_id, &ip6->daddr, &reason);
+	} else {
 		return VR_DROP_INNER_PROTO;
-	/* The inner packet must fit the UDP datagram, not merely the frame (trailing bytes are not its). */
-	if (vr_ipv4_check(inner, end, inner_max) < 0)
-		return VR_DROP_MALFORMED;
-	/* A per-VRF label: the inner destination picks the vif. */
-	if (nh->type == VR_NH_VRF_LOOKUP) {
-		nh = vr_route4_lookup(nh->vrf_id, inner->daddr, &reason);
-		if (!nh)
-			return reason;
 	}
+	if (!nh)
+		return reason;
 	if (nh->type != VR_NH_ENCAP)
 		return VR_DROP_NH_INVALID;
 	*nhp = nh;
-	*innerp = inner;
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* MPLS-in-UDP (RFC 7510) and MPLS-over-GRE (RFC 4023) headers, the underlay next hop (cached) and the flow's
  * source port: what the XDP and TC paths share when they encapsulate. A TUNNEL nexthop says which (VR_NH_F_GRE).
- * Wire formats: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4
- *               Ethernet | IPv4 (proto 47) | GRE (4 bytes: no flags, version 0, protocol 0x8847) | MPLS | IPv4 */
+ * Wire formats: Ethernet | IPv4 (proto 17) | UDP (hashed sport, dport 6635) | MPLS (label, TC, S=1, TTL) | IPv4/IPv6
+ *               Ethernet | IPv4 (proto 47) | GRE (4 bytes: no flags, version 0, protocol 0x8847) | MPLS | IPv4/IPv6 */
 #ifndef VR_BPF_ENCAP_H
 #define VR_BPF_ENCAP_H
 
@@ -132,19 +132,13 @@ static __always_inline __u32 vr_underlay_resolve(void *ctx, const struct vr_conf
 	return 0;
 }
 
-/* The Ethernet header of a frame to a local VM (ENCAP nexthop nh). */
-static __always_inline void vr_eth_to_vm(struct ethhdr *eth, const struct vr_nexthop *nh, const struct vr_config *cfg)
+/* The Ethernet header of a frame (Ethertype proto) to a local VM (ENCAP nexthop nh). */
+static __always_inline void vr_eth_to_vm(struct ethhdr *eth, const struct vr_nexthop *nh, const struct vr_config *cfg,
+					 __be16 proto)
 {
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
-}
-
-/* The UDP source port (host order) for an inner IPv4 packet: hashed from its flow. */
-static __always_inline __u16 vr_flow_sport(struct iphdr *inner, __u32 hlen, void *end, const struct vr_config *cfg)
-{
-	return vr_sport_from_hash(vr_flow_hash4(inner->saddr, inner->daddr, vr_ipv4_ports(inner, hlen, end),
-						inner->protocol, cfg->hash_seed));
+	eth->h_proto = proto;
 }
 
 /* The outer IPv4 header of a tunnel packet of tot_len bytes to nexthop nh's remote host. */

@@ -5,6 +5,8 @@
 
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <stdbool.h>
 #include <linux/in.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
@@ -50,6 +52,58 @@ static __always_inline __u32 vr_ipv4_ports(struct iphdr *iph, __u32 hlen, void *
 	if ((void *)(ports + 1) > end)
 		return 0;
 	return *ports;
+}
+
+/* A validated IPv6 header at ip6: version 6, the payload length within the avail bytes the packet has from ip6
+ * on. Returns the packet's length (header + payload), or -1. A jumbogram (payload length 0 with a hop-by-hop
+ * jumbo option) reads as a bare header: it never fits a tunnel anyway. */
+static __always_inline int vr_ipv6_check(struct ipv6hdr *ip6, void *end, __u32 avail)
+{
+	__u32 len;
+
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return -1;
+	len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if (len > avail)
+		return -1;
+	return len;
+}
+
+/* The port word of an IPv6 packet whose transport header follows the fixed header directly (0 when an
+ * extension header comes first: a fragment header among them, so every fragment hashes alike). */
+static __always_inline __u32 vr_ipv6_ports(struct ipv6hdr *ip6, void *end)
+{
+	__u32 *ports = (void *)(ip6 + 1);
+
+	if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP && ip6->nexthdr != IPPROTO_SCTP)
+		return 0;
+	if ((void *)(ports + 1) > end)
+		return 0;
+	return *ports;
+}
+
+/* The traffic class of an IPv6 header (its top three bits go to the MPLS TC field, like IPv4's precedence). */
+static __always_inline __u8 vr_ipv6_tclass(const struct ipv6hdr *ip6)
+{
+	return ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+}
+
+/* IPv6 address classes the vRouter never routes: link-local unicast (fe80::/10) and multicast (ff00::/8). */
+static __always_inline int vr_ipv6_is_link_scope(const struct in6_addr *a)
+{
+	return a->s6_addr[0] == 0xff || (a->s6_addr[0] == 0xfe && (a->s6_addr[1] & 0xc0) == 0x80);
+}
+
+static __always_inline int vr_ipv6_is_unspec(const struct in6_addr *a)
+{
+	return !(a->s6_addr32[0] | a->s6_addr32[1] | a->s6_addr32[2] | a->s6_addr32[3]);
+}
+
+static __always_inline int vr_ipv6_eq(const void *a, const void *b)
+{
+	const __u32 *x = a, *y = b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]));
 }
 
 #endif /* VR_BPF_PARSE_H */

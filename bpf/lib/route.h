@@ -1,4 +1,4 @@
-/* Lookups: a destination in a VRF's IPv4 table, and nexthops by id. */
+/* Lookups: a destination in a VRF's IPv4 table, and nexthops by id (IPv6: route6.h). */
 #ifndef VR_BPF_ROUTE_H
 #define VR_BPF_ROUTE_H
 
@@ -35,6 +35,18 @@ static __always_inline __u32 vr_route4_resolve(__u32 vrf_id, __be32 daddr, __u32
 	return *nh_id;
 }
 
+/* The nexthop a route points at (NULL with *reason set when it is missing). */
+static __always_inline struct vr_nexthop *vr_nh_get(__u32 nh_id, __u32 *reason)
+{
+	struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &nh_id);
+
+	if (!nh || nh->type == VR_NH_INVALID) {
+		*reason = VR_DROP_NO_NEXTHOP;
+		return NULL;
+	}
+	return nh;
+}
+
 /* The route of daddr in VRF vrf_id, through this CPU's route cache: a slot answers while it holds this
  * (VRF, destination) and the route generation it was filled under is current; else the tables do, and the
  * slot keeps their answer. The generation is read before the tables, so an answer that a route change
@@ -44,7 +56,6 @@ static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 
 	__u32 zero = 0, slot = vr_hash_final(vr_hash_step(vrf_id, daddr)) & (VR_ROUTE_CACHE_SLOTS - 1);
 	struct vr_route_cache *c = bpf_map_lookup_elem(&vr_route_cache, &slot);
 	__u32 *genp = bpf_map_lookup_elem(&vr_route_gen, &zero);
-	struct vr_nexthop *nh;
 	__u32 nh_id, gen;
 
 	if (!c || !genp) {
@@ -63,12 +74,7 @@ static __always_inline struct vr_nexthop *vr_route4_lookup(__u32 vrf_id, __be32 
 		c->nh_id = nh_id;
 		c->gen = gen;
 	}
-	nh = bpf_map_lookup_elem(&vr_nexthops, &nh_id);
-	if (!nh || nh->type == VR_NH_INVALID) {
-		*reason = VR_DROP_NO_NEXTHOP;
-		return NULL;
-	}
-	return nh;
+	return vr_nh_get(nh_id, reason);
 }
 
 /* Anti-spoofing: a VM may send only from its vif's MAC ... */
@@ -90,13 +96,11 @@ static __always_inline int vr_vif_src_ok(__be32 saddr, const struct vr_vif *vif)
 	return nh && nh->type == VR_NH_ENCAP && nh->vif_id == vif->vif_id;
 }
 
-/* A composite nexthop's member for the flow of the IPv4 packet at iph (hlen bytes of header): the bucket is
- * the low bits of the same inner-flow hash the UDP source port is made of, so a flow keeps its member and,
- * over a tunnel, its underlay path. Returns the member (TUNNEL or ENCAP), or NULL with *reason set. */
-static __always_inline struct vr_nexthop *vr_ecmp_member(const struct vr_nexthop *nh, struct iphdr *iph, __u32 hlen,
-							 void *end, const struct vr_config *cfg, __u32 *reason)
+/* A composite nexthop's member for a flow with inner-flow hash h: the bucket is the low bits of the hash the
+ * UDP source port is made of, so a flow keeps its member and, over a tunnel, its underlay path. Returns the
+ * member (TUNNEL or ENCAP), or NULL with *reason set. */
+static __always_inline struct vr_nexthop *vr_ecmp_member(const struct vr_nexthop *nh, __u32 h, __u32 *reason)
 {
-	__u32 h = vr_flow_hash4(iph->saddr, iph->daddr, vr_ipv4_ports(iph, hlen, end), iph->protocol, cfg->hash_seed);
 	__u32 id = nh->ecmp_id, b = h & (VR_ECMP_BUCKETS - 1), *member_id;
 	struct vr_ecmp *g = bpf_map_lookup_elem(&vr_ecmp, &id);
 	struct vr_nexthop *m;
@@ -114,11 +118,12 @@ static __always_inline struct vr_nexthop *vr_ecmp_member(const struct vr_nexthop
 
 /* A VM's IPv4 packet at iph: validate it, find its nexthop in the vif's VRF, and check that forwarding may
  * spend its TTL (avail: bytes the packet has from iph on); an ECMP group gives this flow's member. Returns 0
- * with *nhp and *hlenp set, or a drop reason. */
+ * with *nhp, *hlenp and *hashp (the inner-flow hash) set, or a drop reason. */
 static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u32 avail, const struct vr_vif *vif,
-					       const struct vr_config *cfg, struct vr_nexthop **nhp, int *hlenp)
+					       const struct vr_config *cfg, struct vr_nexthop **nhp, int *hlenp,
+					       __u32 *hashp)
 {
-	__u32 reason = 0;
+	__u32 reason = 0, hash;
 	int hlen;
 
 	hlen = vr_ipv4_check(iph, end, avail);
@@ -129,8 +134,13 @@ static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u
 	*nhp = vr_route4_lookup(vif->vrf_id, iph->daddr, &reason);
 	if (!*nhp)
 		return reason;
+	/* The flow hash picks an ECMP member and a tunnel's source port; a local delivery needs none. */
+	hash = 0;
+	if ((*nhp)->type == VR_NH_COMPOSITE || (*nhp)->type == VR_NH_TUNNEL)
+		hash = vr_flow_hash4(iph->saddr, iph->daddr, vr_ipv4_ports(iph, hlen, end), iph->protocol,
+				     cfg->hash_seed);
 	if ((*nhp)->type == VR_NH_COMPOSITE) {
-		*nhp = vr_ecmp_member(*nhp, iph, hlen, end, cfg, &reason);
+		*nhp = vr_ecmp_member(*nhp, hash, &reason);
 		if (!*nhp)
 			return reason;
 	}
@@ -138,6 +148,7 @@ static __always_inline __u32 vr_vif_ipv4_route(struct iphdr *iph, void *end, __u
 	if (((*nhp)->type == VR_NH_ENCAP || (*nhp)->type == VR_NH_TUNNEL) && iph->ttl <= 1)
 		return VR_DROP_TTL;
 	*hlenp = hlen;
+	*hashp = hash;
 	return 0;
 }
 

@@ -5,6 +5,8 @@
 
 #include "encap.h"
 #include "icmp.h"
+#include "icmp6.h"
+#include "nd.h"
 
 /* Drop a trailing pad (e.g. Ethernet minimum-size padding) beyond the IPv4 total length, so that what we
  * tunnel or deliver is exactly the IP packet. */
@@ -34,9 +36,10 @@ static __always_inline int vr_xdp_handover(struct xdp_md *ctx, __u32 ifindex, __
 	return XDP_PASS;
 }
 
-/* Frame at ctx->data is Ethernet + IPv4 for ENCAP nexthop nh: rewrite MACs, send it to the vif. */
+/* Frame at ctx->data is Ethernet + an IP packet of Ethertype proto for ENCAP nexthop nh: rewrite the Ethernet
+ * header, send it to the vif. */
 static __always_inline int vr_xdp_deliver(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_config *cfg,
-					  __u32 from_vif)
+					  __u32 from_vif, __be16 proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -44,7 +47,7 @@ static __always_inline int vr_xdp_deliver(struct xdp_md *ctx, const struct vr_ne
 
 	if ((void *)(eth + 1) > end)
 		return vr_drop(from_vif, VR_DROP_MALFORMED);
-	vr_eth_to_vm(eth, nh, cfg);
+	vr_eth_to_vm(eth, nh, cfg, proto);
 	vr_count_tx(nh->vif_id, end - data);
 	if (nh->flags & VR_NH_F_SKB)
 		return vr_xdp_handover(ctx, nh->ifindex, from_vif);
@@ -70,36 +73,90 @@ static __always_inline int vr_xdp_frag_needed(struct xdp_md *ctx, const struct v
 	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
 }
 
-/* Encapsulate the VM's IPv4 packet (validated, hlen bytes of header, TTL not yet decremented) towards a
- * TUNNEL nexthop (MPLS-in-UDP, or MPLS-over-GRE) and redirect it to the underlay. */
-static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
-					const struct vr_config *cfg, __u32 hlen)
+/* The VM's IPv6 packet is too big for the tunnel: turn the frame into an ICMPv6 Packet Too Big quoting it (the
+ * packet is longer than the quote: it did not fit an MTU of at least 1280 - overhead), back to the VM. */
+static __always_inline int vr_xdp_pkt_too_big(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
+					      __u16 mtu)
+{
+	__u32 keep = sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + VR_ICMP_QUOTE;
+	void *data, *end;
+
+	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -(int)VR_ICMP6_ROOM))
+		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (vr_icmp6_too_big_fill(data, end, vif, cfg, mtu))
+		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+	vr_count_drop(vif->vif_id, VR_DROP_PKT_TOO_BIG);
+	vr_count_tx(vif->vif_id, end - data);
+	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
+}
+
+/* A VM's NDP message: answer a neighbour solicitation with an advertisement out of the same device (by
+ * redirect, as the ARP reply: see vr_vif_xdp), or count the drop. */
+static __always_inline int vr_xdp_nd(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct iphdr *inner = data + sizeof(struct ethhdr);
-	__u32 reason, overhead = vr_tunnel_overhead(nh);
-	struct vr_underlay *u;
-	__u16 inner_len, sport;
-	__u8 tos, ttl;
+	struct in6_addr target;
+	int router = 0;
+	__u32 reason;
 
-	if ((void *)(inner + 1) > end)
+	reason = vr_nd_check(data + sizeof(struct ethhdr), end, end - data - sizeof(struct ethhdr), vif, &target,
+			     &router);
+	if (reason)
+		return vr_drop(vif->vif_id, reason);
+	if (bpf_xdp_adjust_tail(ctx, (int)VR_ND_ADVERT_FRAME - (int)(end - data)))
+		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (vr_nd_advert_fill(data, end, vif, cfg, &target, router))
 		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
-	inner_len = bpf_ntohs(inner->tot_len);
-	sport = vr_flow_sport(inner, hlen, end, cfg);
+	vr_count_tx(vif->vif_id, end - data);
+	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
+}
+
+/* Encapsulate the VM's packet (validated: IPv4 with hlen bytes of header, or IPv6 (v6); inner_len bytes; TTL or
+ * hop limit not yet spent; hash its inner-flow hash) towards a TUNNEL nexthop (MPLS-in-UDP, or MPLS-over-GRE)
+ * and redirect it to the underlay. */
+static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
+					const struct vr_config *cfg, __u32 hlen, __u32 inner_len, __u32 hash, bool v6)
+{
+	__u32 reason, overhead = vr_tunnel_overhead(nh);
+	__u16 sport = vr_sport_from_hash(hash);
+	struct vr_underlay *u;
+	void *data, *end;
+	__u8 tos, ttl;
 
 	reason = vr_underlay_resolve(ctx, cfg, nh->remote_ip, sport, &u);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
-	if (inner_len + overhead > u->mtu) {
-		if (inner->frag_off & bpf_htons(VR_IP_DF))
-			return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - overhead);
-		return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
-	}
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (v6) {
+		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 
-	vr_ipv4_ttl_dec(inner);
-	tos = inner->tos;
-	ttl = inner->ttl;
+		if ((void *)(ip6 + 1) > end)
+			return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+		if (inner_len + overhead > u->mtu)
+			return vr_xdp_pkt_too_big(ctx, vif, cfg, u->mtu - overhead);
+		ip6->hop_limit--;
+		tos = vr_ipv6_tclass(ip6);
+		ttl = ip6->hop_limit;
+	} else {
+		struct iphdr *inner = data + sizeof(struct ethhdr);
+
+		if ((void *)(inner + 1) > end)
+			return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+		if (inner_len + overhead > u->mtu) {
+			if (inner->frag_off & bpf_htons(VR_IP_DF))
+				return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - overhead);
+			return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
+		}
+		vr_ipv4_ttl_dec(inner);
+		tos = inner->tos;
+		ttl = inner->ttl;
+	}
 	if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + inner_len) || bpf_xdp_adjust_head(ctx, -(int)overhead))
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 
