@@ -55,6 +55,7 @@ static __always_inline __u32 vr_nd_check(struct ipv6hdr *ip6, void *end, __u32 a
 					 struct in6_addr *target, int *router)
 {
 	struct vr_nd_msg *ns = (void *)(ip6 + 1);
+	struct in6_addr saddr;
 	struct vr_nexthop *nh;
 	__u32 len, sum, reason = 0;
 
@@ -65,23 +66,23 @@ static __always_inline __u32 vr_nd_check(struct ipv6hdr *ip6, void *end, __u32 a
 	len = bpf_ntohs(ip6->payload_len);
 	if (len < sizeof(*ns) || len > VR_ND_MAX_LEN || (len & 7))
 		return VR_DROP_MALFORMED;
+	/* Everything the decision needs is copied out before the checksum loop: after it the verifier may no
+	 * longer know how much of the packet is readable. */
+	saddr = ip6->saddr;
+	*target = ns->target;
 	sum = vr_csum_ip6_pseudo(&ip6->saddr, &ip6->daddr, len, IPPROTO_ICMPV6);
 	sum = vr_csum_add(sum, ns, len, VR_ND_MAX_LEN, end);
 	if (vr_csum_fold(sum))
 		return VR_DROP_MALFORMED;
-	ns = (void *)(ip6 + 1);
-	if ((void *)(ns + 1) > end)
-		return VR_DROP_MALFORMED;
 	/* Duplicate address detection (source ::) is the VM's own business. */
-	if (vr_ipv6_is_unspec(&ip6->saddr))
+	if (vr_ipv6_is_unspec(&saddr))
 		return VR_DROP_ND_IGNORED;
-	if (!vr_ipv6_is_link_scope(&ip6->saddr) && !vr_vif_src6_ok(&ip6->saddr, vif))
+	if (!vr_ipv6_is_link_scope(&saddr) && !vr_vif_src6_ok(&saddr, vif))
 		return VR_DROP_SPOOF_IP;
-	if (ns->target.s6_addr[0] == 0xff)
+	if (target->s6_addr[0] == 0xff)
 		return VR_DROP_MALFORMED;
-	if (vr_ipv6_eq(&ns->target, vif->ip6))
+	if (vr_ipv6_eq(target, vif->ip6))
 		return VR_DROP_ND_IGNORED;
-	*target = ns->target;
 	*router = !vr_ipv6_is_unspec((const struct in6_addr *)vif->gw6) && vr_ipv6_eq(target, vif->gw6);
 	if (!*router) {
 		nh = vr_route6_lookup(vif->vrf_id, target, &reason);
@@ -99,10 +100,14 @@ static __always_inline int vr_nd_advert_fill(void *data, void *end, const struct
 	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6 = (void *)(eth + 1);
 	struct vr_nd_advert *na = (void *)(ip6 + 1);
+	__u32 flags = (router ? VR_NA_F_ROUTER : 0) | VR_NA_F_SOLICITED | VR_NA_F_OVERRIDE;
+	const __u16 *mac = (const __u16 *)cfg->vr_mac;
+	struct in6_addr to;
 	__u32 sum;
 
 	if ((void *)(na + 1) > end)
 		return -1;
+	to = ip6->saddr;
 	__builtin_memcpy(eth->h_dest, vif->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->vr_mac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IPV6);
@@ -111,22 +116,24 @@ static __always_inline int vr_nd_advert_fill(void *data, void *end, const struct
 	ip6->payload_len = bpf_htons(sizeof(*na));
 	ip6->nexthdr = IPPROTO_ICMPV6;
 	ip6->hop_limit = 255;
-	ip6->daddr = ip6->saddr;
+	ip6->daddr = to;
 	ip6->saddr = *target;
 
 	na->msg.icmp.type = VR_ND_NEIGH_SOLICIT + 1;
 	na->msg.icmp.code = 0;
-	na->msg.icmp.check = 0;
-	na->msg.icmp.data = bpf_htonl((router ? VR_NA_F_ROUTER : 0) | VR_NA_F_SOLICITED | VR_NA_F_OVERRIDE);
+	na->msg.icmp.data = bpf_htonl(flags);
 	na->msg.target = *target;
 	na->opt_type = VR_ND_OPT_TARGET_LLADDR;
 	na->opt_len = 1;
 	__builtin_memcpy(na->lladdr, cfg->vr_mac, ETH_ALEN);
-	sum = vr_csum_ip6_pseudo(&ip6->saddr, &ip6->daddr, sizeof(*na), IPPROTO_ICMPV6);
-	sum = vr_csum_add(sum, na, sizeof(*na), sizeof(*na), end);
-	na = (void *)(ip6 + 1);
-	if ((void *)(na + 1) > end)
-		return -1;
+	/* The checksum from what was written (no packet reads): the pseudo-header (the target is the source),
+	 * the message's words, the target once more in the message, and the option. */
+	sum = vr_csum_ip6_pseudo(target, &to, sizeof(*na), IPPROTO_ICMPV6);
+	sum += bpf_htons((VR_ND_NEIGH_SOLICIT + 1) << 8) + bpf_htons(flags >> 16) + bpf_htons(flags & 0xffff);
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		sum += target->s6_addr16[i];
+	sum += bpf_htons(VR_ND_OPT_TARGET_LLADDR << 8 | 1) + mac[0] + mac[1] + mac[2];
 	na->msg.icmp.check = vr_csum_fold(sum);
 	return 0;
 }
