@@ -43,10 +43,12 @@ struct cli_kv {
 int cli_parse_kv(int argc, char **argv, struct cli_kv *kv, int nkv);
 
 int cli_arg_ipv4(const char *what, const char *s, __be32 *out);
+int cli_arg_ipv6(const char *what, const char *s, struct in6_addr *out);
 int cli_arg_u32(const char *what, const char *s, __u32 max, __u32 *out);
 int cli_arg_mac(const char *what, const char *s, __u8 mac[6]);
 
 const char *cli_ip(__be32 addr, char buf[16]);
+const char *cli_ip6(const struct in6_addr *addr, char buf[INET6_ADDRSTRLEN]);
 const char *cli_mac(const __u8 mac[6], char buf[18]);
 const char *cli_ifname(__u32 ifindex, char buf[16]);
 

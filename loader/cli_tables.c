@@ -99,8 +99,9 @@ int cmd_vrf(int argc, char **argv)
 
 static int vif_add(int argc, char **argv)
 {
-	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" }, { .key = "ip" },    { .key = "gw" },
-			       { .key = "mtu" }, { .key = "label" }, { .key = "mode" } };
+	struct cli_kv kv[] = { { .key = "vrf" }, { .key = "mac" },   { .key = "ip" },	{ .key = "gw" },
+			       { .key = "mtu" }, { .key = "label" }, { .key = "mode" }, { .key = "ip6" },
+			       { .key = "gw6" } };
 	struct vr_vif_spec spec = {};
 	struct vr_handle h;
 	struct vr_vif vif;
@@ -110,7 +111,7 @@ static int vif_add(int argc, char **argv)
 	if (argc < 1)
 		return cli_usage("vif add: missing device name");
 	spec.ifname = argv[0];
-	if ((rc = cli_parse_kv(argc - 1, argv + 1, kv, 7)))
+	if ((rc = cli_parse_kv(argc - 1, argv + 1, kv, 9)))
 		return rc;
 	for (int i = 0; i < 3; i++)
 		if (!kv[i].seen)
@@ -120,11 +121,19 @@ static int vif_add(int argc, char **argv)
 		return rc;
 	if (kv[3].seen && (rc = cli_arg_ipv4("gw", kv[3].val, &spec.gw_ip)))
 		return rc;
+	if ((kv[7].seen && (rc = cli_arg_ipv6("ip6", kv[7].val, &spec.ip6))) ||
+	    (kv[8].seen && (rc = cli_arg_ipv6("gw6", kv[8].val, &spec.gw6))))
+		return rc;
+	if (IN6_IS_ADDR_MULTICAST(&spec.ip6) || IN6_IS_ADDR_MULTICAST(&spec.gw6))
+		return cli_usage("%s: %s is a multicast address", IN6_IS_ADDR_MULTICAST(&spec.ip6) ? "ip6" : "gw6",
+				 IN6_IS_ADDR_MULTICAST(&spec.ip6) ? kv[7].val : kv[8].val);
 	if (kv[4].seen) {
 		if ((rc = cli_arg_u32("mtu", kv[4].val, 65535, &mtu)))
 			return rc;
 		if (mtu < 68)
 			return cli_usage("mtu: %u is below the IPv4 minimum of 68", mtu);
+		if (kv[7].seen && mtu < 1280)
+			return cli_usage("mtu: %u is below the IPv6 minimum of 1280 (the vif has ip6)", mtu);
 		spec.mtu = (__u16)mtu;
 	}
 	if (kv[5].seen) {
@@ -175,9 +184,17 @@ static int vif_del(int argc, char **argv)
 
 static int vif_print(const struct vr_vif *v, void *arg)
 {
-	char name[16], mac[18], ip[16], gw[16];
+	char name[16], mac[18], ip[16], gw[16], ip6[INET6_ADDRSTRLEN] = "", gw6[INET6_ADDRSTRLEN] = "";
+	struct in6_addr a;
 
 	(void)arg;
+	/* The IPv6 address and gateway only where set (all zero: none). */
+	memcpy(&a, v->ip6, sizeof(a));
+	if (!IN6_IS_ADDR_UNSPECIFIED(&a))
+		cli_ip6(&a, ip6);
+	memcpy(&a, v->gw6, sizeof(a));
+	if (!IN6_IS_ADDR_UNSPECIFIED(&a))
+		cli_ip6(&a, gw6);
 	cli_ifname(v->ifindex, name);
 	cli_mac(v->mac, mac);
 	cli_ip(v->ip, ip);
@@ -194,6 +211,10 @@ static int vif_print(const struct vr_vif *v, void *arg)
 		jw_str("mac", mac);
 		jw_str("ip", ip);
 		jw_str("gw", gw);
+		if (*ip6)
+			jw_str("ip6", ip6);
+		if (*gw6)
+			jw_str("gw6", gw6);
 		jw_u64("mtu", v->mtu);
 		jw_u64("label", v->label);
 		jw_u64("nh", v->nh_id);
@@ -201,9 +222,10 @@ static int vif_print(const struct vr_vif *v, void *arg)
 		jw_str("mode", v->flags & VR_VIF_F_TC ? "tc" : "xdp");
 		jw_obj_end();
 	} else {
-		printf("%-4u %-15s %-7u %-5u %-17s %-15s %-15s %-5u %-7u %-5u %-4s %s\n", v->vif_id, name, v->ifindex,
-		       v->vrf_id, mac, ip, gw, v->mtu, v->label, v->nh_id, v->flags & VR_VIF_F_TAP ? "tap" : "veth",
-		       v->flags & VR_VIF_F_TC ? "tc" : "xdp");
+		printf("%-4u %-15s %-7u %-5u %-17s %-15s %-15s %-5u %-7u %-5u %-4s %s%s%s%s%s\n", v->vif_id, name,
+		       v->ifindex, v->vrf_id, mac, ip, gw, v->mtu, v->label, v->nh_id,
+		       v->flags & VR_VIF_F_TAP ? "tap" : "veth", v->flags & VR_VIF_F_TC ? "tc" : "xdp",
+		       *ip6 ? " ip6 " : "", ip6, *gw6 ? " gw6 " : "", gw6);
 	}
 	return 0;
 }
@@ -242,11 +264,46 @@ int cmd_vif(int argc, char **argv)
 
 /* ---- route ---- */
 
-static int route_prefix(const char *s, __be32 *addr, __u32 *plen)
+/* "A.B.C.D/LEN", or with a ':' "X:X::X/LEN", into r's family, prefix and length. An IPv6 prefix that does not
+ * parse is explained: the address, the length or the bits beyond the length. */
+static int route_prefix(const char *s, struct vr_route_req *r)
 {
-	if (vr_parse_prefix4(s, addr, plen))
-		return cli_usage("'%s' is not an IPv4 prefix (A.B.C.D/LEN)", s);
-	return 0;
+	char buf[INET6_ADDRSTRLEN + 5], net[INET6_ADDRSTRLEN], *slash;
+	struct in6_addr a;
+	__u32 plen = 128;
+
+	if (!strchr(s, ':')) {
+		r->family = AF_INET;
+		if (vr_parse_prefix4(s, &r->prefix, &r->plen))
+			return cli_usage("'%s' is not an IPv4 prefix (A.B.C.D/LEN)", s);
+		return 0;
+	}
+	r->family = AF_INET6;
+	if (!vr_parse_prefix6(s, &r->prefix6, &r->plen))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (strlen(s) >= sizeof(buf) || vr_parse_ipv6(buf, &a))
+		return cli_usage("'%s' is not an IPv6 prefix (X:X::X/LEN)", s);
+	if (slash && vr_parse_u32(slash + 1, UINT32_MAX, &plen))
+		return cli_usage("'%s': '%s' is not a prefix length", s, slash + 1);
+	if (plen > 128)
+		return cli_usage("'%s': prefix length %u is longer than 128", s, plen);
+	for (__u32 i = plen; i < 128; i++)
+		a.s6_addr[i / 8] &= (__u8)~(0x80 >> (i % 8));
+	return cli_usage("'%s' has host bits set (the prefix is %s/%u)", s, cli_ip6(&a, net), plen);
+}
+
+/* Add (or replace) a parsed route of either family. */
+static int route_apply(struct vr_handle *h, const struct vr_route_req *r, bool replace)
+{
+	if (r->family == AF_INET6)
+		return replace ? vr_route6_replace(h, r->vrf_id, &r->prefix6, r->plen, &r->nh)
+			       : vr_route6_add(h, r->vrf_id, &r->prefix6, r->plen, &r->nh);
+	return replace ? vr_route_replace(h, r->vrf_id, r->prefix, r->plen, &r->nh)
+		       : vr_route_add(h, r->vrf_id, r->prefix, r->plen, &r->nh);
 }
 
 static int route_vrf(int argc, char **argv, __u32 *vrf)
@@ -303,7 +360,7 @@ static int route_parse(int argc, char **argv, struct vr_route_req *r)
 	memset(r, 0, sizeof(*r));
 	if (argc < 1)
 		return cli_usage("route add: missing prefix");
-	if ((rc = route_prefix(argv[0], &r->prefix, &r->plen)) || (rc = route_vrf(argc - 1, argv + 1, &r->vrf_id)))
+	if ((rc = route_prefix(argv[0], r)) || (rc = route_vrf(argc - 1, argv + 1, &r->vrf_id)))
 		return rc;
 	argc -= 3;
 	argv += 3;
@@ -376,8 +433,7 @@ static int route_set(int argc, char **argv, bool replace)
 		route_req_free(&r);
 		return rc;
 	}
-	if (replace ? vr_route_replace(&h, r.vrf_id, r.prefix, r.plen, &r.nh)
-		    : vr_route_add(&h, r.vrf_id, r.prefix, r.plen, &r.nh))
+	if (route_apply(&h, &r, replace))
 		rc = cli_fail(replace ? "route replace" : "route add");
 	vr_close(&h);
 	route_req_free(&r);
@@ -488,7 +544,7 @@ static int route_import(int argc, char **argv)
 
 		if (!r->err)
 			continue;
-		if (failed < 10 && !vr_route_add(&h, r->vrf_id, r->prefix, r->plen, &r->nh))
+		if (failed < 10 && !route_apply(&h, r, false))
 			continue;
 		failed++;
 		if (cli.json)
@@ -519,18 +575,18 @@ out:
 
 static int route_del(int argc, char **argv)
 {
+	struct vr_route_req r = {};
 	struct vr_handle h;
-	__u32 vrf, plen;
-	__be32 prefix;
 	int rc;
 
 	if (argc != 3)
 		return cli_usage("route del: expected PREFIX vrf ID");
-	if ((rc = route_prefix(argv[0], &prefix, &plen)) || (rc = route_vrf(argc - 1, argv + 1, &vrf)))
+	if ((rc = route_prefix(argv[0], &r)) || (rc = route_vrf(argc - 1, argv + 1, &r.vrf_id)))
 		return rc;
 	if ((rc = cli_open(&h)))
 		return rc;
-	if (vr_route_del(&h, vrf, prefix, plen))
+	if (r.family == AF_INET6 ? vr_route6_del(&h, r.vrf_id, &r.prefix6, r.plen)
+				 : vr_route_del(&h, r.vrf_id, r.prefix, r.plen))
 		rc = cli_fail("route del");
 	vr_close(&h);
 	return rc;
@@ -610,9 +666,10 @@ static void nh_json(struct vr_handle *h, const struct vr_nexthop *nh)
 static int route_print(const struct vr_route_info *r, void *arg)
 {
 	struct vr_handle *h = arg;
-	char ip[16], pfx[24], desc[160];
+	char ip[INET6_ADDRSTRLEN], pfx[INET6_ADDRSTRLEN + 4], desc[160];
 
-	snprintf(pfx, sizeof(pfx), "%s/%u", cli_ip(r->prefix, ip), r->plen);
+	snprintf(pfx, sizeof(pfx), "%s/%u", r->family == AF_INET6 ? cli_ip6(&r->prefix6, ip) : cli_ip(r->prefix, ip),
+		 r->plen);
 	if (cli.json) {
 		jw_obj_begin(NULL);
 		jw_u64("vrf", r->vrf_id);

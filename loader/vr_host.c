@@ -1,5 +1,5 @@
-/* The host-route table (all VRFs' /32 routes, exact match, in front of the per-VRF tries): walks in
- * batches, checked batch inserts, and flushing a VRF. */
+/* The host-route tables (all VRFs' /32 routes in host4, /128 routes in host6, exact match, in front of the
+ * per-VRF tries): walks in batches, checked batch inserts, and flushing a VRF; one code for both families. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +11,12 @@
 #include "vr_hash.h"
 
 
-int vr_host_walk(struct vr_handle *h, vr_host_cb cb, void *arg)
+int vr_host_walk(struct vr_handle *h, int family, vr_host_cb cb, void *arg)
 {
 	enum { CHUNK = 1024 };
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct vr_host4_key *keys = malloc(CHUNK * sizeof(*keys));
+	size_t ksz = vr_af_key_size(family);
+	__u8 *keys = malloc(CHUNK * ksz);
 	__u32 *vals = malloc(CHUNK * sizeof(*vals));
 	__u32 token = 0, count;
 	void *in = NULL;
@@ -29,13 +30,13 @@ int vr_host_walk(struct vr_handle *h, vr_host_cb cb, void *arg)
 		int rc;
 
 		count = CHUNK;
-		rc = bpf_map_lookup_batch(h->host4_fd, in, &token, keys, vals, &count, &opts);
+		rc = bpf_map_lookup_batch(vr_host_map_fd(h, family), in, &token, keys, vals, &count, &opts);
 		if (rc && errno != ENOENT) {
 			err = vr_err(-errno, "reading the host routes failed: %s", strerror(errno));
 			break;
 		}
 		for (__u32 i = 0; i < count && !err; i++)
-			err = cb(&keys[i], vals[i], arg);
+			err = cb(family, keys + i * ksz, vals[i], arg);
 		if (rc || err)
 			break;
 		in = &token;
@@ -46,23 +47,25 @@ out:
 	return err;
 }
 
-/* The host routes of one VRF, collected (the table must not change during a walk). */
+/* The host routes of one VRF in one family's table, collected (the table must not change during a walk). */
 struct vr_host_set {
 	__u32 vrf_id;
-	struct vr_host4_key *keys;
+	size_t ksz;
+	__u8 *keys;
 	__u32 *vals;
 	size_t n, cap;
 };
 
-static int vr_host_collect_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+static int vr_host_collect_cb(int family, const void *key, __u32 nh_id, void *arg)
 {
 	struct vr_host_set *s = arg;
 
-	if (key->vrf_id != s->vrf_id)
+	(void)family;
+	if (vr_host_key_vrf(key) != s->vrf_id)
 		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct vr_host4_key *k = realloc(s->keys, cap * sizeof(*k));
+		__u8 *k = realloc(s->keys, cap * s->ksz);
 		__u32 *v = k ? realloc(s->vals, cap * sizeof(*v)) : NULL;
 
 		if (k)
@@ -72,23 +75,23 @@ static int vr_host_collect_cb(const struct vr_host4_key *key, __u32 nh_id, void 
 		s->vals = v;
 		s->cap = cap;
 	}
-	s->keys[s->n] = *key;
+	memcpy(s->keys + s->n * s->ksz, key, s->ksz);
 	s->vals[s->n++] = nh_id;
 	return 0;
 }
 
-int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id)
+static int vr_host_flush_family(struct vr_handle *h, int family, __u32 vrf_id)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct vr_host_set s = { .vrf_id = vrf_id };
-	int err = vr_host_walk(h, vr_host_collect_cb, &s);
+	struct vr_host_set s = { .vrf_id = vrf_id, .ksz = vr_af_key_size(family) };
+	int fd = vr_host_map_fd(h, family), err = vr_host_walk(h, family, vr_host_collect_cb, &s);
 
 	if (!err && s.n) {
 		__u32 count = s.n;
 
-		if (bpf_map_delete_batch(h->host4_fd, s.keys, &count, &opts))
+		if (bpf_map_delete_batch(fd, s.keys, &count, &opts))
 			for (size_t i = 0; i < s.n; i++)
-				bpf_map_delete_elem(h->host4_fd, &s.keys[i]);
+				bpf_map_delete_elem(fd, s.keys + i * s.ksz);
 		vr_route_gen_bump(h->route_gen_fd);
 		for (size_t i = 0; i < s.n; i++)
 			vr_nh_unref(h, s.vals[i]);
@@ -99,52 +102,56 @@ int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id)
 	return err;
 }
 
+int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id)
+{
+	int err = vr_host_flush_family(h, AF_INET, vrf_id);
+
+	return err ? err : vr_host_flush_family(h, AF_INET6, vrf_id);
+}
+
 
 /* Below this many host routes a batch writes them one by one with BPF_NOEXIST; from it on, libvrouter reads
- * the host-route table once (batched lookups) to find the routes that exist, then writes the new ones with
+ * the family's host-route table once (batched lookups) to find the routes that exist, then writes the new ones with
  * BPF_MAP_UPDATE_BATCH, which takes no BPF_NOEXIST. */
 #define VR_HOST_BATCH_MIN 64
 
-/* A set of host-route keys: open addressing over 64-bit keys (vrf << 32 | addr), 0 marks an empty slot (VRF 0
- * address 0.0.0.0 is kept apart). */
+/* A set of host-route keys of one family: open addressing over copies of the keys, a bit per slot in use. */
 struct vr_key_set {
-	__u64 *slot;
-	size_t mask;
-	bool has_zero;
+	__u8 *slot;
+	__u64 *used;
+	size_t mask, ksz;
 };
 
-static __u64 vr_key64(const struct vr_host4_key *k)
+static size_t vr_key_slot(const struct vr_key_set *s, const __u8 *k)
 {
-	return (__u64)k->vrf_id << 32 | k->addr;
-}
+	__u32 hash = 0, w;
 
-static size_t vr_key_slot(const struct vr_key_set *s, __u64 k)
-{
-	return (size_t)vr_hash_final(vr_hash_step((__u32)k, (__u32)(k >> 32))) & s->mask;
+	/* Both key layouts are whole 32-bit words. */
+	for (size_t off = 0; off < s->ksz; off += sizeof(w)) {
+		memcpy(&w, k + off, sizeof(w));
+		hash = vr_hash_step(hash, w);
+	}
+	return (size_t)vr_hash_final(hash) & s->mask;
 }
 
 /* Insert k; returns true if it was there already. */
-static bool vr_key_set_add(struct vr_key_set *s, __u64 k)
+static bool vr_key_set_add(struct vr_key_set *s, const void *k)
 {
 	size_t i;
 
-	if (!k) {
-		bool had = s->has_zero;
-
-		s->has_zero = true;
-		return had;
-	}
-	for (i = vr_key_slot(s, k); s->slot[i]; i = (i + 1) & s->mask)
-		if (s->slot[i] == k)
+	for (i = vr_key_slot(s, k); s->used[i / 64] >> (i % 64) & 1; i = (i + 1) & s->mask)
+		if (!memcmp(s->slot + i * s->ksz, k, s->ksz))
 			return true;
-	s->slot[i] = k;
+	s->used[i / 64] |= 1ULL << (i % 64);
+	memcpy(s->slot + i * s->ksz, k, s->ksz);
 	return false;
 }
 
-static int vr_key_set_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+static int vr_key_set_cb(int family, const void *key, __u32 nh_id, void *arg)
 {
+	(void)family;
 	(void)nh_id;
-	vr_key_set_add(arg, vr_key64(key));
+	vr_key_set_add(arg, key);
 	return 0;
 }
 
@@ -155,34 +162,41 @@ static int vr_key_set_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
 static size_t vr_host_batch_bulk(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 cap = vr_map_max_entries(h->host4_fd);
-	struct vr_key_set set = {};
-	size_t size = 1, failed = 0, keep = 0, done = 0;
+	int fd = vr_host_map_fd(h, b->family);
+	__u32 cap = vr_map_max_entries(fd);
+	struct vr_key_set set = { .ksz = vr_af_key_size(b->family) };
+	size_t size = 64, failed = 0, keep = 0, done = 0, ksz = set.ksz;
 	int err;
 
 	while (size < 2 * ((size_t)cap + b->n))
 		size <<= 1;
 	set.mask = size - 1;
-	set.slot = calloc(size, sizeof(*set.slot));
-	err = set.slot ? vr_host_walk(h, vr_key_set_cb, &set) : vr_err(-ENOMEM, "out of memory");
+	set.slot = malloc(size * ksz);
+	set.used = calloc(size / 64, sizeof(*set.used));
+	err = -ENOMEM;
+	if (set.slot && set.used)
+		err = vr_host_walk(h, b->family, vr_key_set_cb, &set);
+	else
+		vr_err(err, "out of memory");
 	for (size_t i = 0; i < b->n; i++) {
 		struct vr_route_req *r = &reqs[b->req[i]];
 
-		if (err || vr_key_set_add(&set, vr_key64(&b->keys[i]))) {
+		if (err || vr_key_set_add(&set, b->keys + i * ksz)) {
 			r->err = err ? err : vr_route_add_err(-EEXIST, r->vrf_id);
 			failed++;
 			continue;
 		}
-		b->keys[keep] = b->keys[i];
+		memmove(b->keys + keep * ksz, b->keys + i * ksz, ksz);
 		b->vals[keep] = b->vals[i];
 		b->req[keep++] = b->req[i];
 	}
 	free(set.slot);
+	free(set.used);
 	/* The kernel stops at the first entry it refuses (the table is full): that one fails, the rest go on. */
 	while (done < keep) {
 		__u32 count = keep - done;
 
-		if (!bpf_map_update_batch(h->host4_fd, b->keys + done, b->vals + done, &count, &opts))
+		if (!bpf_map_update_batch(fd, b->keys + done * ksz, b->vals + done, &count, &opts))
 			break;
 		err = -errno;
 		if (count >= keep - done)
@@ -198,14 +212,14 @@ static size_t vr_host_batch_bulk(struct vr_handle *h, struct vr_host_batch *b, s
 /* Write the batch's host routes. Returns how many failed (each failed request has its err set). */
 size_t vr_host_batch_write(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs)
 {
-	size_t failed = 0;
+	size_t failed = 0, ksz = vr_af_key_size(b->family);
 
 	if (b->n >= VR_HOST_BATCH_MIN)
 		return vr_host_batch_bulk(h, b, reqs);
 	for (size_t i = 0; i < b->n; i++) {
 		struct vr_route_req *r = &reqs[b->req[i]];
 
-		if (bpf_map_update_elem(h->host4_fd, &b->keys[i], &b->vals[i], BPF_NOEXIST)) {
+		if (bpf_map_update_elem(vr_host_map_fd(h, b->family), b->keys + i * ksz, &b->vals[i], BPF_NOEXIST)) {
 			r->err = vr_route_add_err(-errno, r->vrf_id);
 			failed++;
 		}

@@ -2,6 +2,8 @@
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
 
+#include <string.h>
+#include <sys/socket.h>
 #include "libvrouter.h"
 
 /* Pin names under the pin dir. Maps are pinned under their own names (vr_vifs, vr_vrf4, ...). */
@@ -18,6 +20,11 @@
 
 /* Record a failure: returns -|err| so callers can `return vr_err(-ENOENT, "...")`. */
 int vr_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#ifdef __clang_analyzer__
+/* clang-tidy's analyzer does not follow vr_err into vr_error.c: tell it that a failure stays a failure (callers
+ * pass -errno or an -E constant, never 0), or it explores "failed, yet returned 0" paths that cannot happen. */
+#define vr_err(err, ...) ({ int vr_err_rc_ = vr_err((err), __VA_ARGS__); vr_err_rc_ ? vr_err_rc_ : -EINVAL; })
+#endif
 void vr_err_clear(void);
 
 /* Path of a pin under pin_dir (static buffer per call site is not thread safe: use the out buffer). */
@@ -76,12 +83,52 @@ __u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id);
 int vr_vif_by_id(struct vr_handle *h, __u32 vif_id, struct vr_vif *out);
 void vr_vif_ids_free(struct vr_handle *h);
 
-/* VRFs (vr_vrf.c): the trie of vrf_id as a new fd (-ENOENT if none; vr_vrf_open records the error), and
- * checks of an id's range (vr_check_vrf_id) and existence (vr_vrf_check, one lookup). */
-int vr_vrf_table_fd(struct vr_handle *h, __u32 vrf_id);
-int vr_vrf_open(struct vr_handle *h, __u32 vrf_id);
+/* Address families: the routes of both live in tables of the same shape, whose keys are a __u32 (the prefix
+ * length in a trie, the VRF id in a host table) followed by the address (vr_types.h). */
+static inline size_t vr_af_addr_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+static inline __u32 vr_af_bits(int family)
+{
+	return (__u32)vr_af_addr_len(family) * 8;
+}
+
+/* Key size of both tables of a family (8 or 20 bytes); the largest, for buffers that serve either. */
+static inline size_t vr_af_key_size(int family)
+{
+	return sizeof(__u32) + vr_af_addr_len(family);
+}
+#define VR_ROUTE_KEY_MAX 20
+
+/* The VRF id a host-table key of either family starts with. */
+static inline __u32 vr_host_key_vrf(const void *key)
+{
+	__u32 vrf_id;
+
+	memcpy(&vrf_id, key, sizeof(vrf_id));
+	return vrf_id;
+}
+
+/* The map of VRF tries (vrf4/vrf6) and the host table (host4/host6) of a family. */
+static inline int vr_vrf_map_fd(const struct vr_handle *h, int family)
+{
+	return family == AF_INET6 ? h->vrf6_fd : h->vrf4_fd;
+}
+
+static inline int vr_host_map_fd(const struct vr_handle *h, int family)
+{
+	return family == AF_INET6 ? h->host6_fd : h->host4_fd;
+}
+
+/* VRFs (vr_vrf.c): a VRF has one trie per family, both created and removed together. The trie of (family,
+ * vrf_id) as a new fd (-ENOENT if none; vr_vrf_open records the error), and checks of an id's range
+ * (vr_check_vrf_id) and existence (vr_vrf_check, one lookup). */
+int vr_vrf_table_fd(struct vr_handle *h, int family, __u32 vrf_id);
+int vr_vrf_open(struct vr_handle *h, int family, __u32 vrf_id);
 int vr_check_vrf_id(struct vr_handle *h, __u32 vrf_id);
-int vr_vrf_check(struct vr_handle *h, __u32 vrf_id);
+int vr_vrf_check(struct vr_handle *h, int family, __u32 vrf_id);
 
 /* The datapath caches route lookups per CPU under a generation number (vr_route_gen): every change of a
  * route table must move it afterwards (vr_load.c), or the old answers stay valid. */
@@ -99,16 +146,18 @@ int vr_nh_spec_resolve(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spe
 /* Routes (vr_route.c): the error of a refused route add, recorded. */
 int vr_route_add_err(int err, __u32 vrf_id);
 
-/* The host-route table (vr_host.c). Walks go in batches of lookups (a million entries take a thousand
- * system calls, not a million); cb returns non-zero to stop and must not change the table. */
-typedef int (*vr_host_cb)(const struct vr_host4_key *key, __u32 nh_id, void *arg);
-int vr_host_walk(struct vr_handle *h, vr_host_cb cb, void *arg);
-/* Remove every host route of vrf_id and give back their nexthops. */
+/* The host-route tables (vr_host.c): /32 routes in host4, /128 routes in host6. Walks go in batches of lookups
+ * (a million entries take a thousand system calls, not a million); cb gets a key of the family's layout
+ * (struct vr_host4_key or vr_host6_key), returns non-zero to stop and must not change the table. */
+typedef int (*vr_host_cb)(int family, const void *key, __u32 nh_id, void *arg);
+int vr_host_walk(struct vr_handle *h, int family, vr_host_cb cb, void *arg);
+/* Remove every host route of vrf_id (both families) and give back their nexthops. */
 int vr_host_flush_vrf(struct vr_handle *h, __u32 vrf_id);
-/* The /32 routes of a batch, in update order; written with NOEXIST semantics, failures marked in reqs[].err.
- * Returns how many failed. */
+/* The host routes of a batch of one family, in update order; written with NOEXIST semantics, failures marked
+ * in reqs[].err. Returns how many failed. */
 struct vr_host_batch {
-	struct vr_host4_key *keys;
+	int family;
+	__u8 *keys;  /* n keys of vr_af_key_size(family) bytes */
 	__u32 *vals;
 	size_t *req; /* index into the caller's requests */
 	size_t n;

@@ -110,7 +110,7 @@ static int vr_label_target(struct vr_handle *h, const struct vr_label_req *r, st
 			return vr_err(-errno, "reading the nexthop of vif %s failed: %s", r->ifname, strerror(errno));
 		return 0;
 	}
-	err = vr_vrf_check(h, r->vrf_id);
+	err = vr_vrf_check(h, AF_INET, r->vrf_id);
 	if (err)
 		return err;
 	nh->type = VR_NH_VRF_LOOKUP;

@@ -393,7 +393,7 @@ int vr_open(const char *pin_dir, struct vr_handle *h)
 		{ "vr_host4", &h->host4_fd },	      { "vr_underlay", &h->underlay_fd },
 		{ "vr_vif_slots", &h->vif_slots_fd }, { "vr_route_gen", &h->route_gen_fd },
 		{ "vr_endpoints", &h->endpoints_fd }, { "vr_endpoint_slots", &h->endpoint_slots_fd },
-		{ "vr_ecmp", &h->ecmp_fd },
+		{ "vr_ecmp", &h->ecmp_fd },	      { "vr_vrf6", &h->vrf6_fd },   { "vr_host6", &h->host6_fd },
 	};
 	int err;
 
@@ -446,7 +446,7 @@ void vr_close(struct vr_handle *h)
 	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
 		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
 		       &h->underlay_fd, &h->vif_slots_fd, &h->route_gen_fd, &h->endpoints_fd,
-		       &h->endpoint_slots_fd, &h->ecmp_fd, &h->dir_fd };
+		       &h->endpoint_slots_fd, &h->ecmp_fd, &h->vrf6_fd, &h->host6_fd, &h->dir_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -50,6 +50,44 @@ int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen)
 	return vr_parse_ipv4(buf, addr);
 }
 
+int vr_parse_ipv6(const char *s, struct in6_addr *out)
+{
+	struct in6_addr a;
+
+	/* inet_pton takes neither a zone ("%eth0") nor a prefix length: an address and nothing else. */
+	if (!s || inet_pton(AF_INET6, s, &a) != 1)
+		return -EINVAL;
+	*out = a;
+	return 0;
+}
+
+int vr_parse_prefix6(const char *s, struct in6_addr *addr, __u32 *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 5];
+	struct in6_addr a;
+	char *slash;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash) {
+		*plen = 128;
+	} else {
+		*slash = '\0';
+		if (vr_parse_u32(slash + 1, 128, plen))
+			return -EINVAL;
+	}
+	if (vr_parse_ipv6(buf, &a))
+		return -EINVAL;
+	/* No bits beyond the length: a prefix, not an address with a length. */
+	for (__u32 i = *plen; i < 128; i++)
+		if (a.s6_addr[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	*addr = a;
+	return 0;
+}
+
 int vr_parse_mac(const char *s, __u8 mac[6])
 {
 	unsigned int b[6];

@@ -1,5 +1,6 @@
-/* Routes: a /32 lives in the host-route hash (key: VRF, address) and nowhere else; shorter prefixes live in
- * the VRF's LPM trie. The datapath asks the hash first: a /32 is the longest match there is. */
+/* Routes of both families, one code for both: a /32 (/128) lives in the family's host-route hash (key: VRF,
+ * address) and nowhere else; shorter prefixes live in the VRF's LPM trie of the family. The datapath asks the
+ * hash first: a full-length prefix is the longest match there is. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,19 +62,68 @@ static int vr_nh_from_spec(struct vr_handle *h, __u32 vrf_id, const struct vr_nh
 	return vr_nh_spec_resolve(h, vrf_id, spec, host_ip, nh);
 }
 
-static int vr_prefix_check(__be32 prefix, __u32 plen)
+/* A prefix's length and host bits, for either family (the address in network order, 4 or 16 bytes). */
+static int vr_prefix_check(int family, const void *addr, __u32 plen)
 {
-	__u32 mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	const __u8 *a = addr;
+	__u32 bits = vr_af_bits(family);
 
-	if (plen > 32)
-		return vr_err(-EINVAL, "prefix length %u is longer than 32", plen);
-	if (prefix & ~mask) {
-		char buf[INET_ADDRSTRLEN];
+	if (family != AF_INET && family != AF_INET6)
+		return vr_err(-EAFNOSUPPORT, "address family %d is neither IPv4 nor IPv6", family);
+	if (!addr)
+		return vr_err(-EINVAL, "no prefix given");
+	if (plen > bits)
+		return vr_err(-EINVAL, "prefix length %u is longer than %u", plen, bits);
+	for (__u32 i = plen / 8; i < bits / 8; i++) {
+		__u8 mask = i == plen / 8 ? (__u8)(0xff >> (plen % 8)) : 0xff;
 
-		inet_ntop(AF_INET, &prefix, buf, sizeof(buf));
-		return vr_err(-EINVAL, "%s/%u has host bits set", buf, plen);
+		if (a[i] & mask) {
+			char buf[INET6_ADDRSTRLEN];
+
+			inet_ntop(family, addr, buf, sizeof(buf));
+			return vr_err(-EINVAL, "%s/%u has host bits set", buf, plen);
+		}
 	}
 	return 0;
+}
+
+/* Where a route lives: a full-length prefix (/32, /128) in its family's host table, keyed by (VRF, address);
+ * a shorter one in the VRF's trie of its family, keyed by (prefix length, address). */
+struct vr_rt {
+	int family;
+	__u32 vrf_id, plen;
+	bool host;
+	__u8 key[VR_ROUTE_KEY_MAX];
+};
+
+/* Fill rt for a prefix, checked (not the VRF). */
+static int vr_rt_set(struct vr_rt *rt, int family, __u32 vrf_id, const void *addr, __u32 plen)
+{
+	int err = vr_prefix_check(family, addr, plen);
+	__u32 head;
+
+	if (err)
+		return err;
+	rt->family = family;
+	rt->vrf_id = vrf_id;
+	rt->plen = plen;
+	rt->host = plen == vr_af_bits(family);
+	head = rt->host ? vrf_id : plen;
+	memcpy(rt->key, &head, sizeof(head));
+	memcpy(rt->key + sizeof(head), addr, vr_af_addr_len(family));
+	return 0;
+}
+
+/* The table rt lives in: the host table (shared, not to be closed) or a new fd of the VRF's trie. */
+static int vr_rt_fd(struct vr_handle *h, const struct vr_rt *rt)
+{
+	return rt->host ? vr_host_map_fd(h, rt->family) : vr_vrf_open(h, rt->family, rt->vrf_id);
+}
+
+static void vr_rt_fd_close(const struct vr_rt *rt, int fd)
+{
+	if (!rt->host && fd >= 0)
+		close(fd);
 }
 
 int vr_route_add_err(int err, __u32 vrf_id)
@@ -82,26 +132,52 @@ int vr_route_add_err(int err, __u32 vrf_id)
 		return vr_err(err, "the route already exists in VRF %u; delete it first", vrf_id);
 	if (err == -ENOSPC || err == -E2BIG || err == -ENOMEM)
 		return vr_err(err, "the route tables are full (VRF %u's, or the host-route table of all VRFs: %u /32 "
-			      "routes)", vrf_id, VR_MAX_HOST_ROUTES);
+			      "or %u /128 routes)", vrf_id, VR_MAX_HOST_ROUTES, VR_MAX_HOST_ROUTES);
 	return vr_err(err, "adding the route failed: %s", strerror(-err));
 }
 
-/* The /32 routes of a batch, in hash-update order. */
+/* A request's family (0 is IPv4) and address bytes. */
+static int vr_req_family(const struct vr_route_req *r)
+{
+	return r->family ? r->family : AF_INET;
+}
+
+static const void *vr_req_addr(const struct vr_route_req *r)
+{
+	return r->family == AF_INET6 ? (const void *)&r->prefix6 : (const void *)&r->prefix;
+}
+
+static int vr_host_batch_alloc(struct vr_host_batch *b, size_t n)
+{
+	n = n ? n : 1;
+	b->keys = malloc(n * vr_af_key_size(b->family));
+	b->vals = malloc(n * sizeof(*b->vals));
+	b->req = malloc(n * sizeof(*b->req));
+	return b->keys && b->vals && b->req ? 0 : -ENOMEM;
+}
+
+static void vr_host_batch_free(struct vr_host_batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+	free(b->req);
+}
+
+/* Host routes go to their family's host table in batches, shorter prefixes into their VRF's trie one by one. */
 int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 {
-	struct vr_host_batch hb = {};
+	struct vr_host_batch hb[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
 	struct vr_config cfg = {};
 	__u32 last_vrf = (__u32)-1;
-	int last_vrf_err = 0, err;
-	size_t failed = 0;
+	int last_family = 0, last_vrf_err = 0, err;
+	size_t failed = 0, n6 = 0;
 
 	vr_err_clear();
 	if (!n)
 		return 0;
-	hb.keys = malloc(n * sizeof(*hb.keys));
-	hb.vals = malloc(n * sizeof(*hb.vals));
-	hb.req = malloc(n * sizeof(*hb.req));
-	if (!hb.keys || !hb.vals || !hb.req) {
+	for (size_t i = 0; i < n; i++)
+		n6 += reqs[i].family == AF_INET6;
+	if (vr_host_batch_alloc(&hb[0], n - n6) || vr_host_batch_alloc(&hb[1], n6)) {
 		err = vr_err(-ENOMEM, "out of memory for %zu routes", n);
 		goto out;
 	}
@@ -110,16 +186,20 @@ int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 	/* 1. Check every request and take a reference on its nexthop (in libvrouter's copy only). */
 	for (size_t i = 0; i < n; i++) {
 		struct vr_route_req *r = &reqs[i];
+		struct vr_host_batch *b;
 		struct vr_nexthop nh;
+		struct vr_rt rt;
+		size_t ksz;
 
 		r->nh_id = 0;
-		r->err = vr_prefix_check(r->prefix, r->plen);
+		r->err = vr_rt_set(&rt, vr_req_family(r), r->vrf_id, vr_req_addr(r), r->plen);
 		if (!r->err) {
-			if (r->vrf_id != last_vrf) {
+			if (r->vrf_id != last_vrf || rt.family != last_family) {
 				last_vrf = r->vrf_id;
-				last_vrf_err = vr_vrf_check(h, r->vrf_id);
+				last_family = rt.family;
+				last_vrf_err = vr_vrf_check(h, rt.family, r->vrf_id);
 			}
-			r->err = last_vrf_err ? vr_vrf_check(h, r->vrf_id) : 0;
+			r->err = last_vrf_err ? vr_vrf_check(h, rt.family, r->vrf_id) : 0;
 		}
 		if (!r->err)
 			r->err = vr_nh_from_spec(h, r->vrf_id, &r->nh, cfg.host_ip, NULL, &nh);
@@ -129,10 +209,12 @@ int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 			failed++;
 			continue;
 		}
-		if (r->plen == 32) {
-			hb.keys[hb.n] = (struct vr_host4_key){ .vrf_id = r->vrf_id, .addr = r->prefix };
-			hb.vals[hb.n] = r->nh_id;
-			hb.req[hb.n++] = i;
+		if (rt.host) {
+			b = &hb[rt.family == AF_INET6];
+			ksz = vr_af_key_size(rt.family);
+			memcpy(b->keys + b->n * ksz, rt.key, ksz);
+			b->vals[b->n] = r->nh_id;
+			b->req[b->n++] = i;
 		}
 	}
 	/* 2. The nexthops reach the kernel before any route points at them. */
@@ -141,21 +223,22 @@ int vr_route_add_batch(struct vr_handle *h, struct vr_route_req *reqs, size_t n)
 		goto undo_all;
 
 	/* 3. Host routes in batches, shorter prefixes into their VRF's trie one by one. */
-	failed += vr_host_batch_write(h, &hb, reqs);
+	failed += vr_host_batch_write(h, &hb[0], reqs);
+	failed += vr_host_batch_write(h, &hb[1], reqs);
 	for (size_t i = 0; i < n; i++) {
 		struct vr_route_req *r = &reqs[i];
-		struct vr_route4_key key = { .prefixlen = r->plen, .addr = r->prefix };
+		struct vr_rt rt;
 		int fd;
 
-		if (r->err || r->plen == 32)
+		if (r->err || vr_rt_set(&rt, vr_req_family(r), r->vrf_id, vr_req_addr(r), r->plen) || rt.host)
 			continue;
-		fd = vr_vrf_open(h, r->vrf_id);
+		fd = vr_rt_fd(h, &rt);
 		if (fd < 0) {
 			r->err = fd;
 		} else {
-			if (bpf_map_update_elem(fd, &key, &r->nh_id, BPF_NOEXIST))
+			if (bpf_map_update_elem(fd, rt.key, &r->nh_id, BPF_NOEXIST))
 				r->err = vr_route_add_err(-errno, r->vrf_id);
-			close(fd);
+			vr_rt_fd_close(&rt, fd);
 		}
 		if (r->err)
 			failed++;
@@ -182,54 +265,69 @@ undo_all:
 		}
 	vr_nh_flush(h);
 out:
-	free(hb.keys);
-	free(hb.vals);
-	free(hb.req);
+	vr_host_batch_free(&hb[0]);
+	vr_host_batch_free(&hb[1]);
 	return err;
+}
+
+/* One route of either family through the batch path. */
+static int vr_route_add_af(struct vr_handle *h, int family, __u32 vrf_id, const void *addr, __u32 plen,
+			   const struct vr_nh_spec *spec)
+{
+	struct vr_route_req r = { .vrf_id = vrf_id, .plen = plen, .family = family, .nh = *spec };
+	int err;
+
+	if (addr)
+		memcpy(family == AF_INET6 ? (void *)&r.prefix6 : (void *)&r.prefix, addr, vr_af_addr_len(family));
+	err = addr ? vr_route_add_batch(h, &r, 1) : vr_prefix_check(family, addr, plen);
+	return err < 0 ? err : r.err;
 }
 
 int vr_route_add(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
 {
-	struct vr_route_req r = { .vrf_id = vrf_id, .prefix = prefix, .plen = plen, .nh = *spec };
-	int err = vr_route_add_batch(h, &r, 1);
-
-	return err < 0 ? err : r.err;
+	return vr_route_add_af(h, AF_INET, vrf_id, &prefix, plen, spec);
 }
 
-/* A route change's arguments: the prefix well formed, the VRF there. Clears the last error first. */
-static int vr_route_check(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+int vr_route6_add(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen,
+		  const struct vr_nh_spec *spec)
+{
+	return vr_route_add_af(h, AF_INET6, vrf_id, prefix, plen, spec);
+}
+
+/* A route change's arguments: the prefix well formed, the VRF there; its place in rt. Clears the last error
+ * first. */
+static int vr_route_check(struct vr_handle *h, struct vr_rt *rt, int family, __u32 vrf_id, const void *addr,
+			  __u32 plen)
 {
 	int err;
 
 	vr_err_clear();
-	err = vr_prefix_check(prefix, plen);
-	return err ? err : vr_vrf_check(h, vrf_id);
+	err = vr_rt_set(rt, family, vrf_id, addr, plen);
+	return err ? err : vr_vrf_check(h, family, vrf_id);
 }
 
-int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
+static int vr_route_replace_af(struct vr_handle *h, int family, __u32 vrf_id, const void *addr, __u32 plen,
+			       const struct vr_nh_spec *spec)
 {
-	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = prefix };
-	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
 	struct vr_ecmp prev, *prevp = NULL;
 	const struct vr_nexthop *old;
 	struct vr_config cfg = {};
 	struct vr_nexthop nh;
 	__u32 old_id, new_id;
+	struct vr_rt rt;
 	int fd, err;
 
-	err = vr_route_check(h, vrf_id, prefix, plen);
+	err = vr_route_check(h, &rt, family, vrf_id, addr, plen);
 	if (err)
 		return err;
-	fd = plen == 32 ? h->host4_fd : vr_vrf_open(h, vrf_id);
+	fd = vr_rt_fd(h, &rt);
 	if (fd < 0)
 		return fd;
 	/* The trie answers a lookup with the longest match: rewriting that answer with BPF_EXIST at this exact
 	 * key succeeds only if the route itself exists (and then changes nothing). */
-	if (bpf_map_lookup_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &old_id) ||
-	    bpf_map_update_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &old_id, BPF_EXIST)) {
-		if (fd != h->host4_fd)
-			close(fd);
-		return vr_route_add(h, vrf_id, prefix, plen, spec);
+	if (bpf_map_lookup_elem(fd, rt.key, &old_id) || bpf_map_update_elem(fd, rt.key, &old_id, BPF_EXIST)) {
+		vr_rt_fd_close(&rt, fd);
+		return vr_route_add_af(h, family, vrf_id, addr, plen, spec);
 	}
 	vr_config_get(h, &cfg);
 	old = vr_nh_peek(h, old_id);
@@ -242,7 +340,7 @@ int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 ple
 		err = vr_nh_flush(h);
 	if (err)
 		goto out;
-	if (bpf_map_update_elem(fd, plen == 32 ? (void *)&host : (void *)&key, &new_id, BPF_EXIST)) {
+	if (bpf_map_update_elem(fd, rt.key, &new_id, BPF_EXIST)) {
 		err = vr_err(-errno, "replacing the route failed: %s", strerror(errno));
 		vr_nh_put(h, new_id);
 		goto out;
@@ -250,40 +348,70 @@ int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 ple
 	vr_route_gen_bump(h->route_gen_fd);
 	err = vr_nh_put(h, old_id);
 out:
-	if (fd != h->host4_fd)
-		close(fd);
+	vr_rt_fd_close(&rt, fd);
 	return err;
 }
 
-int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+int vr_route_replace(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen, const struct vr_nh_spec *spec)
 {
-	struct vr_route4_key key = { .prefixlen = plen, .addr = prefix };
-	struct vr_host4_key host = { .vrf_id = vrf_id, .addr = prefix };
+	return vr_route_replace_af(h, AF_INET, vrf_id, &prefix, plen, spec);
+}
+
+int vr_route6_replace(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen,
+		      const struct vr_nh_spec *spec)
+{
+	return vr_route_replace_af(h, AF_INET6, vrf_id, prefix, plen, spec);
+}
+
+static int vr_route_del_af(struct vr_handle *h, int family, __u32 vrf_id, const void *addr, __u32 plen)
+{
+	struct vr_rt rt;
 	__u32 nh_id;
 	int fd, err;
 
-	err = vr_route_check(h, vrf_id, prefix, plen);
+	err = vr_route_check(h, &rt, family, vrf_id, addr, plen);
 	if (err)
 		return err;
-	if (plen == 32) {
-		if (bpf_map_lookup_elem(h->host4_fd, &host, &nh_id) || bpf_map_delete_elem(h->host4_fd, &host))
-			return vr_err(-ENOENT, "no such route in VRF %u", vrf_id);
-		vr_route_gen_bump(h->route_gen_fd);
-		return vr_nh_put(h, nh_id);
-	}
-	fd = vr_vrf_open(h, vrf_id);
+	fd = vr_rt_fd(h, &rt);
 	if (fd < 0)
 		return fd;
 	/* An LPM lookup returns the exact entry when it exists; the delete is exact and tells us whether. */
-	if (bpf_map_lookup_elem(fd, &key, &nh_id) || bpf_map_delete_elem(fd, &key)) {
+	if (bpf_map_lookup_elem(fd, rt.key, &nh_id) || bpf_map_delete_elem(fd, rt.key)) {
 		err = vr_err(-ENOENT, "no such route in VRF %u", vrf_id);
 		goto out;
 	}
 	vr_route_gen_bump(h->route_gen_fd);
 	err = vr_nh_put(h, nh_id);
 out:
-	close(fd);
+	vr_rt_fd_close(&rt, fd);
 	return err;
+}
+
+int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
+{
+	return vr_route_del_af(h, AF_INET, vrf_id, &prefix, plen);
+}
+
+int vr_route6_del(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen)
+{
+	return vr_route_del_af(h, AF_INET6, vrf_id, prefix, plen);
+}
+
+/* Call cb with a route of either family: key is a table key (a __u32, then the address). */
+static int vr_route_emit(struct vr_handle *h, int family, __u32 vrf_id, __u32 plen, const __u8 *key, __u32 nh_id,
+			 vr_route_cb cb, void *arg)
+{
+	struct vr_route_info r;
+
+	memset(&r, 0, sizeof(r));
+	r.vrf_id = vrf_id;
+	r.family = family;
+	memcpy(family == AF_INET6 ? (void *)&r.prefix6 : (void *)&r.prefix, key + sizeof(__u32),
+	       vr_af_addr_len(family));
+	r.plen = plen;
+	r.nh_id = nh_id;
+	bpf_map_lookup_elem(h->nexthops_fd, &nh_id, &r.nh);
+	return cb(&r, arg);
 }
 
 struct vr_host_emit {
@@ -293,61 +421,64 @@ struct vr_host_emit {
 	void *arg;
 };
 
-static int vr_host_emit_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+static int vr_host_emit_cb(int family, const void *key, __u32 nh_id, void *arg)
 {
 	struct vr_host_emit *e = arg;
-	struct vr_route_info r = { .vrf_id = key->vrf_id, .prefix = key->addr, .plen = 32, .nh_id = nh_id };
+	__u32 vrf_id = vr_host_key_vrf(key);
 
-	if (e->vrf_id != (__u32)-1 && key->vrf_id != e->vrf_id)
+	if (e->vrf_id != (__u32)-1 && vrf_id != e->vrf_id)
 		return 0;
-	bpf_map_lookup_elem(e->h->nexthops_fd, &nh_id, &r.nh);
-	return e->cb(&r, e->arg);
+	return vr_route_emit(e->h, family, vrf_id, vr_af_bits(family), key, nh_id, e->cb, e->arg);
 }
 
-static int vr_route_walk(struct vr_handle *h, __u32 vrf_id, int fd, vr_route_cb cb, void *arg)
+static int vr_route_walk(struct vr_handle *h, int family, __u32 vrf_id, int fd, vr_route_cb cb, void *arg)
 {
-	struct vr_route4_key key, next;
-	struct vr_route_info r;
+	__u8 key[VR_ROUTE_KEY_MAX], next[VR_ROUTE_KEY_MAX];
 	void *prev = NULL;
+	__u32 plen, nh_id;
 	int err = 0;
 
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		memset(&r, 0, sizeof(r));
-		r.vrf_id = vrf_id;
-		r.prefix = key.addr;
-		r.plen = key.prefixlen;
-		if (bpf_map_lookup_elem(fd, &key, &r.nh_id))
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, &nh_id))
 			continue;
-		bpf_map_lookup_elem(h->nexthops_fd, &r.nh_id, &r.nh);
-		err = cb(&r, arg);
+		memcpy(&plen, key, sizeof(plen));
+		err = vr_route_emit(h, family, vrf_id, plen, key, nh_id, cb, arg);
 	}
 	return err;
 }
 
-int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *arg)
+/* The routes of one family: the VRF's trie (or every VRF's), then the host routes. */
+static int vr_route_foreach_af(struct vr_handle *h, int family, __u32 vrf_id, vr_route_cb cb, void *arg)
 {
 	struct vr_host_emit e = { .h = h, .vrf_id = vrf_id, .cb = cb, .arg = arg };
-	__u32 max = vr_map_max_entries(h->vrf4_fd);
+	__u32 max = vr_map_max_entries(vr_vrf_map_fd(h, family));
 	int err = 0;
 
 	if (vrf_id != (__u32)-1) {
-		int fd = vr_vrf_open(h, vrf_id);
+		int fd = vr_vrf_open(h, family, vrf_id);
 
 		if (fd < 0)
 			return fd;
-		err = vr_route_walk(h, vrf_id, fd, cb, arg);
+		err = vr_route_walk(h, family, vrf_id, fd, cb, arg);
 		close(fd);
-		return err ? err : vr_host_walk(h, vr_host_emit_cb, &e);
+		return err ? err : vr_host_walk(h, family, vr_host_emit_cb, &e);
 	}
 	for (__u32 id = 0; id < max && !err; id++) {
-		int fd = vr_vrf_table_fd(h, id);
+		int fd = vr_vrf_table_fd(h, family, id);
 
 		if (fd < 0)
 			continue;
-		err = vr_route_walk(h, id, fd, cb, arg);
+		err = vr_route_walk(h, family, id, fd, cb, arg);
 		close(fd);
 	}
-	return err ? err : vr_host_walk(h, vr_host_emit_cb, &e);
+	return err ? err : vr_host_walk(h, family, vr_host_emit_cb, &e);
+}
+
+int vr_route_foreach(struct vr_handle *h, __u32 vrf_id, vr_route_cb cb, void *arg)
+{
+	int err = vr_route_foreach_af(h, AF_INET, vrf_id, cb, arg);
+
+	return err ? err : vr_route_foreach_af(h, AF_INET6, vrf_id, cb, arg);
 }

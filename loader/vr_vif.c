@@ -194,18 +194,25 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	err = vr_check_vrf_id(h, spec->vrf_id);
 	if (err)
 		return err;
-	vrf_fd = vr_vrf_table_fd(h, spec->vrf_id);
+	vrf_fd = vr_vrf_table_fd(h, AF_INET, spec->vrf_id);
 	if (vrf_fd < 0)
 		return vr_err(-ENOENT, "VRF %u does not exist; add it with 'vrouterctl vrf add %u'", spec->vrf_id,
 			      spec->vrf_id);
 	close(vrf_fd);
 	if (!spec->ip)
 		return vr_err(-EINVAL, "a vif needs the VM's IPv4 address");
+	/* The datapath answers neighbour solicitations for gw6 and checks sources against ip6: multicast in
+	 * either could never be right. */
+	if (IN6_IS_ADDR_MULTICAST(&spec->ip6) || IN6_IS_ADDR_MULTICAST(&spec->gw6))
+		return vr_err(-EINVAL, "the vif's IPv6 %s is a multicast address",
+			      IN6_IS_ADDR_MULTICAST(&spec->ip6) ? "address" : "gateway");
 
 	vif.ifindex = ifindex;
 	vif.vrf_id = spec->vrf_id;
 	vif.ip = spec->ip;
 	vif.gw_ip = spec->gw_ip;
+	memcpy(vif.ip6, &spec->ip6, sizeof(vif.ip6));
+	memcpy(vif.gw6, &spec->gw6, sizeof(vif.gw6));
 	memcpy(vif.mac, spec->mac, 6);
 	vif.mtu = spec->mtu ? spec->mtu : vr_dev_mtu(spec->ifname);
 	vif.flags = (vr_dev_is_tap(spec->ifname) ? VR_VIF_F_TAP : 0) | (spec->xdp ? 0 : VR_VIF_F_TC);

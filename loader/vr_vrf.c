@@ -1,5 +1,6 @@
-/* VRFs: one LPM trie per VRF inside the vr_vrf4 array of maps, an optional per-VRF label, and the listing
- * with per-VRF tallies. */
+/* VRFs: two LPM tries per VRF, the IPv4 one inside the vr_vrf4 array of maps and the IPv6 one inside vr_vrf6
+ * (created and removed together: a VRF exists when its IPv4 trie is hooked in, and the IPv6 one is hooked in
+ * first), an optional per-VRF label, and the listing with per-VRF tallies. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,12 @@
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
 
-int vr_vrf_table_fd(struct vr_handle *h, __u32 vrf_id)
+int vr_vrf_table_fd(struct vr_handle *h, int family, __u32 vrf_id)
 {
 	__u32 map_id;
 	int fd;
 
-	if (bpf_map_lookup_elem(h->vrf4_fd, &vrf_id, &map_id))
+	if (bpf_map_lookup_elem(vr_vrf_map_fd(h, family), &vrf_id, &map_id))
 		return -ENOENT;
 	fd = bpf_map_get_fd_by_id(map_id);
 	return fd < 0 ? -errno : fd;
@@ -29,27 +30,27 @@ int vr_check_vrf_id(struct vr_handle *h, __u32 vrf_id)
 	return 0;
 }
 
-int vr_vrf_open(struct vr_handle *h, __u32 vrf_id)
+int vr_vrf_open(struct vr_handle *h, int family, __u32 vrf_id)
 {
 	int err = vr_check_vrf_id(h, vrf_id), fd;
 
 	if (err)
 		return err;
-	fd = vr_vrf_table_fd(h, vrf_id);
+	fd = vr_vrf_table_fd(h, family, vrf_id);
 	if (fd < 0)
 		return vr_err(-ENOENT, "VRF %u does not exist", vrf_id);
 	return fd;
 }
 
 /* Does VRF vrf_id exist? 0, or -errno with the error recorded. One lookup, no table fd. */
-int vr_vrf_check(struct vr_handle *h, __u32 vrf_id)
+int vr_vrf_check(struct vr_handle *h, int family, __u32 vrf_id)
 {
 	__u32 map_id;
 	int err = vr_check_vrf_id(h, vrf_id);
 
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(h->vrf4_fd, &vrf_id, &map_id))
+	if (bpf_map_lookup_elem(vr_vrf_map_fd(h, family), &vrf_id, &map_id))
 		return vr_err(-ENOENT, "VRF %u does not exist", vrf_id);
 	return 0;
 }
@@ -69,54 +70,96 @@ __u32 vr_vrf_label(struct vr_handle *h, __u32 vrf_id, __u32 *nh_id)
 	return 0;
 }
 
-/* Undo what vr_vrf_add_batch prepared for one request: its label, its nexthop, its table. */
-static void vr_vrf_req_undo(struct vr_handle *h, struct vr_vrf_req *r, int fd, __u32 nh_id)
+/* The two tries of a VRF, by index: 0 IPv4, 1 IPv6. */
+static int vr_vrf_family(int f)
+{
+	return f ? AF_INET6 : AF_INET;
+}
+
+static void vr_vrf_fds_close(int fd[2])
+{
+	for (int f = 0; f < 2; f++) {
+		if (fd[f] >= 0)
+			close(fd[f]);
+		fd[f] = -1;
+	}
+}
+
+/* Undo what vr_vrf_add_batch prepared for one request: its label, its nexthop, its tables. */
+static void vr_vrf_req_undo(struct vr_handle *h, struct vr_vrf_req *r, int fd[2], __u32 nh_id)
 {
 	if (r->label && nh_id && vr_label_nh(h, r->label) == nh_id)
 		vr_label_free(h, r->label);
 	if (nh_id)
 		vr_nh_put(h, nh_id);
-	if (fd >= 0)
-		close(fd);
+	vr_vrf_fds_close(fd);
+}
+
+/* A new, empty route table of the family for vrf_id, shaped as the datapath's inner map template. */
+static int vr_vrf_trie_create(int family, __u32 vrf_id)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	int v = family == AF_INET6 ? 6 : 4, fd;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vr_rt%d_%u", v, vrf_id);
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, (__u32)vr_af_key_size(family), sizeof(__u32),
+			    VR_MAX_ROUTES_PER_VRF, &opts);
+	if (fd < 0)
+		return vr_err(-errno, "creating the IPv%d route table of VRF %u failed: %s", v, vrf_id, strerror(errno));
+	return fd;
+}
+
+/* Hook new tables into the family's array of maps with one update: the kernel waits for running programs once
+ * per update of an array of maps (an RCU grace period, milliseconds), so 4096 VRFs one by one would take 40 s. */
+static int vr_vrf_hook(struct vr_handle *h, int family, const __u32 *keys, const int *vals, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	int outer = vr_vrf_map_fd(h, family);
+	__u32 count = n;
+
+	if (!n || !bpf_map_update_batch(outer, keys, vals, &count, &bopts))
+		return 0;
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_update_elem(outer, &keys[i], &vals[i], BPF_ANY))
+			return vr_err(-errno, "installing the IPv%d route table of VRF %u failed: %s",
+				      family == AF_INET6 ? 6 : 4, keys[i], strerror(errno));
+	return 0;
 }
 
 int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 max = vr_map_max_entries(h->vrf4_fd), *keys, *nh_ids, count, nw = 0;
+	__u32 max = vr_map_max_entries(h->vrf4_fd), *keys, *nh_ids, nw = 0;
 	size_t failed = 0;
-	int *fds, err = 0;
+	int (*fds)[2], *vals, err = 0;
 	__u8 *seen;
 
 	vr_err_clear();
 	keys = calloc(n + 1, sizeof(*keys));
 	nh_ids = calloc(n + 1, sizeof(*nh_ids));
 	fds = calloc(n + 1, sizeof(*fds));
+	vals = calloc(n + 1, sizeof(*vals));
 	seen = calloc(max + 1, 1);
-	if (!keys || !nh_ids || !fds || !seen) {
+	if (!keys || !nh_ids || !fds || !vals || !seen) {
 		err = vr_err(-ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct vr_vrf_req *r = &reqs[i];
-		char name[16];
-		int fd;
+		int fd = -1;
 
-		fds[i] = -1;
+		fds[i][0] = fds[i][1] = -1;
 		r->err = vr_check_vrf_id(h, r->vrf_id);
-		if (!r->err && (seen[r->vrf_id] || (fd = vr_vrf_table_fd(h, r->vrf_id)) >= 0)) {
+		if (!r->err && (seen[r->vrf_id] || (fd = vr_vrf_table_fd(h, AF_INET, r->vrf_id)) >= 0)) {
 			if (!seen[r->vrf_id])
 				close(fd);
 			r->err = vr_err(-EEXIST, "VRF %u already exists", r->vrf_id);
 		}
-		if (!r->err) {
-			snprintf(name, sizeof(name), "vr_rt4_%u", r->vrf_id);
-			fds[i] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct vr_route4_key), sizeof(__u32),
-						VR_MAX_ROUTES_PER_VRF, &opts);
-			if (fds[i] < 0)
-				r->err = vr_err(-errno, "creating the route table of VRF %u failed: %s", r->vrf_id,
-						strerror(errno));
+		/* Both tables or neither. */
+		for (int f = 0; f < 2 && !r->err; f++) {
+			fds[i][f] = vr_vrf_trie_create(vr_vrf_family(f), r->vrf_id);
+			if (fds[i][f] < 0)
+				r->err = fds[i][f];
 		}
 		if (!r->err && r->label) {
 			struct vr_nexthop nh = { .type = VR_NH_VRF_LOOKUP, .vrf_id = r->vrf_id };
@@ -128,7 +171,6 @@ int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n)
 		}
 		if (r->err) {
 			vr_vrf_req_undo(h, r, fds[i], nh_ids[i]);
-			fds[i] = -1;
 			failed++;
 			continue;
 		}
@@ -136,27 +178,14 @@ int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n)
 		keys[nw] = r->vrf_id;
 		nw++;
 	}
-	/* Hook every new table in with one update: the kernel waits for running programs once per update of
-	 * an array of maps (an RCU grace period, milliseconds), so 4096 VRFs one by one would take 40 s. */
-	{
-		int *vals = calloc(nw + 1, sizeof(*vals));
+	/* The IPv6 tables first: a VRF exists once its IPv4 table is hooked in, and then it has both. */
+	for (int f = 1; f >= 0 && !err; f--) {
 		size_t k = 0;
 
-		if (!vals) {
-			err = vr_err(-ENOMEM, "out of memory");
-		} else {
-			for (size_t i = 0; i < n; i++)
-				if (!reqs[i].err)
-					vals[k++] = fds[i];
-			count = nw;
-			if (nw && bpf_map_update_batch(h->vrf4_fd, keys, vals, &count, &bopts)) {
-				for (size_t i = 0; i < nw && !err; i++)
-					if (bpf_map_update_elem(h->vrf4_fd, &keys[i], &vals[i], BPF_ANY))
-						err = vr_err(-errno, "installing the route table of VRF %u failed: %s",
-							     keys[i], strerror(errno));
-			}
-			free(vals);
-		}
+		for (size_t i = 0; i < n; i++)
+			if (!reqs[i].err)
+				vals[k++] = fds[i][f];
+		err = vr_vrf_hook(h, vr_vrf_family(f), keys, vals, nw);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].err)
@@ -165,10 +194,11 @@ int vr_vrf_add_batch(struct vr_handle *h, struct vr_vrf_req *reqs, size_t n)
 			__u32 id = reqs[i].vrf_id;
 
 			bpf_map_delete_elem(h->vrf4_fd, &id);
+			bpf_map_delete_elem(h->vrf6_fd, &id);
 			vr_vrf_req_undo(h, &reqs[i], fds[i], nh_ids[i]);
 			reqs[i].err = err;
 		} else {
-			close(fds[i]);
+			vr_vrf_fds_close(fds[i]);
 		}
 	}
 	if (!err)
@@ -177,6 +207,7 @@ out:
 	free(keys);
 	free(nh_ids);
 	free(fds);
+	free(vals);
 	free(seen);
 	return err;
 }
@@ -203,34 +234,51 @@ static int vr_count_vif_cb(const struct vr_vif *vif, void *arg)
 	return 0;
 }
 
+/* Empty an unhooked trie, giving back its routes' nexthops. */
+static void vr_vrf_trie_flush(struct vr_handle *h, int fd)
+{
+	__u8 key[VR_ROUTE_KEY_MAX], next[VR_ROUTE_KEY_MAX];
+	__u32 nh_id;
+
+	while (fd >= 0 && !bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, sizeof(key));
+		if (!bpf_map_lookup_elem(fd, key, &nh_id))
+			vr_nh_put(h, nh_id);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
 int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 {
 	struct vr_vif_count vc = { .vrf_id = vrf_id };
-	struct vr_route4_key key, next;
 	__u32 nh_id, label;
-	int fd, err;
+	int fd[2], err;
 
 	vr_err_clear();
 	err = vr_check_vrf_id(h, vrf_id);
 	if (err)
 		return err;
-	fd = vr_vrf_table_fd(h, vrf_id);
-	if (fd < 0)
+	fd[0] = vr_vrf_table_fd(h, AF_INET, vrf_id);
+	if (fd[0] < 0)
 		return vr_err(-ENOENT, "VRF %u does not exist", vrf_id);
+	fd[1] = vr_vrf_table_fd(h, AF_INET6, vrf_id);
 	err = vr_vif_foreach(h, vr_count_vif_cb, &vc);
 	if (!err && vc.count)
 		err = vr_err(-EBUSY, "VRF %u still has %u vif(s); delete them first", vrf_id, vc.count);
 	if (err) {
-		close(fd);
+		vr_vrf_fds_close(fd);
 		return err;
 	}
-	/* Unhook the table first: from here on no packet looks into it (nor into a cached answer from it). Then
-	 * release its nexthops. */
+	/* Unhook the tables first (the IPv4 one says the VRF exists): from here on no packet looks into them (nor
+	 * into a cached answer from them). Then release their nexthops. */
 	if (bpf_map_delete_elem(h->vrf4_fd, &vrf_id)) {
 		err = vr_err(-errno, "removing VRF %u failed: %s", vrf_id, strerror(errno));
-		close(fd);
+		vr_vrf_fds_close(fd);
 		return err;
 	}
+	if (fd[1] >= 0 && bpf_map_delete_elem(h->vrf6_fd, &vrf_id))
+		err = vr_err(-errno, "removing the IPv6 table of VRF %u failed: %s", vrf_id, strerror(errno));
 	vr_route_gen_bump(h->route_gen_fd);
 	/* The VRF's own label and any bound to it explicitly. */
 	label = vr_vrf_label(h, vrf_id, &nh_id);
@@ -239,26 +287,25 @@ int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 		vr_label_free(h, label);
 		vr_nh_put(h, nh_id);
 	}
-	while (!bpf_map_get_next_key(fd, NULL, &next)) {
-		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &nh_id))
-			vr_nh_put(h, nh_id);
-		if (bpf_map_delete_elem(fd, &key))
-			break;
-	}
-	close(fd);
+	/* An IPv6 table that could not be unhooked keeps its routes (packets may still use them). */
+	vr_vrf_trie_flush(h, fd[0]);
+	if (!err)
+		vr_vrf_trie_flush(h, fd[1]);
+	vr_vrf_fds_close(fd);
+	if (err)
+		return err;
 	return vr_host_flush_vrf(h, vrf_id);
 }
 
 static int vr_count_routes(int fd)
 {
-	struct vr_route4_key key, next;
-	int n = 0;
+	__u8 key[VR_ROUTE_KEY_MAX], next[VR_ROUTE_KEY_MAX];
 	void *prev = NULL;
+	int n = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
 		n++;
 	}
 	return n;
@@ -270,13 +317,15 @@ struct vr_vrf_tally {
 	__u32 *routes, *vifs, *label;
 };
 
-static int vr_tally_host_cb(const struct vr_host4_key *key, __u32 nh_id, void *arg)
+static int vr_tally_host_cb(int family, const void *key, __u32 nh_id, void *arg)
 {
 	struct vr_vrf_tally *t = arg;
+	__u32 vrf_id = vr_host_key_vrf(key);
 
+	(void)family;
 	(void)nh_id;
-	if (key->vrf_id < t->max)
-		t->routes[key->vrf_id]++;
+	if (vrf_id < t->max)
+		t->routes[vrf_id]++;
 	return 0;
 }
 
@@ -311,19 +360,22 @@ int vr_vrf_foreach(struct vr_handle *h, vr_vrf_cb cb, void *arg)
 		err = vr_err(-ENOMEM, "out of memory");
 		goto out;
 	}
-	err = vr_host_walk(h, vr_tally_host_cb, &t);
+	err = vr_host_walk(h, AF_INET, vr_tally_host_cb, &t);
+	if (!err)
+		err = vr_host_walk(h, AF_INET6, vr_tally_host_cb, &t);
 	if (!err)
 		err = vr_vif_foreach(h, vr_tally_vif_cb, &t);
 	if (!err)
 		vr_tally_labels(h, &t);
 	for (__u32 id = 0; id < t.max && !err; id++) {
 		struct vr_vrf_info info = { .vrf_id = id };
-		int fd = vr_vrf_table_fd(h, id);
+		int fd[2] = { vr_vrf_table_fd(h, AF_INET, id), -1 };
 
-		if (fd < 0)
+		if (fd[0] < 0)
 			continue;
-		info.routes = vr_count_routes(fd) + t.routes[id];
-		close(fd);
+		fd[1] = vr_vrf_table_fd(h, AF_INET6, id);
+		info.routes = vr_count_routes(fd[0]) + vr_count_routes(fd[1]) + t.routes[id];
+		vr_vrf_fds_close(fd);
 		info.vifs = t.vifs[id];
 		info.label = t.label[id];
 		err = cb(&info, arg);

@@ -21,11 +21,13 @@ static void usage(FILE *f)
 		"  vrouterctl load fabric DEV host-ip ADDR [mac MAC] [udp-port PORT] [fabric-mode xdp|tc]\n"
 		"  vrouterctl unload\n"
 		"  vrouterctl vrf add ID [label LABEL] | vrf del ID | vrf list\n"
-		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [mtu MTU] [label LABEL] [mode tc|xdp]\n"
+		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [ip6 ADDR6] [gw6 ADDR6] [mtu MTU] [label LABEL]\n"
+		"                     [mode tc|xdp]\n"
 		"  vrouterctl vif del DEV | vif list\n"
 		"  vrouterctl route add PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL [encap udp|gre] |\n"
 		"                                       via ecmp NH NH [NH..] | discard | receive }\n"
 		"           NH: vif DEV | tunnel ADDR label LABEL [encap udp|gre]   (ECMP: 2 to 16 members)\n"
+		"           PREFIX: A.B.C.D/LEN or X:X::X/LEN (IPv6; the tunnels stay IPv4); no bits beyond LEN\n"
 		"  vrouterctl route replace PREFIX vrf ID { as route add }   (in one step; ECMP keeps staying members' flows)\n"
 		"  vrouterctl route del PREFIX vrf ID | route show [vrf ID]\n"
 		"  vrouterctl route import FILE|-   (one 'route add' argument list per line: PREFIX vrf ID via ...)\n"
@@ -124,6 +126,13 @@ int cli_arg_ipv4(const char *what, const char *s, __be32 *out)
 	return 0;
 }
 
+int cli_arg_ipv6(const char *what, const char *s, struct in6_addr *out)
+{
+	if (vr_parse_ipv6(s, out))
+		return cli_usage("%s: '%s' is not an IPv6 address", what, s);
+	return 0;
+}
+
 int cli_arg_u32(const char *what, const char *s, __u32 max, __u32 *out)
 {
 	if (vr_parse_u32(s, max, out))
@@ -141,6 +150,11 @@ int cli_arg_mac(const char *what, const char *s, __u8 mac[6])
 const char *cli_ip(__be32 addr, char buf[16])
 {
 	return inet_ntop(AF_INET, &addr, buf, 16);
+}
+
+const char *cli_ip6(const struct in6_addr *addr, char buf[INET6_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET6, addr, buf, INET6_ADDRSTRLEN);
 }
 
 const char *cli_mac(const __u8 m[6], char buf[18])

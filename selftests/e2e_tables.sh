@@ -4,7 +4,9 @@
 # exact-match table) beside prefixes (in the VRF's trie) in listings, counts and deletes, explicit label
 # bindings (label add/del) and what happens to them when their vif or VRF goes, tunnel encapsulations (the same
 # tunnel in MPLS-in-UDP and MPLS-over-GRE is two nexthops; route add and import take 'encap udp|gre', listings
-# show it), and that nexthops are given back: after everything is deleted the nexthop table is empty again.
+# show it), IPv6 routes (a /128 in the exact-match table vr_host6, shorter prefixes in the VRF's IPv6 trie, the
+# same nexthops, ECMP replace, mixed imports, bad input) and vifs with an IPv6 address and gateway, and that
+# nexthops are given back: after everything is deleted the nexthop table is empty again.
 #
 # Run as root after make: bash selftests/e2e_tables.sh. Prints ok/FAIL lines and "N passed, N failed".
 
@@ -23,10 +25,12 @@ h=h1
 vr_netns_add "$h"
 fab=$(vr_fabric_dev "$h")
 vif=$(vr_vif_dev t1)
+vif6=$(vr_vif_dev t2)
 vr_must ip -n "$(vr_ns $h)" link add "$fab" type veth peer name "${fab}p"
 vr_must ip -n "$(vr_ns $h)" link add "$vif" type veth peer name "${vif}p"
+vr_must ip -n "$(vr_ns $h)" link add "$vif6" type veth peer name "${vif6}p"
 vr_must ip -n "$(vr_ns $h)" addr add 198.18.1.2/24 dev "$fab"
-for d in "$fab" "${fab}p" "$vif" "${vif}p"; do vr_must ip -n "$(vr_ns $h)" link set "$d" up; done
+for d in "$fab" "${fab}p" "$vif" "${vif}p" "$vif6" "${vif6}p"; do vr_must ip -n "$(vr_ns $h)" link set "$d" up; done
 vr_register_pindir "$(vr_ns "$h")" "$(vr_pindir "$h")"
 vr_must vrctl "$h" load fabric "$fab" host-ip 198.18.1.2
 vr_must vrctl "$h" vrf add 1
@@ -184,6 +188,148 @@ vr_check "route del of a prefix" vrctl "$h" route del 10.200.0.0/16 vrf 1
 vr_check_fails "route del of a missing host route fails" vrctl "$h" route del 10.64.0.7/32 vrf 1
 vr_check_eq "both are gone from the listing" 1001 "$(routes_in 1)"
 
+# ---- IPv6: /128 routes in the exact-match table vr_host6, shorter prefixes in the VRF's IPv6 trie (an inner map
+# of vr_vrf6), the nexthops and their reference counts shared with IPv4
+pin=$(vr_pindir "$h")
+bpf_dump() { nsenter --net="/run/netns/$(vr_ns "$h")" bpftool -j map dump "$@"; }
+# The prefix lengths in VRF $1's IPv6 trie (its inner map id is the value in the pinned vr_vrf6), sorted.
+trie6_plens() {
+	local id
+	id=$(bpf_dump pinned "$pin/vr_vrf6" | jq -r --arg k "$(printf '0x%02x' "$1")" \
+		'.[] | select(.key[0] == $k and .key[1] == "0x00") | .value | reverse | map(ltrimstr("0x")) | join("")')
+	[ -n "$id" ] || { echo "no-trie"; return; }
+	bpf_dump id $((16#$id)) | jq -r '[.[] | .key[0] | ltrimstr("0x") | ascii_downcase] | sort | join(" ")'
+}
+# The addresses (byte lists) of VRF $1's routes in vr_host6.
+host6_keys() { bpf_dump pinned "$pin/vr_host6" | jq -c --argjson v "$1" '[.[] | .formatted.key | select(.vrf_id == $v) | .addr]'; }
+ecmp_buckets() {
+	local g=$1
+	nsenter --net="/run/netns/$(vr_ns "$h")" bpftool -j map lookup pinned "$pin/vr_ecmp" key \
+		$((g & 255)) $((g >> 8 & 255)) $((g >> 16 & 255)) $((g >> 24 & 255)) | jq -c .formatted.value.bucket
+}
+route6() { vrctl "$h" -j route show vrf "$1" | jq -c --arg p "$2" '.[] | select(.prefix == $p)'; }
+vif6_refcnt() { vrctl "$h" -j nexthop list | jq --arg d "$vif6" '.[] | select(.type == "vif" and .dev == $d) | .refcnt'; }
+
+vr_check_eq "vrf add made an empty IPv6 trie for each VRF" "|" "$(trie6_plens 1)|$(trie6_plens 2)"
+vr_check "vif add with ip6 and gw6" vrctl "$h" vif add "$vif6" vrf 1 mac 02:00:00:00:01:02 ip 10.1.0.2 \
+	ip6 2001:db8:1::2 gw6 fe80::1
+vr_check_eq "vif list -j: ip6 and gw6 of that vif, none on the IPv4-only one" "2001:db8:1::2 fe80::1 null" \
+	"$(vrctl "$h" -j vif list | jq -r --arg a "$vif6" --arg b "$vif" \
+		'[(.[] | select(.name == $a) | .ip6, .gw6), (.[] | select(.name == $b) | .ip6)] | map(tostring) | join(" ")')"
+vr_check_match "vif list: 'ip6 ADDR gw6 ADDR' after the mode" "$vif6 .* tc ip6 2001:db8:1::2 gw6 fe80::1\$" \
+	"$(vrctl "$h" vif list)"
+err=$(vrctl "$h" vif add "${vif6}p" vrf 1 mac 02:00:00:00:01:03 ip 10.1.0.3 ip6 2001:db8::zz 2>&1)
+vr_check_eq "vif add with a bad ip6: exit 2" 2 "$?"
+vr_check_match "... explained" "ip6: '2001:db8::zz' is not an IPv6 address" "$err"
+err=$(vrctl "$h" vif add "${vif6}p" vrf 1 mac 02:00:00:00:01:03 ip 10.1.0.3 ip6 2001:db8:1::3 gw6 ff02::1 2>&1)
+vr_check_eq "vif add with a multicast gw6: exit 2" 2 "$?"
+vr_check_match "... explained" "gw6: ff02::1 is a multicast address" "$err"
+
+nh6=$(nexthops_used)
+r1=$(routes_in 1)
+vr_check "route add of a /128 via the vif" vrctl "$h" route add 2001:db8:1::2/128 vrf 1 via vif "$vif6"
+vr_check "route add of a /64 via a tunnel" vrctl "$h" route add 2001:db8:100::/64 vrf 1 via tunnel 198.18.4.2 label 4001
+vr_check "route add of ::/0 via a GRE tunnel" vrctl "$h" route add ::/0 vrf 1 via tunnel 198.18.4.3 label 4002 encap gre
+vr_check_eq "the /128 is in vr_host6, keyed by VRF 1 and its address" "[[32,1,13,184,0,1,0,0,0,0,0,0,0,0,0,2]]" \
+	"$(host6_keys 1)"
+vr_check_eq "the /64 and ::/0 are in VRF 1's IPv6 trie, nothing else" "00 40" "$(trie6_plens 1)"
+vr_check_eq "route show -j: each IPv6 route with its nexthop" \
+	"vif $vif6|tunnel 198.18.4.2 4001 udp|tunnel 198.18.4.3 4002 gre" \
+	"$(route6 1 2001:db8:1::2/128 | jq -r '"\(.type) \(.dev)"')|$(route6 1 2001:db8:100::/64 |
+		jq -r '"\(.type) \(.remote) \(.label) \(.encap)"')|$(route6 1 ::/0 | jq -r '"\(.type) \(.remote) \(.label) \(.encap)"')"
+vr_check_match "route show: an IPv6 prefix with its tunnel" \
+	"2001:db8:100::/64 +[0-9]+ +tunnel 198\.18\.4\.2 label 4001 encap udp" "$(vrctl "$h" route show vrf 1)"
+vr_check_eq "route show and vrf list count the IPv6 routes" "$((r1 + 3)) $((r1 + 3))" \
+	"$(routes_in 1) $(vrctl "$h" -j vrf list | jq '.[] | select(.vrf == 1) | .routes')"
+vr_check_eq "two tunnel nexthops more; the /128 shares the vif's nexthop (refcnt 2)" "$((nh6 + 2)) 2" \
+	"$(nexthops_used) $(vif6_refcnt)"
+err=$(vrctl "$h" route add 2001:db8:100::/64 vrf 1 discard 2>&1)
+vr_check_eq "route add of an existing IPv6 route: exit 1" 1 "$?"
+vr_check_match "... explained" "already exists in VRF 1" "$err"
+
+# Bad IPv6 input: usage errors (exit 2) that say what is wrong, and a missing VRF or route (exit 1).
+err=$(vrctl "$h" route add 2001:db8:100::1/64 vrf 1 discard 2>&1)
+vr_check_eq "host bits beyond /64: exit 2" 2 "$?"
+vr_check_match "... explained with the prefix meant" "has host bits set \(the prefix is 2001:db8:100::/64\)" "$err"
+err=$(vrctl "$h" route add 2001:db8:100::/129 vrf 1 discard 2>&1)
+vr_check_eq "/129: exit 2" 2 "$?"
+vr_check_match "... explained" "prefix length 129 is longer than 128" "$err"
+err=$(vrctl "$h" route add 2001:db8::zz/64 vrf 1 discard 2>&1)
+vr_check_eq "a bad address: exit 2" 2 "$?"
+vr_check_match "... explained" "'2001:db8::zz/64' is not an IPv6 prefix" "$err"
+err=$(vrctl "$h" route add 2001:db8:5::/64 vrf 9 discard 2>&1)
+vr_check_eq "an unknown VRF: exit 1" 1 "$?"
+vr_check_match "... explained" "VRF 9 does not exist" "$err"
+err=$(vrctl "$h" route del 2001:db8:5::/64 vrf 1 2>&1)
+vr_check_eq "route del of a missing IPv6 route: exit 1" 1 "$?"
+vr_check_match "... explained" "no such route in VRF 1" "$err"
+vr_check_eq "nothing changed by the bad input" "$((r1 + 3)) $((nh6 + 2))" "$(routes_in 1) $(nexthops_used)"
+
+# ECMP: replace in place, buckets of the members that stay are kept, everything given back.
+vr_check "route replace of the /64 by ecmp (3 tunnels)" vrctl "$h" route replace 2001:db8:100::/64 vrf 1 via ecmp \
+	tunnel 198.18.4.2 label 4001 tunnel 198.18.4.4 label 4003 tunnel 198.18.4.5 label 4004
+ecmp=$(route6 1 2001:db8:100::/64)
+vr_check_eq "an ecmp nexthop with 3 members" "ecmp 3" "$(jq -r '"\(.type) \(.members | length)"' <<<"$ecmp")"
+old_buckets=$(ecmp_buckets "$(jq -r .group <<<"$ecmp")")
+vr_check "route replace with 2 of the 3 members" vrctl "$h" route replace 2001:db8:100::/64 vrf 1 via ecmp \
+	tunnel 198.18.4.2 label 4001 tunnel 198.18.4.5 label 4004
+ecmp=$(route6 1 2001:db8:100::/64)
+new_buckets=$(ecmp_buckets "$(jq -r .group <<<"$ecmp")")
+vr_check_eq "2 members; every bucket of a staying member kept, the others spread over the staying ones" "2 0 0" \
+	"$(jq -rn --argjson o "$old_buckets" --argjson n "$new_buckets" --argjson m "$(jq -c .members <<<"$ecmp")" \
+		'"\($m | length) \([range(0; $o | length) | select(($m | index($o[.])) != null and $o[.] != $n[.])] | length) \([$n[] | select(($m | index(.)) == null)] | length)"')"
+vr_check_eq "the removed member's and the old group's nexthops were given back" $((nh6 + 4)) "$(nexthops_used)"
+vr_check "route replace of the /128 (host table) by ecmp" vrctl "$h" route replace 2001:db8:1::2/128 vrf 1 via ecmp \
+	vif "$vif6" tunnel 198.18.4.2 label 4001
+vr_check_eq "the /128 is an ecmp route, still only in vr_host6" "ecmp 2 1 00 40" \
+	"$(route6 1 2001:db8:1::2/128 | jq -r '"\(.type) \(.members | length)"') $(host6_keys 1 | jq length) $(trie6_plens 1)"
+vr_check "route replace of the /64 back to one tunnel" vrctl "$h" route replace 2001:db8:100::/64 vrf 1 via tunnel \
+	198.18.4.2 label 4001
+vr_check "route replace of the /128 back to the vif" vrctl "$h" route replace 2001:db8:1::2/128 vrf 1 via vif "$vif6"
+vr_check_eq "back to the nexthops before ECMP" "$((nh6 + 2)) 2" "$(nexthops_used) $(vif6_refcnt)"
+for r in 2001:db8:1::2/128 2001:db8:100::/64 ::/0; do
+	vr_check "route del $r" vrctl "$h" route del "$r" vrf 1
+done
+vr_check_eq "deleted: vr_host6 and the trie are empty, the nexthops given back, the vif's refcnt 1" "[]||$nh6 1 $r1" \
+	"$(host6_keys 1)|$(trie6_plens 1)|$(nexthops_used) $(vif6_refcnt) $(routes_in 1)"
+
+# route import: IPv4 and IPv6 lines in one file; a bad IPv6 line stops the whole file; a bulk of /128 routes.
+r2=$(routes_in 2)
+f=$VR_TMP/mixed6.txt
+{
+	echo "10.91.0.1/32 vrf 1 via tunnel 198.18.4.2 label 4010"
+	echo "2001:db8:200::1/128 vrf 1 via tunnel 198.18.4.2 label 4011"
+	echo "2001:db8:200::/48 vrf 2 discard"
+	echo "10.91.1.0/24 vrf 2 discard"
+	echo "2001:db8:200::1 vrf 2 discard"
+} >"$f"
+vr_check_eq "route import of a file mixing IPv4 and IPv6: 5 added" "5 5 0" \
+	"$(vrctl "$h" -j route import "$f" | jq -r '"\(.routes) \(.added) \(.failed)"')"
+vr_check_eq "each landed in its table (host4, host6, VRF 2's IPv6 trie)" \
+	"10.91.0.1/32 2001:db8:200::1/128|10.91.1.0/24 2001:db8:200::/48 2001:db8:200::1/128|30" \
+	"$(vrctl "$h" -j route show vrf 1 | jq -r '[.[] | select(.prefix | test("^10\\.91\\.|^2001:db8:200:")) | .prefix] | sort | join(" ")')|$(
+		vrctl "$h" -j route show vrf 2 | jq -r '[.[] | select(.prefix | test("^10\\.91\\.|^2001:db8:200:")) | .prefix] | sort | join(" ")')|$(
+		trie6_plens 2)"
+printf '2001:db8:300::/64 vrf 1 discard\n2001:db8:300::1/64 vrf 1 discard\n' >"$VR_TMP/bad6.txt"
+err=$(vrctl "$h" route import "$VR_TMP/bad6.txt" 2>&1)
+vr_check_eq "route import with an IPv6 line with host bits: exit 2" 2 "$?"
+vr_check_match "the error names the file and line" "bad6.txt:2: '2001:db8:300::1/64' has host bits set" "$err"
+vr_check_eq "nothing of that file was applied" "$((r1 + 2))" "$(routes_in 1)"
+big=$VR_TMP/big6.txt
+{
+	awk 'BEGIN { for (i = 0; i < 70; i++) printf "2001:db8:300::%x/128 vrf 2 via tunnel 198.18.4.6 label %d\n", i + 1, 5000 + i }'
+	echo "2001:db8:200::1/128 vrf 1 via tunnel 198.18.4.2 label 4012"   # exists
+	echo "2001:db8:400::/64 vrf 9 discard"                              # no VRF 9
+} >"$big"
+err=$(vrctl "$h" route import "$big" 2>&1)
+vr_check_eq "a 72-line IPv6 import through the batch path with 2 refused lines: exit 1" 1 "$?"
+vr_check_match "summary: 70 added, 2 failed" "70 routes added, 2 failed" "$err"
+vr_check_match "the existing /128 is explained with its line" "big6.txt:71: .*already exists" "$err"
+vr_check_match "the missing VRF is explained with its line" "big6.txt:72: .*VRF 9 does not exist" "$err"
+vr_check_eq "VRF 2: 73 routes more, in route show and vrf list; 71 of them in vr_host6" "$((r2 + 73)) $((r2 + 73)) 71" \
+	"$(routes_in 2) $(vrctl "$h" -j vrf list | jq '.[] | select(.vrf == 2) | .routes') $(host6_keys 2 | jq length)"
+vr_check "vif del of the IPv6 vif" vrctl "$h" vif del "$vif6"
+
 # ---- labels
 vr_check "label add 700 vif" vrctl "$h" label add 700 vif "$vif"
 vr_check "label add 701 vrf 2" vrctl "$h" label add 701 vrf 2
@@ -208,6 +354,8 @@ vr_check "vrf del 1 (1000 routes)" vrctl "$h" vrf del 1
 vr_check_eq "no label left" 0 "$(vrctl "$h" -j label show | jq length)"
 vr_check_eq "no host route left in the exact-match table" 0 \
 	"$(nsenter --net="/run/netns/$(vr_ns "$h")" bpftool -j map dump pinned "$(vr_pindir "$h")/vr_host4" | jq length)"
+vr_check_eq "no IPv6 host route left in vr_host6" 0 "$(bpf_dump pinned "$pin/vr_host6" | jq length)"
+vr_check_eq "no IPv6 trie left in vr_vrf6" 0 "$(bpf_dump pinned "$pin/vr_vrf6" | jq length)"
 vr_check_eq "every nexthop was given back" 0 "$(nexthops_used)"
 vr_check_eq "no tunnel endpoint is left once no nexthop points at one" 0 "$(vrctl "$h" -j endpoint list | jq length)"
 

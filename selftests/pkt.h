@@ -27,6 +27,7 @@
 #define IPPROTO_UDP_ 17
 #define IPPROTO_GRE_ 47
 #define IPPROTO_SCTP_ 132
+#define IPPROTO_ICMPV6_ 58
 
 #define IP_DF_ 0x4000
 #define IP_MF_ 0x2000

@@ -66,7 +66,7 @@ struct dev {
 	const char *name, *peer; /* peer NULL: a tap, whose VM side is this process (it holds the tap's fd) */
 	uint8_t mac[6];      /* the device's own MAC */
 	uint8_t peer_mac[6]; /* its peer's: the VM's, or for the fabric the underlay neighbour's */
-	uint32_t vrf, ip, gw;
+	uint32_t vrf, ip, gw; /* IPv6: the VM has fd00::<ip>, its gateway fd00::<gw> (see addr6) */
 	bool tc;             /* a vif in mode tc (vr_vif_tc only); the others are in mode xdp */
 };
 
@@ -113,7 +113,7 @@ static const struct dev devs[NDEV] = {
 #define IS_VIF(d) ((d) >= VM1 && (d) <= VM6)
 
 /* MACs a frame can carry, by name. */
-enum { M_ZERO, M_BCAST, M_LLDP, M_VR, M_FAB, M_NBR, M_VM1, M_VM2, M_VM3, M_VM4, M_VM5, M_VM6, M_NOVIF, NMAC };
+enum { M_ZERO, M_BCAST, M_LLDP, M_VR, M_FAB, M_NBR, M_VM1, M_VM2, M_VM3, M_VM4, M_VM5, M_VM6, M_NOVIF, M_V6MC, NMAC };
 static const uint8_t macs[NMAC][6] = {
 	[M_ZERO] = { 0 },
 	[M_BCAST] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
@@ -128,6 +128,7 @@ static const uint8_t macs[NMAC][6] = {
 	[M_VM5] = { 2, 0, 0, 0, 1, 5 },
 	[M_VM6] = { 2, 0, 0, 0, 2, 6 },
 	[M_NOVIF] = { 2, 0, 0, 0, 9, 9 },
+	[M_V6MC] = { 0x33, 0x33, 0xff, 0, 0, 1 }, /* a solicited-node multicast group's */
 };
 
 struct route {
@@ -137,6 +138,7 @@ struct route {
 	uint32_t remote;  /* TUNNEL */
 	uint32_t label;   /* TUNNEL */
 	uint8_t encap;    /* TUNNEL: VR_ENCAP_UDP (0) or VR_ENCAP_GRE */
+	bool v6;          /* an IPv6 route: fd00::<prefix>/(96 + plen) */
 };
 
 static const struct route routes[] = {
@@ -161,6 +163,19 @@ static const struct route routes[] = {
 	{ 1, GRE_HOST_IP, 32, VR_NH_TUNNEL, 0, NBR_IP, 370, VR_ENCAP_GRE },
 	{ 1, IP4(10, 5, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 100, VR_ENCAP_GRE },
 	{ 2, IP4(10, 6, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 311, VR_ENCAP_GRE },
+	/* IPv6: the same places under fd00::/96, with labels of their own so that a case shows which table
+	 * answered. */
+	{ 1, VM1_IP, 32, VR_NH_ENCAP, VM1, 0, 0, 0, true },
+	{ 1, VM2_IP, 32, VR_NH_ENCAP, VM2, 0, 0, 0, true },
+	{ 1, VM4_IP, 32, VR_NH_ENCAP, VM4, 0, 0, 0, true },
+	{ 1, VM1_EXTRA_IP, 32, VR_NH_ENCAP, VM1, 0, 0, 0, true },
+	{ 1, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 600, 0, true },
+	{ 1, REMOTE_HOST_IP, 32, VR_NH_TUNNEL, 0, NBR_IP, 670, 0, true },
+	{ 1, IP4(10, 6, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 700, VR_ENCAP_GRE, true },
+	{ 1, IP4(10, 1, 66, 0), 24, VR_NH_DISCARD, 0, 0, 0, 0, true },
+	{ 2, VM3_IP, 32, VR_NH_ENCAP, VM3, 0, 0, 0, true },
+	{ 2, VM6_IP, 32, VR_NH_ENCAP, VM6, 0, 0, 0, true },
+	{ 2, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 800, 0, true },
 };
 
 /* Run-time state. */
@@ -315,7 +330,9 @@ struct flow {          /* an IP packet: IPv4 unless v6 */
 	uint16_t id, frag; /* frag: the flags/offset field, host order */
 	uint16_t sport, dport; /* UDP/TCP ports; ICMP echo id and sequence */
 	uint16_t len;      /* payload bytes after the L4 header (or after the IP header for later fragments) */
-	bool v6;           /* an IPv6/UDP packet instead (addresses fixed) */
+	bool v6;           /* an IPv6 packet instead: UDP or TCP, tos the traffic class, ttl the hop limit, the
+			    * addresses fd00::<src> / fd00::<dst> (0: 2001:db8::1 / ::2), or src6/dst6 */
+	const uint8_t *src6, *dst6;
 };
 
 #define LBL_VIF 0x80000000u
@@ -334,6 +351,16 @@ struct tun {           /* the outer headers of an MPLS-in-UDP (or MPLS-over-GRE)
 	bool stack;        /* two label stack entries (label, S=0) (label, S=1) */
 };
 
+struct nd {            /* an NDP message: a neighbour solicitation (135) or advertisement (136), or another type */
+	uint8_t type;
+	uint8_t hops;      /* 0: 255 */
+	uint32_t src, dst, target; /* fd00::<x> (dst 0: the target's solicited-node group), or src6/dst6/target6 */
+	const uint8_t *src6, *dst6, *target6;
+	int opt_mac;       /* M_*: a source (135) / target (136) link-layer address option; M_ZERO: none */
+	uint32_t flags;    /* 136: R, S, O */
+	bool bad_csum;
+};
+
 struct arp {
 	uint16_t op;
 	int sha;           /* M_* */
@@ -349,6 +376,8 @@ enum kind {
 	FK_ARP,   /* Ethernet | ARP */
 	FK_ETH,   /* Ethernet | ip.len bytes of payload, Ethertype .type */
 	FK_ICMPERR, /* Ethernet | IPv4 | ICMP fragmentation needed quoting the packet .ip (as the VM sent it) */
+	FK_ND,    /* Ethernet | IPv6 | ICMPv6 NDP message */
+	FK_ICMP6ERR, /* Ethernet | IPv6 | ICMPv6 Packet Too Big quoting the IPv6 packet .ip */
 };
 
 struct layout {        /* where the builder put things, for fix-ups */
@@ -363,11 +392,14 @@ struct frame {
 	struct flow ip;    /* FK_IP: the packet; FK_MPLS: the inner packet */
 	struct tun tun;
 	struct arp arp;
+	struct nd nd;
 	uint16_t pad;      /* zero bytes after the packet (Ethernet padding) */
 	uint16_t cut;      /* nonzero: truncate the frame to this many bytes */
 	bool relen;        /* after cut/pad: make the (outer) IPv4 and UDP lengths describe the frame */
 	void (*fix)(struct pkt *p, const struct layout *lo); /* deliberate damage, applied last */
-	uint32_t err_src;  /* FK_ICMPERR: the ICMP message's source address */
+	uint32_t err_src;  /* FK_ICMPERR: the ICMP message's source address (FK_ICMP6ERR: fd00::<err_src>, or
+			    * err_src6) */
+	const uint8_t *err_src6;
 	uint16_t err_mtu;  /* FK_ICMPERR: the next-hop MTU it announces */
 };
 
@@ -380,6 +412,28 @@ struct frame {
 #define ICMPF(s, d, ...)                                                                                      \
 	{ .src = (s), .dst = (d), .proto = IPPROTO_ICMP_, .ttl = 64, .id = 0x3a10, .sport = 0x4242, .dport = 1,   \
 	  .len = 56, __VA_ARGS__ }
+/* IPv6 flows between fd00::<s> and fd00::<d>. */
+#define V6U(s, d, ...)                                                                                        \
+	{ .v6 = true, .src = (s), .dst = (d), .proto = IPPROTO_UDP_, .ttl = 64, .sport = 40000, .dport = 5001,     \
+	  .len = 24, __VA_ARGS__ }
+#define V6T(s, d, ...)                                                                                        \
+	{ .v6 = true, .src = (s), .dst = (d), .proto = IPPROTO_TCP_, .ttl = 64, .sport = 40001, .dport = 80,       \
+	  .len = 40, __VA_ARGS__ }
+/* From a VM to the remote network, 1469 bytes of IPv6: one byte more than the tunnel takes. */
+#define BIG_V6(s, ...) V6U(s, REMOTE_IP, .len = 1469 - 48, __VA_ARGS__)
+/* A VM's neighbour solicitation for fd00::<t> from fd00::<a> (with its link-layer address option), and the
+ * vRouter's advertisement answering it (flags: R for the gateway, S and O always). */
+#define NS_ASK(vm, a, t, ...)                                                                                 \
+	{ .kind = FK_ND, .dst = M_V6MC, .src = (vm), .nd = { .type = 135, .src = (a), .target = (t), .opt_mac = (vm) }, \
+	  __VA_ARGS__ }
+#define NA_ANSWER(vm, a, t, fl, ...)                                                                          \
+	{ .kind = FK_ND, .dst = (vm), .src = M_VR,                                                            \
+	  .nd = { .type = 136, .src = (t), .dst = (a), .target = (t), .opt_mac = M_VR, .flags = (fl) }, __VA_ARGS__ }
+#define NA_S_O 0x60000000u
+#define NA_R_S_O 0xe0000000u
+/* The vRouter's Packet Too Big to a VM whose IPv6 packet f does not fit the tunnel, from fd00::<from>. */
+#define PKT_TOO_BIG(vm, from, f)                                                                              \
+	{ .kind = FK_ICMP6ERR, .dst = (vm), .src = M_VR, .err_src = (from), .err_mtu = TUNNEL_MTU, .ip = f }
 #define V6F(...) { .v6 = true, .proto = IPPROTO_UDP_, .ttl = 64, .sport = 40000, .dport = 5001, .len = 24, __VA_ARGS__ }
 /* From a VM to the remote network with DF, 1469 bytes of IPv4: one byte more than the tunnel takes. */
 #define BIG_UDP(s, ...) UDPF(s, REMOTE_IP, .frag = IP_DF_, .len = 1469 - 28, __VA_ARGS__)
@@ -440,6 +494,17 @@ static uint16_t model_sport(const struct pkt *p, size_t ip_off)
 {
 	uint32_t saddr, daddr, ports = 0;
 	uint16_t frag = pkt_get16(p, ip_off + 6);
+
+	if ((p->b[ip_off] >> 4) == 6) {
+		uint32_t a[4], b[4];
+		uint8_t next = p->b[ip_off + 6];
+
+		memcpy(a, p->b + ip_off + 8, 16);
+		memcpy(b, p->b + ip_off + 24, 16);
+		if ((next == IPPROTO_TCP_ || next == IPPROTO_UDP_ || next == IPPROTO_SCTP_) && ip_off + 44 <= p->len)
+			memcpy(&ports, p->b + ip_off + 40, 4);
+		return vr_sport_from_hash(vr_flow_hash6(a, b, ports, next, cfg.hash_seed));
+	}
 	uint8_t proto = p->b[ip_off + 9];
 	size_t hlen = (size_t)(p->b[ip_off] & 0xf) * 4;
 
@@ -453,6 +518,29 @@ static uint16_t model_sport(const struct pkt *p, size_t ip_off)
 
 static const uint8_t v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+static const uint8_t v6_unspec[16];
+static const uint8_t v6_ll_vm1[16] = { 0xfe, 0x80, [8] = 0, 0, 0, 0xff, 0xfe, 0, 1, 1 };
+static const uint8_t v6_all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+/* fe80:: with the vRouter MAC as modified EUI-64: where the vRouter speaks from on a vif without an IPv6
+ * gateway. */
+static const uint8_t v6_vr_ll[16] = { 0xfe, 0x80, [8] = 0x02, 0x00, 0x5e, 0xff, 0xfe, 0x00, 0x01, 0x00 };
+
+/* An IPv6 address of the tests: explicit if given, else fd00::<v4> (v4 in host order), else dflt. */
+static void addr6(uint8_t out[16], const uint8_t *explicit_addr, uint32_t v4, const uint8_t *dflt)
+{
+	if (explicit_addr) {
+		memcpy(out, explicit_addr, 16);
+	} else if (v4) {
+		memset(out, 0, 16);
+		out[0] = 0xfd;
+		out[12] = v4 >> 24;
+		out[13] = v4 >> 16;
+		out[14] = v4 >> 8;
+		out[15] = v4;
+	} else {
+		memcpy(out, dflt, 16);
+	}
+}
 
 static void build_flow(struct pkt *p, const struct flow *f, struct layout *lo)
 {
@@ -460,11 +548,24 @@ static void build_flow(struct pkt *p, const struct flow *f, struct layout *lo)
 	size_t ip, l4;
 
 	if (f->v6) {
-		ip = pkt_ipv6(p, IPPROTO_UDP_, f->ttl, v6_src, v6_dst);
-		l4 = pkt_udp(p, f->sport, f->dport);
-		pkt_payload(p, f->len, seed);
-		pkt_udp_end(p, ip, l4, true);
-		pkt_ipv6_end(p, ip);
+		uint8_t s6[16], d6[16];
+
+		addr6(s6, f->src6, f->src, v6_src);
+		addr6(d6, f->dst6, f->dst, v6_dst);
+		ip = pkt_ipv6(p, f->proto, f->ttl, s6, d6);
+		p->b[ip] = 0x60 | f->tos >> 4;
+		p->b[ip + 1] = (uint8_t)(f->tos << 4);
+		if (f->proto == IPPROTO_TCP_) {
+			l4 = pkt_tcp(p, f->sport, f->dport, 0x01020304, 0x0a0b0c0d, TCP_ACK | TCP_PSH);
+			pkt_payload(p, f->len, seed);
+			pkt_ipv6_end(p, ip);
+			pkt_tcp_end(p, ip, l4);
+		} else {
+			l4 = pkt_udp(p, f->sport, f->dport);
+			pkt_payload(p, f->len, seed);
+			pkt_ipv6_end(p, ip);
+			pkt_udp_end(p, ip, l4, true);
+		}
 		lo->in3 = ip;
 		lo->in4 = l4;
 		return;
@@ -511,6 +612,10 @@ static void build(struct pkt *p, const struct frame *fr, struct layout *lo)
 	case FK_MPLS:
 	case FK_ICMPERR:
 		natural = ETHTYPE_IP;
+		break;
+	case FK_ND:
+	case FK_ICMP6ERR:
+		natural = ETHTYPE_IPV6;
 		break;
 	case FK_ARP:
 		natural = ETHTYPE_ARP;
@@ -585,6 +690,56 @@ static void build(struct pkt *p, const struct frame *fr, struct layout *lo)
 		lo->in4 = icmp;
 		break;
 	}
+	case FK_ND: {
+		const struct nd *n = &fr->nd;
+		uint8_t s6[16], d6[16], t6[16];
+		size_t ip, icmp, o;
+		uint16_t c;
+
+		addr6(t6, n->target6, n->target, v6_unspec);
+		addr6(s6, n->src6, n->src, v6_unspec);
+		/* The solicited-node group of the target (RFC 4291 2.7.1): ff02::1:ff + its low 24 bits. */
+		uint8_t snm[16] = { 0xff, 0x02, [11] = 1, 0xff, t6[13], t6[14], t6[15] };
+		addr6(d6, n->dst6, n->dst, snm);
+		ip = pkt_ipv6(p, IPPROTO_ICMPV6_, n->hops ? n->hops : 255, s6, d6);
+		icmp = pkt_push(p, 24);
+		p->b[icmp] = n->type;
+		pkt_put32(p, icmp + 4, n->flags);
+		memcpy(p->b + icmp + 8, t6, 16);
+		if (n->opt_mac != M_ZERO) {
+			o = pkt_push(p, 8);
+			p->b[o] = n->type == 135 ? 1 : 2;
+			p->b[o + 1] = 1;
+			memcpy(p->b + o + 2, macs[n->opt_mac], 6);
+		}
+		pkt_ipv6_end(p, ip);
+		c = csum_fold(csum_add(pkt_pseudo_sum(p, ip, IPPROTO_ICMPV6_, p->len - icmp), p->b + icmp, p->len - icmp));
+		pkt_put16(p, icmp + 2, n->bad_csum ? (uint16_t)(c ^ 0x0101) : c);
+		lo->in3 = ip;
+		lo->in4 = icmp;
+		break;
+	}
+	case FK_ICMP6ERR: {
+		/* RFC 4443 3.2: type 2 code 0, the MTU, as much of the packet as the datapath quotes (its IPv6
+		 * header and ICMP_QUOTE_DATA bytes); the vRouter's hop limit 255. */
+		static struct pkt orig;
+		struct layout olo;
+		uint8_t s6[16];
+		size_t ip, icmp, q;
+
+		pkt_init(&orig);
+		build_flow(&orig, &fr->ip, &olo);
+		addr6(s6, fr->err_src6, fr->err_src, v6_unspec);
+		ip = pkt_ipv6(p, IPPROTO_ICMPV6_, 255, s6, orig.b + 8);
+		q = orig.len < 40 + ICMP_QUOTE_DATA ? orig.len : 40 + ICMP_QUOTE_DATA;
+		icmp = pkt_icmp_error(p, 2, 0, fr->err_mtu, orig.b, q);
+		pkt_ipv6_end(p, ip);
+		pkt_put16(p, icmp + 2, csum_fold(csum_add(pkt_pseudo_sum(p, ip, IPPROTO_ICMPV6_, p->len - icmp),
+							    p->b + icmp, p->len - icmp)));
+		lo->in3 = ip;
+		lo->in4 = icmp;
+		break;
+	}
 	default:
 		pkt_payload(p, fr->ip.len, 0xa5);
 		break;
@@ -628,6 +783,12 @@ static void fix_totlen_below_header(struct pkt *p, const struct layout *lo)
 static void fix_version6(struct pkt *p, const struct layout *lo)
 {
 	p->b[lo->in3] = 0x65;
+	pkt_ipv4_csum(p, lo->in3);
+}
+
+static void fix_inner_version5(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->in3] = 0x55;
 	pkt_ipv4_csum(p, lo->in3);
 }
 
@@ -854,9 +1015,156 @@ static const struct tcase cases[] = {
 	{ "vif/unknown-vif", "a device that is no vif", NOVIF, IPFR(M_VR, M_NOVIF, UDPF(IP4(10, 1, 0, 9), VM2_IP)),
 	  XDP_DROP, .drop = VR_DROP_UNKNOWN_VIF },
 
+	/* --- IPv6: routed in the VRF's IPv6 table, NDP, hop limit, Packet Too Big, tunnels ------------- */
+	{ "v6/local-udp", "VM -> VM over IPv6: hop limit - 1, MACs rewritten, Ethertype kept",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, V6U(VM1_IP, VM2_IP, .ttl = 63)), .tx = VM2 },
+	{ "v6/local-tcp-tclass", "TCP with a traffic class that must survive",
+	  VM2, IPFR(M_VR, M_VM2, V6T(VM2_IP, VM1_IP, .tos = 0xb8)),
+	  XDP_REDIRECT, IPFR(M_VM1, M_VR, V6T(VM2_IP, VM1_IP, .tos = 0xb8, .ttl = 63)), .tx = VM1 },
+	{ "v6/local-hop2", "hop limit 2 leaves with 1", VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP, .ttl = 2)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, V6U(VM1_IP, VM2_IP, .ttl = 1)), .tx = VM2 },
+	{ "v6/local-padding-trimmed", "bytes after the payload length are not delivered",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP, .len = 0), .pad = 6),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, V6U(VM1_IP, VM2_IP, .len = 0, .ttl = 63)), .tx = VM2 },
+	{ "v6/hop-limit-1", "hop limit 1 cannot be forwarded", VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP, .ttl = 1)),
+	  XDP_DROP, .drop = VR_DROP_TTL },
+	{ "v6/encap-udp", "MPLS-in-UDP from the IPv6 table (label 600), MPLS TC from the traffic class, TTL = hop limit",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, REMOTE_IP, .tos = 0xa0)),
+	  XDP_REDIRECT, TO_NBR(600, V6U(VM1_IP, REMOTE_IP, .tos = 0xa0, .ttl = 63)) },
+	{ "v6/encap-tcp", "TCP: the source port hashes the IPv6 flow",
+	  VM1, IPFR(M_VR, M_VM1, V6T(VM1_IP, REMOTE_IP, .ttl = 9)),
+	  XDP_REDIRECT, TO_NBR(600, V6T(VM1_IP, REMOTE_IP, .ttl = 8)) },
+	{ "v6/encap-host-route", "a /128 (the IPv6 host table) wins over the /112 of the trie: label 670",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, REMOTE_HOST_IP)),
+	  XDP_REDIRECT, TO_NBR(670, V6U(VM1_IP, REMOTE_HOST_IP, .ttl = 63)) },
+	{ "v6/encap-gre", "MPLS-over-GRE nexthop: label 700",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, GRE_IP)),
+	  XDP_REDIRECT, TO_NBR_GRE(700, V6U(VM1_IP, GRE_IP, .ttl = 63)) },
+	{ "v6/encap-vrf2", "VRF 2's IPv6 table: label 800",
+	  VM3, IPFR(M_VR, M_VM3, V6U(VM3_IP, REMOTE_IP)),
+	  XDP_REDIRECT, TO_NBR(800, V6U(VM3_IP, REMOTE_IP, .ttl = 63)) },
+	{ "v6/encap-extra-source", "an address routed to the VM's vif may be its source",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_EXTRA_IP, REMOTE_IP)),
+	  XDP_REDIRECT, TO_NBR(600, V6U(VM1_EXTRA_IP, REMOTE_IP, .ttl = 63)) },
+	{ "v6/encap-mtu-exact", "1468 bytes of IPv6 make a 1500-byte outer packet",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, REMOTE_IP, .len = 1468 - 48)),
+	  XDP_REDIRECT, TO_NBR(600, V6U(VM1_IP, REMOTE_IP, .len = 1468 - 48, .ttl = 63)) },
+	{ "v6/pkt-too-big", "1469 bytes: ICMPv6 Packet Too Big (MTU 1468) from the vif's IPv6 gateway",
+	  VM1, IPFR(M_VR, M_VM1, BIG_V6(VM1_IP)),
+	  XDP_REDIRECT, PKT_TOO_BIG(M_VM1, GW1, BIG_V6(VM1_IP)), .drop = VR_DROP_PKT_TOO_BIG, .tx = VM1 },
+	{ "v6/pkt-too-big-no-gateway", "a vif without an IPv6 gateway: from the vRouter's link-local address",
+	  VM6, IPFR(M_VR, M_VM6, BIG_V6(VM6_IP)),
+	  XDP_REDIRECT, { .kind = FK_ICMP6ERR, .dst = M_VM6, .src = M_VR, .err_src6 = v6_vr_ll, .err_mtu = TUNNEL_MTU,
+			  .ip = BIG_V6(VM6_IP) }, .drop = VR_DROP_PKT_TOO_BIG, .tx = VM6 },
+	{ "v6/no-route", "fd00::a0c8:1 is routed nowhere", VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, NOROUTE_IP)),
+	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "v6/no-route-v4-only", "10.9.5.0/24 exists for IPv4 only: the IPv6 /112 answers (label 600, not 150)",
+	  VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, REMOTE_LPM_IP)),
+	  XDP_REDIRECT, TO_NBR(600, V6U(VM1_IP, REMOTE_LPM_IP, .ttl = 63)) },
+	{ "v6/other-vrf", "VM3's VRF has no route to VM1's IPv6 address", VM3, IPFR(M_VR, M_VM3, V6U(VM3_IP, VM1_IP)),
+	  XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "v6/discard", "a discard route", VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, DISCARD_IP)), XDP_DROP,
+	  .drop = VR_DROP_DISCARD },
+	{ "v6/spoofed-source", "VM1 sending from VM2's IPv6 address", VM1, IPFR(M_VR, M_VM1, V6U(VM2_IP, REMOTE_IP)),
+	  XDP_DROP, .drop = VR_DROP_SPOOF_IP },
+	{ "v6/unspecified-source", "source ::", VM1, IPFR(M_VR, M_VM1, V6U(0, REMOTE_IP, .src6 = v6_unspec)),
+	  XDP_DROP, .drop = VR_DROP_SPOOF_IP },
+	{ "v6/link-local-destination", "fe80:: is never routed", VM1,
+	  IPFR(M_VR, M_VM1, V6U(VM1_IP, 0, .dst6 = v6_ll_vm1)), XDP_DROP, .drop = VR_DROP_LINK_LOCAL },
+	{ "v6/multicast-destination", "ff02::1 (an MLD report would go to ff02::16)", VM1,
+	  IPFR(M_VR, M_VM1, V6U(VM1_IP, 0, .dst6 = v6_all_nodes)), XDP_DROP, .drop = VR_DROP_LINK_LOCAL },
+	{ "v6/link-local-source", "from fe80:: to a routed address", VM1,
+	  IPFR(M_VR, M_VM1, V6U(0, REMOTE_IP, .src6 = v6_ll_vm1)), XDP_DROP, .drop = VR_DROP_LINK_LOCAL },
+	{ "v6/truncated", "payload length beyond the frame", VM1,
+	  IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP), .cut = 14 + 40 + 20), XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "v6/header-cut", "30 bytes of IPv6 header", VM1,
+	  IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP), .cut = 14 + 30), XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "v6/vlan", "802.1Q-tagged IPv6", VM1, IPFR(M_VR, M_VM1, V6U(VM1_IP, VM2_IP), .vlan = 7), XDP_DROP,
+	  .drop = VR_DROP_VLAN },
+	{ "nd/gateway", "a neighbour solicitation for the IPv6 gateway: advertisement with R, S, O and the vRouter MAC",
+	  VM1, NS_ASK(M_VM1, VM1_IP, GW1), XDP_REDIRECT, NA_ANSWER(M_VM1, VM1_IP, GW1, NA_R_S_O), .tx = VM1 },
+	{ "nd/routed-local", "for another VM's address in the VRF: S and O, not R",
+	  VM1, NS_ASK(M_VM1, VM1_IP, VM2_IP), XDP_REDIRECT, NA_ANSWER(M_VM1, VM1_IP, VM2_IP, NA_S_O), .tx = VM1 },
+	{ "nd/routed-remote", "for an address behind a tunnel", VM1, NS_ASK(M_VM1, VM1_IP, REMOTE_IP), XDP_REDIRECT,
+	  NA_ANSWER(M_VM1, VM1_IP, REMOTE_IP, NA_S_O), .tx = VM1 },
+	{ "nd/no-option", "a solicitation without a source link-layer address option (unicast NUD): grown to carry ours",
+	  VM1, NS_ASK(M_VM1, VM1_IP, GW1, .nd.opt_mac = M_ZERO, .nd.dst = GW1), XDP_REDIRECT,
+	  NA_ANSWER(M_VM1, VM1_IP, GW1, NA_R_S_O), .tx = VM1 },
+	{ "nd/link-local-source", "from the VM's link-local address: answered to it",
+	  VM1, NS_ASK(M_VM1, 0, GW1, .nd.src6 = v6_ll_vm1), XDP_REDIRECT,
+	  { .kind = FK_ND, .dst = M_VM1, .src = M_VR, .nd = { .type = 136, .src = GW1, .dst6 = v6_ll_vm1, .target = GW1,
+							   .opt_mac = M_VR, .flags = NA_R_S_O } }, .tx = VM1 },
+	{ "nd/not-routed", "for an address not routed in the VRF", VM1, NS_ASK(M_VM1, VM1_IP, NOROUTE_IP), XDP_DROP,
+	  .drop = VR_DROP_ND_NO_ROUTE },
+	{ "nd/discard", "for an address under a discard route", VM1, NS_ASK(M_VM1, VM1_IP, DISCARD_IP), XDP_DROP,
+	  .drop = VR_DROP_ND_NO_ROUTE },
+	{ "nd/other-vrf", "VM3 asks for VM1's address, which its VRF does not route", VM3,
+	  NS_ASK(M_VM3, VM3_IP, VM1_IP), XDP_DROP, .drop = VR_DROP_ND_NO_ROUTE },
+	{ "nd/dad", "duplicate address detection (source ::) is the VM's business", VM1,
+	  NS_ASK(M_VM1, 0, VM1_IP, .nd.src6 = v6_unspec, .nd.opt_mac = M_ZERO), XDP_DROP, .drop = VR_DROP_ND_IGNORED },
+	{ "nd/own-address", "for the VM's own address", VM1, NS_ASK(M_VM1, VM1_IP, VM1_IP), XDP_DROP,
+	  .drop = VR_DROP_ND_IGNORED },
+	{ "nd/hop-limit-64", "RFC 4861 7.1.1: hop limit other than 255 is not NDP from the link", VM1,
+	  NS_ASK(M_VM1, VM1_IP, GW1, .nd.hops = 64), XDP_DROP, .drop = VR_DROP_ND_IGNORED },
+	{ "nd/bad-checksum", "ICMPv6 checksum wrong", VM1, NS_ASK(M_VM1, VM1_IP, GW1, .nd.bad_csum = true), XDP_DROP,
+	  .drop = VR_DROP_MALFORMED },
+	{ "nd/spoofed-source", "from VM2's address on VM1's vif", VM1, NS_ASK(M_VM1, VM2_IP, GW1), XDP_DROP,
+	  .drop = VR_DROP_SPOOF_IP },
+	{ "nd/spoofed-mac", "from a MAC that is not the vif's", VM1, NS_ASK(M_VM2, VM1_IP, GW1), XDP_DROP,
+	  .drop = VR_DROP_SPOOF_MAC },
+	{ "nd/advertisement", "a VM's own advertisement needs no answer", VM1,
+	  NA_ANSWER(M_VR, VM2_IP, VM1_IP, NA_S_O, .src = M_VM1, .nd.opt_mac = M_VM1), XDP_DROP,
+	  .drop = VR_DROP_ND_IGNORED },
+	{ "nd/router-solicitation", "no router advertisements: addresses are configured", VM1,
+	  NS_ASK(M_VM1, VM1_IP, GW1, .nd.type = 133), XDP_DROP, .drop = VR_DROP_ND_IGNORED },
+	{ "nd/truncated", "a solicitation cut inside its target", VM1, NS_ASK(M_VM1, VM1_IP, GW1, .cut = 14 + 40 + 20),
+	  XDP_DROP, .drop = VR_DROP_MALFORMED },
+	{ "fab/v6-decap-vif-label", "IPv6 inside a vif's label: delivered with Ethertype IPv6, hop limit kept",
+	  FAB, FROM_NBR(LBL(VM1), V6U(REMOTE_IP, VM1_IP, .ttl = 61)), XDP_REDIRECT,
+	  IPFR(M_VM1, M_VR, V6U(REMOTE_IP, VM1_IP, .ttl = 61)), .tx = VM1 },
+	{ "fab/v6-decap-gre", "IPv6 in MPLS-over-GRE", FAB, FROM_NBR_GRE(LBL(VM2), V6T(REMOTE_IP, VM2_IP)),
+	  XDP_REDIRECT, IPFR(M_VM2, M_VR, V6T(REMOTE_IP, VM2_IP)), .tx = VM2 },
+	{ "fab/v6-decap-vrf-label", "VRF 2's label: the IPv6 destination picks the vif",
+	  FAB, FROM_NBR(VRF2_LABEL, V6U(REMOTE_IP, VM3_IP)), XDP_REDIRECT, IPFR(M_VM3, M_VR, V6U(REMOTE_IP, VM3_IP)),
+	  .tx = VM3 },
+	{ "fab/v6-decap-vrf-label-no-route", "VRF 2's label, an IPv6 destination of VRF 1 only",
+	  FAB, FROM_NBR(VRF2_LABEL, V6U(REMOTE_IP, VM1_IP)), XDP_DROP, .drop = VR_DROP_NO_ROUTE },
+	{ "fab/v6-decap-vrf-label-to-tunnel", "VRF 2's label, an IPv6 destination behind a tunnel: never re-tunnelled",
+	  FAB, FROM_NBR(VRF2_LABEL, V6U(VM3_IP, REMOTE_IP)), XDP_DROP, .drop = VR_DROP_NH_INVALID },
+	{ "fab/v6-decap-to-tc-vif", "IPv6 for a vif in mode tc: handed to TC with the metadata",
+	  FAB, FROM_NBR(LBL(VM4), V6U(REMOTE_IP, VM4_IP)), XDP_PASS, IPFR(M_VM4, M_VR, V6U(REMOTE_IP, VM4_IP)),
+	  .tx = VM4, .meta = VM4 },
+	{ "fab/v6-inner-truncated", "the inner payload length runs past the UDP datagram", FAB,
+	  FROM_NBR(LBL(VM1), V6U(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 4 + 50, .relen = true), XDP_DROP,
+	  .drop = VR_DROP_MALFORMED },
+	{ "tc/v6-local", "IPv6 VM -> VM on the skb path", VM4, IPFR(M_VR, M_VM4, V6U(VM4_IP, VM1_IP)), TC_ACT_REDIRECT,
+	  IPFR(M_VM1, M_VR, V6U(VM4_IP, VM1_IP, .ttl = 63)), .tx = VM1, TC_CASE },
+	{ "tc/v6-encap-udp", "IPv6 MPLS-in-UDP on the skb path", VM4, IPFR(M_VR, M_VM4, V6T(VM4_IP, REMOTE_IP)),
+	  TC_ACT_REDIRECT, TO_NBR(600, V6T(VM4_IP, REMOTE_IP, .ttl = 63)), TC_CASE },
+	{ "tc/v6-encap-gre", "IPv6 MPLS-over-GRE on the skb path", VM4, IPFR(M_VR, M_VM4, V6U(VM4_IP, GRE_IP)),
+	  TC_ACT_REDIRECT, TO_NBR_GRE(700, V6U(VM4_IP, GRE_IP, .ttl = 63)), TC_CASE },
+	{ "tc/v6-pkt-too-big", "Packet Too Big on the skb path", VM4, IPFR(M_VR, M_VM4, BIG_V6(VM4_IP)),
+	  TC_ACT_REDIRECT, PKT_TOO_BIG(M_VM4, GW1, BIG_V6(VM4_IP)), .drop = VR_DROP_PKT_TOO_BIG, .tx = VM4, TC_CASE },
+	{ "tc/v6-hop-limit-1", "hop limit 1 on the skb path", VM4, IPFR(M_VR, M_VM4, V6U(VM4_IP, VM1_IP, .ttl = 1)),
+	  TC_ACT_SHOT, .drop = VR_DROP_TTL, TC_CASE },
+	{ "tc/nd-gateway", "NDP on the skb path", VM4, NS_ASK(M_VM4, VM4_IP, GW1), TC_ACT_REDIRECT,
+	  NA_ANSWER(M_VM4, VM4_IP, GW1, NA_R_S_O), .tx = VM4, TC_CASE },
+	{ "tc/nd-no-option", "a solicitation without options on the skb path: grown", VM4,
+	  NS_ASK(M_VM4, VM4_IP, VM1_IP, .nd.opt_mac = M_ZERO), TC_ACT_REDIRECT,
+	  NA_ANSWER(M_VM4, VM4_IP, VM1_IP, NA_S_O), .tx = VM4, TC_CASE },
+	{ "tc/nd-not-routed", "NDP for an unrouted address on the skb path", VM4, NS_ASK(M_VM4, VM4_IP, NOROUTE_IP),
+	  TC_ACT_SHOT, .drop = VR_DROP_ND_NO_ROUTE, TC_CASE },
+	{ "fab-tc/v6-decap", "fabric mode tc: IPv6 decapsulated by vr_fabric_tc",
+	  FAB, FROM_NBR(LBL(VM4), V6T(REMOTE_IP, VM4_IP)), TC_ACT_REDIRECT, IPFR(M_VM4, M_VR, V6T(REMOTE_IP, VM4_IP)),
+	  .tx = VM4, FAB_TC_MODE_CASE },
+	{ "fab-tc/v6-decap-vrf-label", "fabric mode tc: VRF 2's label with IPv6 inside",
+	  FAB, FROM_NBR(VRF2_LABEL, V6U(REMOTE_IP, VM6_IP)), TC_ACT_REDIRECT, IPFR(M_VM6, M_VR, V6U(REMOTE_IP, VM6_IP)),
+	  .tx = VM6, FAB_TC_MODE_CASE },
+
 	/* --- frames the vRouter does not route ------------------------------------------------------- */
-	{ "vif/ipv6", "IPv6 is not routed (yet)", VM1, IPFR(M_VR, M_VM1, V6F()),
-	  XDP_DROP, .drop = VR_DROP_ETHERTYPE },
+	{ "vif/ipv6-foreign-source", "IPv6 from an address that is neither the VM's nor routed to its vif",
+	  VM1, IPFR(M_VR, M_VM1, V6F()), XDP_DROP, .drop = VR_DROP_SPOOF_IP },
 	{ "vif/lldp", "LLDP", VM1, ETHFR(M_LLDP, M_VM1, ETHTYPE_LLDP, 46), XDP_DROP, .drop = VR_DROP_ETHERTYPE },
 	{ "vif/vlan", "802.1Q-tagged IPv4", VM1, IPFR(M_VR, M_VM1, UDPF(VM1_IP, VM2_IP), .vlan = 100),
 	  XDP_DROP, .drop = VR_DROP_VLAN },
@@ -1020,7 +1328,8 @@ static const struct tcase cases[] = {
 	  XDP_DROP, .drop = VR_DROP_BAD_LABEL },
 	{ "fab/gre-label-stack", "two labels (S=0 on the first)", FAB,
 	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.stack = true), XDP_DROP, .drop = VR_DROP_MPLS_STACK },
-	{ "fab/gre-inner-ipv6", "IPv6 inside", FAB, FROM_NBR_GRE(LBL(VM1), V6F()), XDP_DROP,
+	{ "fab/gre-inner-version5", "inner IP version 5", FAB,
+	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .fix = fix_inner_version5), XDP_DROP,
 	  .drop = VR_DROP_INNER_PROTO },
 	{ "fab/gre-mpls-truncated", "2 bytes of MPLS after the GRE header, lengths consistent", FAB,
 	  FROM_NBR_GRE(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 4 + 2, .relen = true),
@@ -1090,7 +1399,9 @@ static const struct tcase cases[] = {
 	  FROM_NBR(3, UDPF(REMOTE_IP, VM1_IP)), XDP_DROP, .drop = VR_DROP_BAD_LABEL },
 	{ "fab/label-stack", "two labels (S=0 on the first)", FAB,
 	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .tun.stack = true), XDP_DROP, .drop = VR_DROP_MPLS_STACK },
-	{ "fab/inner-ipv6", "IPv6 inside", FAB, FROM_NBR(LBL(VM1), V6F()), XDP_DROP, .drop = VR_DROP_INNER_PROTO },
+	{ "fab/inner-version5", "inner IP version 5", FAB,
+	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .fix = fix_inner_version5), XDP_DROP,
+	  .drop = VR_DROP_INNER_PROTO },
 	{ "fab/mpls-truncated", "2 bytes of MPLS in a consistent UDP packet", FAB,
 	  FROM_NBR(LBL(VM1), UDPF(REMOTE_IP, VM1_IP), .cut = 14 + 20 + 8 + 2, .relen = true),
 	  XDP_DROP, .drop = VR_DROP_MALFORMED },
@@ -1259,7 +1570,8 @@ static const struct tcase cases[] = {
 	  VM4, IPFR(M_VR, M_VM4, ICMPF(VM4_IP, GW1, .ttl = 1)), TC_ACT_OK, TC_CASE },
 	{ "tc/unknown-vif", "a device that is no vif", NOVIF, IPFR(M_VR, M_NOVIF, UDPF(IP4(10, 1, 0, 9), VM2_IP)),
 	  TC_ACT_SHOT, .drop = VR_DROP_UNKNOWN_VIF, TC_CASE },
-	{ "tc/ipv6", "IPv6 is not routed (yet)", VM4, IPFR(M_VR, M_VM4, V6F()), TC_ACT_SHOT, .drop = VR_DROP_ETHERTYPE,
+	{ "tc/ipv6-foreign-source", "IPv6 from an address that is neither the VM's nor routed to its vif",
+	  VM4, IPFR(M_VR, M_VM4, V6F()), TC_ACT_SHOT, .drop = VR_DROP_SPOOF_IP,
 	  TC_CASE },
 	{ "tc/lldp", "LLDP", VM4, ETHFR(M_LLDP, M_VM4, ETHTYPE_LLDP, 46), TC_ACT_SHOT, .drop = VR_DROP_ETHERTYPE,
 	  TC_CASE },
@@ -2058,7 +2370,7 @@ static void test_vrf_isolation_property(void)
 	enum { ROUTES = 300, PACKETS = 5000, TUNNELED = 3000 };
 	static const int senders[] = { VM1, VM2, VM3, VM6 }, vrf1_vifs[] = { VM1, VM2, VM4, VM5 },
 			 vrf2_vifs[] = { VM3, VM6 };
-	struct { __u32 vrf, prefix, plen; } added[ROUTES];
+	struct { __u32 vrf, prefix, plen; bool v6; } added[ROUTES];
 	uint32_t rng = 0x5eed1234;
 	int n = 0, violations = 0, delivered = 0, tunnelled = 0;
 	char first[160] = "";
@@ -2077,8 +2389,16 @@ static void test_vrf_isolation_property(void)
 			nh = (struct vr_nh_spec){ .type = VR_NH_TUNNEL, .remote_ip = htonl(NBR_IP),
 						  .label = (vrf == 1 ? 5000 : 6000) + (__u32)i };
 		}
-		if (!vr_route_add(&h, vrf, htonl(prefix), plen, &nh))
-			added[n++] = (typeof(added[0])){ vrf, prefix, plen };
+		/* Half of the routes are IPv6 ones: fd00::<prefix>/(96 + plen). */
+		if (xorshift32(&rng) & 1) {
+			struct in6_addr a;
+
+			addr6(a.s6_addr, NULL, prefix, v6_unspec);
+			if (!vr_route6_add(&h, vrf, &a, 96 + plen, &nh))
+				added[n++] = (typeof(added[0])){ vrf, prefix, plen, true };
+		} else if (!vr_route_add(&h, vrf, htonl(prefix), plen, &nh)) {
+			added[n++] = (typeof(added[0])){ vrf, prefix, plen, false };
+		}
 	}
 	for (int i = 0; i < PACKETS + TUNNELED; i++) {
 		bool tun = i >= PACKETS;
@@ -2090,14 +2410,29 @@ static void test_vrf_isolation_property(void)
 		__u32 verdict = 0, meta = 0;
 		size_t ipo, udpo;
 
+		bool v6 = xorshift32(&rng) & 1;
+
 		pkt_init(&inner);
-		pkt_eth(&inner, devs[src].mac, devs[src].peer_mac, ETHTYPE_IP);
-		ipo = pkt_ipv4(&inner, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_, .src = devs[src].ip,
-							    .dst = dst });
+		pkt_eth(&inner, devs[src].mac, devs[src].peer_mac, v6 ? ETHTYPE_IPV6 : ETHTYPE_IP);
+		if (v6) {
+			uint8_t s6[16], d6[16];
+
+			addr6(s6, NULL, devs[src].ip, v6_unspec);
+			addr6(d6, NULL, dst, v6_unspec);
+			ipo = pkt_ipv6(&inner, IPPROTO_UDP_, 64, s6, d6);
+		} else {
+			ipo = pkt_ipv4(&inner, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_,
+								    .src = devs[src].ip, .dst = dst });
+		}
 		udpo = pkt_udp(&inner, (uint16_t)xorshift32(&rng), (uint16_t)xorshift32(&rng));
 		pkt_payload(&inner, 8, (uint8_t)i);
-		pkt_udp_end(&inner, ipo, udpo, true);
-		pkt_ipv4_end(&inner, ipo);
+		if (v6) {
+			pkt_ipv6_end(&inner, ipo);
+			pkt_udp_end(&inner, ipo, udpo, true);
+		} else {
+			pkt_udp_end(&inner, ipo, udpo, true);
+			pkt_ipv4_end(&inner, ipo);
+		}
 		if (!tun) {
 			in_buf = inner;
 		} else {
@@ -2125,7 +2460,8 @@ static void test_vrf_isolation_property(void)
 			/* Tunnelled: a label of the sender's VRF (random routes or the fixed ones of test_datapath). */
 			if (!tun && !((label >= 5000 && label < 6000 && want_vrf == 1) ||
 				      (label >= 6000 && label < 7000 && want_vrf == 2) ||
-				      (want_vrf == 1 && label < 200) || (want_vrf == 2 && label == 200))) {
+				      (want_vrf == 1 && (label < 200 || label == 600 || label == 670)) ||
+				      (want_vrf == 2 && (label == 200 || label == 800)))) {
 				if (!violations++)
 					snprintf(first, sizeof(first), "VRF %u sender tunnelled with label %u to %s", want_vrf,
 						 label, ip_str(dst));
@@ -2149,14 +2485,21 @@ static void test_vrf_isolation_property(void)
 				 want_vrf, ip_str(dst), devs[tgt].name, devs[tgt].vrf);
 		}
 	}
-	for (int i = 0; i < n; i++)
-		vr_route_del(&h, added[i].vrf, htonl(added[i].prefix), added[i].plen);
+	for (int i = 0; i < n; i++) {
+		struct in6_addr a;
+
+		addr6(a.s6_addr, NULL, added[i].prefix, v6_unspec);
+		if (added[i].v6)
+			vr_route6_del(&h, added[i].vrf, &a, 96 + added[i].plen);
+		else
+			vr_route_del(&h, added[i].vrf, htonl(added[i].prefix), added[i].plen);
+	}
 	if (violations)
 		why("%d deliveries crossed a VRF; first: %s", violations, first);
 	if (delivered < 500 || tunnelled < 500)
 		why("too few deliveries to mean anything (%d delivered, %d tunnelled)", delivered, tunnelled);
-	tend("property/vrf-isolation", "300 random routes, 8,000 random packets and tunnel packets: nothing crosses "
-				       "a VRF");
+	tend("property/vrf-isolation", "300 random IPv4 and IPv6 routes, 8,000 random IPv4 and IPv6 packets and "
+				       "tunnel packets: nothing crosses a VRF");
 }
 
 /* A configured tunnel endpoint is accepted from the next packet on, and refused again once deconfigured. */
@@ -3025,6 +3368,8 @@ static int setup_vrouter(void)
 		if (!IS_VIF(d))
 			continue;
 		memcpy(s.mac, devs[d].peer_mac, 6);
+		addr6(s.ip6.s6_addr, NULL, devs[d].ip, v6_unspec);
+		addr6(s.gw6.s6_addr, NULL, devs[d].gw, v6_unspec);
 		if (vr_vif_add(&h, &s, &vifs[d]))
 			return setup_fail("vr_vif_add %s: %s", devs[d].name, vr_strerror());
 	}
@@ -3035,7 +3380,14 @@ static int setup_vrouter(void)
 			.remote_ip = htonl(r->remote), .label = r->label, .encap = r->encap,
 		};
 
-		if (vr_route_add(&h, r->vrf, htonl(r->prefix), r->plen, &nh))
+		if (r->v6) {
+			struct in6_addr a;
+
+			addr6(a.s6_addr, NULL, r->prefix, v6_unspec);
+			if (vr_route6_add(&h, r->vrf, &a, 96 + r->plen, &nh))
+				return setup_fail("vr_route6_add fd00::%s/%u in VRF %u: %s", ip_str(r->prefix),
+						  96 + r->plen, r->vrf, vr_strerror());
+		} else if (vr_route_add(&h, r->vrf, htonl(r->prefix), r->plen, &nh))
 			return setup_fail("vr_route_add %s/%u in VRF %u: %s", ip_str(r->prefix), r->plen, r->vrf,
 					  vr_strerror());
 	}
