@@ -370,6 +370,12 @@ declare -A VR_VM_KIND=([t1a]=veth [t1b]=veth [t1c]=tap [t2a]=veth [t2b]=veth [t2
 # The datapath each vif runs: tenant 1 on the XDP fast path, tenant 2 on the TC skb path (offloads left on).
 declare -A VR_VM_MODE=([t1a]=xdp [t1b]=xdp [t1c]=xdp [t2a]=tc [t2b]=tc [t2c]=tc [t2d]=tc)
 declare -A VR_VM_LABEL=()
+# Dual stack (VR_DUAL_STACK=1): every VM also has fd00:1::<last octet of its IPv4 address>/64 (the same in
+# both tenants, like the IPv4 addresses) and a default route via fd00:1::fe, the IPv6 gateway the vRouter
+# answers neighbour solicitations for. Off by default: the VMs' IPv6 chatter (MLD reports) would move the vif
+# counters other tests compare.
+VR_GW6=fd00:1::fe
+vr_vm_ip6() { echo "fd00:1::${VR_VM_IP[$1]##*.}"; }
 
 # Device names (all within IFNAMSIZ): the vif of VM v on its host, the fabric NIC of host h, and the
 # router's end of host h's link.
@@ -434,6 +440,13 @@ vr_topo_vm() {
 	vr_must ip -n "$vns" link set eth0 address "$(vr_vm_mac "$vm")" mtu "$VR_VM_MTU" up
 	vr_must ip -n "$vns" addr add "${VR_VM_IP[$vm]}/24" dev eth0
 	vr_must ip -n "$vns" route add default via "$VR_GW"
+	if [ -n "${VR_DUAL_STACK:-}" ]; then
+		# No router solicitations (the vRouter sends no advertisements) and no duplicate address detection.
+		ip netns exec "$vns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0 \
+			net.ipv6.conf.eth0.router_solicitations=0 net.ipv6.conf.eth0.accept_ra=0
+		vr_must ip -n "$vns" addr add "$(vr_vm_ip6 "$vm")/64" dev eth0 nodad
+		vr_must ip -n "$vns" -6 route add default via "$VR_GW6" dev eth0
+	fi
 	vr_must ip -n "$hns" link set "$vif" up
 }
 
@@ -453,7 +466,7 @@ vr_topo_vrouters() {
 	for vm in $VR_TOPO_VMS; do
 		vr_must vrctl "${VR_VM_HOST[$vm]}" vif add "$(vr_vif_dev "$vm")" vrf "${VR_VM_VRF[$vm]}" \
 			mac "$(vr_vm_mac "$vm")" ip "${VR_VM_IP[$vm]}" gw "$VR_GW" mtu "$VR_VM_MTU" \
-			mode "${VR_VM_MODE[$vm]:-xdp}"
+			mode "${VR_VM_MODE[$vm]:-xdp}" ${VR_DUAL_STACK:+ip6 "$(vr_vm_ip6 "$vm")" gw6 "$VR_GW6"}
 	done
 	for vm in $VR_TOPO_VMS; do
 		label=$(vrctl "${VR_VM_HOST[$vm]}" -j vif list |
@@ -465,14 +478,17 @@ vr_topo_vrouters() {
 	done
 	for vm in $VR_TOPO_VMS; do
 		for h in $VR_TOPO_HOSTS; do
-			if [ "$h" = "${VR_VM_HOST[$vm]}" ]; then
-				vr_must vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" via vif "$(vr_vif_dev "$vm")"
-			else
-				other=${VR_VM_HOST[$vm]}
-				vr_must vrctl "$h" route add "${VR_VM_IP[$vm]}/32" vrf "${VR_VM_VRF[$vm]}" \
-					via tunnel "${VR_HOST_IP[$other]}" label "${VR_VM_LABEL[$vm]}" \
-					${VR_TUNNEL_ENCAP:+encap "$VR_TUNNEL_ENCAP"}
-			fi
+			local p
+			for p in "${VR_VM_IP[$vm]}/32" ${VR_DUAL_STACK:+"$(vr_vm_ip6 "$vm")/128"}; do
+				if [ "$h" = "${VR_VM_HOST[$vm]}" ]; then
+					vr_must vrctl "$h" route add "$p" vrf "${VR_VM_VRF[$vm]}" via vif "$(vr_vif_dev "$vm")"
+				else
+					other=${VR_VM_HOST[$vm]}
+					vr_must vrctl "$h" route add "$p" vrf "${VR_VM_VRF[$vm]}" \
+						via tunnel "${VR_HOST_IP[$other]}" label "${VR_VM_LABEL[$vm]}" \
+						${VR_TUNNEL_ENCAP:+encap "$VR_TUNNEL_ENCAP"}
+				fi
+			done
 		done
 	done
 }
@@ -553,18 +569,28 @@ vr_agent_yaml() {
 }
 
 # vr_tcp_transfer FROM TO PORT [MIB]: MIB (default 4) MiB of random data over TCP from VM FROM to VM TO;
-# passes when the receiver's copy has the sender's digest.
+# passes when the receiver's copy has the sender's digest. vr_tcp_transfer6: the same over IPv6 (dual stack).
 vr_tcp_transfer() {
-	local from=$1 to=$2 port=$3 src=$VR_TMP/tcp-$1-$2.src dst=$VR_TMP/tcp-$1-$2.dst pid i
-	head -c $((${4:-4} << 20)) /dev/urandom >"$src"
-	vr_in "$to" timeout 30 socat -u "TCP-LISTEN:$port,reuseaddr,bind=${VR_VM_IP[$to]}" "OPEN:$dst,creat,trunc" \
-		2>"$VR_TMP/socat-$to.log" 9>&- &
+	_vr_tcp_transfer "$1" "$2" "TCP-LISTEN:$3,reuseaddr,bind=${VR_VM_IP[$2]}" "TCP:${VR_VM_IP[$2]}:$3" "$3" "${4:-4}"
+}
+
+vr_tcp_transfer6() {
+	local a
+	a=$(vr_vm_ip6 "$2")
+	_vr_tcp_transfer "$1" "$2" "TCP6-LISTEN:$3,reuseaddr,bind=[$a]" "TCP6:[$a]:$3" "$3" "${4:-4}"
+}
+
+# _vr_tcp_transfer FROM TO LISTEN-ADDRESS CONNECT-ADDRESS PORT MIB (socat address specs)
+_vr_tcp_transfer() {
+	local from=$1 to=$2 port=$5 src=$VR_TMP/tcp-$1-$2.src dst=$VR_TMP/tcp-$1-$2.dst pid i
+	head -c $(($6 << 20)) /dev/urandom >"$src"
+	vr_in "$to" timeout 30 socat -u "$3" "OPEN:$dst,creat,trunc" 2>"$VR_TMP/socat-$to.log" 9>&- &
 	pid=$!
 	for i in $(seq 50); do
 		vr_in "$to" ss -Htln "sport = :$port" | grep -q LISTEN && break
 		sleep 0.1
 	done
-	vr_in "$from" timeout 30 socat -u "OPEN:$src" "TCP:${VR_VM_IP[$to]}:$port,connect-timeout=5" ||
+	vr_in "$from" timeout 30 socat -u "OPEN:$src" "$4,connect-timeout=5" ||
 		{ kill "$pid" 2>/dev/null; wait "$pid"; return 1; }
 	wait "$pid" || return 1
 	[ "$(sha256sum <"$src")" = "$(sha256sum <"$dst")" ]

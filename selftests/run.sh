@@ -61,6 +61,7 @@ run_suite "end to end: ECMP through the control plane, an anycast address on thr
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode xdp)" env VR_FABRIC_MODE=xdp bash "$here/e2e_skb.sh"
 run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR_FABRIC_MODE=tc bash "$here/e2e_skb.sh"
 run_suite "end to end: MPLS-over-GRE tunnels (XDP and TC paths, GSO, MTU, both fabric modes, tshark)" bash "$here/e2e_gre.sh"
+run_suite "end to end: IPv6 overlay in dual stack (NDP, MPLS-in-UDP and GRE, GSO, Packet Too Big, tshark)" bash "$here/e2e_ipv6.sh"
 run_suite "end to end: underlay ECMP, BIRD OSPF leaf-spine, flows spread by the hashed source port" bash "$here/e2e_underlay_ecmp.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"
 
