@@ -5,7 +5,8 @@
  * the session; one next-hop and a non-zero label per entry; publish + collection pairs with identical
  * nodes), keeps the routes per VRF and per origin (the agent, named by its stream `from`), sends a new
  * subscriber the VRF's routes then EndOfRib and reflects every change to the other subscribers, coalesced
- * into messages of up to 32 routes or 256 retracts as the control node does (struct rr_batch).
+ * into messages of up to 32 routes or 256 retracts as the control node does (struct rr_batch). IPv4 (nodes
+ * 1/1/VRF) and IPv6 (2/1/VRF) unicast routes are kept and reflected alike, a message holding one family only.
  *
  * Everything runs in one epoll loop (the vr_watch design of loop.h) on non-blocking sockets. Memory per
  * session is bounded: the decoder limits stanzas (xmpp.h), the output buffer has a cap (a peer that stops

@@ -161,7 +161,8 @@ static int parse_name(const char *s, char name[IFNAMSIZ])
 
 static int req_add(struct vr_ports *ports, struct kv *kv, int n, struct vr_buf *reply)
 {
-	static const char *const allowed[] = { "name", "mac", "ip", "vrf", "vn", "gw", "mtu", "mode", NULL };
+	static const char *const allowed[] = { "name", "mac", "ip", "vrf", "vn", "gw", "mtu", "mode", "ip6", "gw6",
+					       NULL };
 	static const char *const required[] = { "name", "mac", "ip", "vrf", "vn", NULL };
 	struct vr_port_req req = { .xdp = true };
 	struct vr_port port;
@@ -196,6 +197,17 @@ static int req_add(struct vr_ports *ports, struct kv *kv, int n, struct vr_buf *
 	memcpy(req.vn, v, strlen(v) + 1);
 	if ((v = arg(kv, n, "gw")) && (vr_parse_ipv4(v, &req.gw_ip) || !req.gw_ip))
 		return reply_error(reply, "gw: '%.32s' is not an IPv4 address", v);
+	if ((v = arg(kv, n, "ip6")) && vr_port_ip6s_parse(v, req.ip6s, &req.n_ip6s, err, sizeof(err)))
+		return reply_error(reply, "ip6: %s", err);
+	if ((v = arg(kv, n, "gw6"))) {
+		if (vr_parse_ipv6(v, &req.gw6))
+			return reply_error(reply, "gw6: '%.46s' is not an IPv6 address", v);
+		if (!vr_port_gw6_valid(&req.gw6))
+			return reply_error(reply, "gw6: %.46s cannot be a gateway (unspecified, loopback, multicast or "
+					   "IPv4-mapped)", v);
+		if (!req.n_ip6s)
+			return reply_error(reply, "gw6: needs ip6= (an IPv6 gateway for a port without IPv6 addresses)");
+	}
 	if ((v = arg(kv, n, "mtu"))) {
 		if (vr_parse_u32(v, 65535, &u) || u < 68)
 			return reply_error(reply, "mtu: '%.32s' is not a number in 68..65535", v);
@@ -232,7 +244,7 @@ static int req_del(struct vr_ports *ports, struct kv *kv, int n, struct vr_buf *
 
 static int req_list(struct vr_ports *ports, int n, struct vr_buf *reply)
 {
-	char ip[VR_PORT_IPS_STRLEN], gw[16];
+	char ip[VR_PORT_IPS_STRLEN], gw[16], ip6[VR_PORT_IP6S_STRLEN], gw6[INET6_ADDRSTRLEN];
 	int rc;
 
 	if (n)
@@ -242,11 +254,18 @@ static int req_list(struct vr_ports *ports, int n, struct vr_buf *reply)
 
 		rc = buf_printf(reply,
 				"port name=%s vif=%u label=%u vrf=%u ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x gw=%s "
-				"mtu=%u mode=%s vn=%s\n",
+				"mtu=%u mode=%s vn=%s",
 				p->name, p->vif_id, p->label, p->vrf_id, vr_port_ips_format(p->ips, p->n_ips, ip, sizeof(ip)),
 				p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
 				p->gw_ip ? inet_ntop(AF_INET, &p->gw_ip, gw, sizeof(gw)) : "-", p->mtu,
 				p->xdp ? "xdp" : "tc", p->vn[0] ? p->vn : "-");
+		/* IPv6 fields only for ports that have IPv6: IPv4-only lines read as before. */
+		if (!rc && p->n_ip6s)
+			rc = buf_printf(reply, " ip6=%s gw6=%s", vr_port_ip6s_format(p->ip6s, p->n_ip6s, ip6, sizeof(ip6)),
+					IN6_IS_ADDR_UNSPECIFIED(&p->gw6) ? "-" :
+					inet_ntop(AF_INET6, &p->gw6, gw6, sizeof(gw6)));
+		if (!rc)
+			rc = buf_printf(reply, "\n");
 		if (rc)
 			return rc;
 	}

@@ -1,10 +1,13 @@
 /* vrouter-agent port API: a Unix stream socket (mode 0600) for the hypervisor, one request per line, one
  * reply per request:
  *   add name=DEV mac=MAC ip=ADDR[,ADDR...] vrf=ID vn=NAME [gw=ADDR] [mtu=N] [mode=tc|xdp]
- *                                                                   -> ok vif=N label=L
- *        (ip: 1..VR_PORT_IPS_MAX distinct addresses, the first the vif's own; a /32 route each)
+ *       [ip6=ADDR6[,ADDR6...] [gw6=ADDR6]]                          -> ok vif=N label=L
+ *        (ip: 1..VR_PORT_IPS_MAX distinct addresses, the first the vif's own; a /32 route each;
+ *         ip6: 1..VR_PORT_IP6S_MAX distinct global/unique-local IPv6 addresses, the first the vif's own, a /128
+ *         route each; gw6: the IPv6 gateway, link-local allowed, only with ip6)
  *   del name=DEV                                                                 -> ok
- *   list  -> "port name=.. vif=.. label=.. vrf=.. ip=A[,B..] mac=.. gw=.. mtu=.. mode=.. vn=.." lines, then "end"
+ *   list  -> "port name=.. vif=.. label=.. vrf=.. ip=A[,B..] mac=.. gw=.. mtu=.. mode=.. vn=..[ ip6=.. gw6=..]"
+ *            lines (ip6/gw6 only for ports with IPv6 addresses, gw6 "-" when none), then "end"
  * Failures answer "error <one line>". Lines are at most VR_PORT_API_LINE_MAX bytes: a longer one is
  * answered with an error and the connection closed. At most VR_PORT_API_MAX_CLIENTS connections; one more
  * is told so and closed. Clients are served from the agent's event loop, never blocking it. */

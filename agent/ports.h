@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <linux/types.h>
 #include "config.h"
 
@@ -25,6 +26,10 @@
 /* IPv4 addresses of one port: the first is the vif's own (the datapath's ARP own-address check); each
  * gets a local /32 via the vif and is published on its own over XMPP. */
 #define VR_PORT_IPS_MAX 8
+/* IPv6 addresses of one port (optional, beside the IPv4 ones): the first is the vif's own (the datapath's
+ * neighbour-discovery own-address check); each gets a local /128 via the vif and is published on its own
+ * (node 2/1/VRF). Global or unique-local unicast only: link-local addresses are not routed. */
+#define VR_PORT_IP6S_MAX 8
 
 struct vr_port {
 	char name[IFNAMSIZ];
@@ -33,6 +38,9 @@ struct vr_port {
 	__be32 ip, gw_ip;               /* ip: the primary address, ips[0] */
 	__be32 ips[VR_PORT_IPS_MAX];    /* every address, primary first */
 	unsigned int n_ips;             /* 1..VR_PORT_IPS_MAX */
+	struct in6_addr ip6s[VR_PORT_IP6S_MAX]; /* IPv6 addresses, the vif's first */
+	unsigned int n_ip6s;            /* 0..VR_PORT_IP6S_MAX */
+	struct in6_addr gw6;            /* IPv6 gateway (all zero: none) */
 	__u8 mac[6];
 	__u16 mtu;
 	bool xdp;
@@ -46,6 +54,9 @@ struct vr_port_req {
 	__be32 ips[VR_PORT_IPS_MAX];    /* primary first, distinct, non-zero */
 	unsigned int n_ips;             /* 1..VR_PORT_IPS_MAX */
 	__be32 gw_ip;
+	struct in6_addr ip6s[VR_PORT_IP6S_MAX]; /* vr_port_ip6_valid, distinct */
+	unsigned int n_ip6s;            /* 0..VR_PORT_IP6S_MAX */
+	struct in6_addr gw6;            /* zero: none; else vr_port_gw6_valid, and n_ip6s >= 1 */
 	__u8 mac[6];
 	__u16 mtu;      /* 0: the device's */
 	bool xdp;
@@ -61,10 +72,11 @@ struct vr_ports {
 	 * the XMPP sessions to publish or withdraw it. NULL: nobody listens. */
 	void (*on_change)(void *arg, const struct vr_port *port, bool added);
 	void *on_change_arg;
-	/* Called (with the datapath open) just before a new port's /32s are added (claim true), and again if the
-	 * add then fails (claim false): whoever installed other routes for those addresses takes them away, and
-	 * back (the learned routes of an anycast address, which other hosts have too). NULL: nobody. */
-	void (*on_claim)(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, bool claim);
+	/* Called (with the datapath open) just before a new port's /32s and /128s are added (claim true), and
+	 * again if the add then fails (claim false): whoever installed other routes for those addresses takes them
+	 * away, and back (the learned routes of an anycast address, which other hosts have too). NULL: nobody. */
+	void (*on_claim)(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, const struct in6_addr *ip6s,
+			 unsigned int n6, bool claim);
 	void *on_claim_arg;
 };
 
@@ -83,5 +95,14 @@ int vr_port_ips_parse(const char *s, __be32 *ips, unsigned int *n, char *err, si
 /* "A,B,..." into buf (at least VR_PORT_IPS_MAX * 16 bytes); returns buf. */
 #define VR_PORT_IPS_STRLEN (VR_PORT_IPS_MAX * 16)
 char *vr_port_ips_format(const __be32 *ips, unsigned int n, char *buf, size_t len);
+/* A port's own IPv6 address: unicast, not unspecified, loopback, link-local, multicast or IPv4-mapped. */
+bool vr_port_ip6_valid(const struct in6_addr *a);
+/* An IPv6 gateway: unicast, link-local allowed (the usual choice), not unspecified, loopback or multicast. */
+bool vr_port_gw6_valid(const struct in6_addr *a);
+/* Parse "A[,B...]": 1..VR_PORT_IP6S_MAX distinct vr_port_ip6_valid addresses. 0, or -1 with the reason in err. */
+int vr_port_ip6s_parse(const char *s, struct in6_addr *ip6s, unsigned int *n, char *err, size_t errlen);
+/* "A,B,..." into buf (at least VR_PORT_IP6S_STRLEN bytes); "" when n is 0; returns buf. */
+#define VR_PORT_IP6S_STRLEN (VR_PORT_IP6S_MAX * INET6_ADDRSTRLEN)
+char *vr_port_ip6s_format(const struct in6_addr *ip6s, unsigned int n, char *buf, size_t len);
 
 #endif /* VR_AGENT_PORTS_H */

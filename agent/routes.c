@@ -8,10 +8,50 @@
 #include "routes.h"
 
 #define ROUTES_BUCKETS 16384	/* initial; doubles whenever there are more routes than buckets */
+#define PFX_STRLEN (INET6_ADDRSTRLEN + 5)	/* "ADDR/len" of either family */
 
-static size_t bucket_of(const struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
+/* A prefix of either family, as the functions below look routes up. */
+struct rkey {
+	__u32 vrf_id, plen;
+	__u8 family;			/* AF_INET or AF_INET6 */
+	__be32 v4;
+	const struct in6_addr *v6;	/* AF_INET6 */
+};
+
+static struct rkey key4(__u32 vrf_id, __be32 prefix, __u32 plen)
 {
-	__u64 h = ((__u64)vrf_id << 32 | (__u32)prefix) ^ (__u64)plen << 58;
+	return (struct rkey){ .vrf_id = vrf_id, .plen = plen, .family = AF_INET, .v4 = prefix };
+}
+
+static struct rkey key6(__u32 vrf_id, const struct in6_addr *prefix, __u32 plen)
+{
+	return (struct rkey){ .vrf_id = vrf_id, .plen = plen, .family = AF_INET6, .v6 = prefix };
+}
+
+static struct rkey key_of(const struct vr_learned *e)
+{
+	return e->family == AF_INET6 ? key6(e->vrf_id, &e->prefix6[0], e->plen) : key4(e->vrf_id, e->prefix, e->plen);
+}
+
+static bool key_is(const struct vr_learned *e, const struct rkey *k)
+{
+	if (e->vrf_id != k->vrf_id || e->plen != k->plen || e->family != k->family)
+		return false;
+	return k->family == AF_INET6 ? !memcmp(&e->prefix6[0], k->v6, sizeof(*k->v6)) : e->prefix == k->v4;
+}
+
+static size_t bucket_of(const struct vr_routes *r, const struct rkey *k)
+{
+	__u64 h = ((__u64)k->vrf_id << 32 | (__u32)k->v4) ^ (__u64)k->plen << 58;
+
+	if (k->family == AF_INET6) {
+		__u64 a, b;
+
+		/* Both halves of the address, the second rotated so that equal halves do not cancel. */
+		memcpy(&a, k->v6->s6_addr, 8);
+		memcpy(&b, k->v6->s6_addr + 8, 8);
+		h ^= a ^ (b << 29 | b >> 35) ^ 1ull << 57;
+	}
 
 	/* A 64-bit finalizer (murmur3's): every input bit reaches the low bits the mask keeps. */
 	h ^= h >> 33;
@@ -60,7 +100,8 @@ static void grow(struct vr_routes *r)
 	for (size_t i = 0; i < r->n_buckets; i++)
 		while (r->bucket[i]) {
 			struct vr_learned *e = r->bucket[i];
-			size_t j = bucket_of(&tmp, e->vrf_id, e->prefix, e->plen);
+			struct rkey k = key_of(e);
+			size_t j = bucket_of(&tmp, &k);
 
 			r->bucket[i] = e->next;
 			e->next = b[j];
@@ -71,22 +112,72 @@ static void grow(struct vr_routes *r)
 	r->n_buckets = nb;
 }
 
-static struct vr_learned **find(struct vr_routes *r, __u32 vrf_id, __be32 prefix, __u32 plen)
+static struct vr_learned **find(struct vr_routes *r, const struct rkey *k)
 {
-	struct vr_learned **p = &r->bucket[bucket_of(r, vrf_id, prefix, plen)];
+	struct vr_learned **p = &r->bucket[bucket_of(r, k)];
 
 	for (; *p; p = &(*p)->next)
-		if ((*p)->vrf_id == vrf_id && (*p)->prefix == prefix && (*p)->plen == plen)
+		if (key_is(*p, k))
 			return p;
 	return p;
 }
 
 static const char *pfx(const struct vr_learned *e, char *buf, size_t n)
 {
-	char ip[16];
+	char ip[INET6_ADDRSTRLEN];
 
-	snprintf(buf, n, "%s/%u", inet_ntop(AF_INET, &e->prefix, ip, sizeof(ip)), e->plen);
+	if (e->family == AF_INET6)
+		inet_ntop(AF_INET6, &e->prefix6[0], ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &e->prefix, ip, sizeof(ip));
+	snprintf(buf, n, "%s/%u", ip, e->plen);
 	return buf;
+}
+
+/* A new entry for key k (the IPv6 prefix after the struct). */
+static struct vr_learned *entry_new(const struct rkey *k)
+{
+	struct vr_learned *e = calloc(1, sizeof(*e) + (k->family == AF_INET6 ? sizeof(struct in6_addr) : 0));
+
+	if (!e)
+		return NULL;
+	e->vrf_id = k->vrf_id;
+	e->plen = k->plen;
+	e->family = k->family;
+	if (k->family == AF_INET6)
+		e->prefix6[0] = *k->v6;
+	else
+		e->prefix = k->v4;
+	return e;
+}
+
+/* The route table operations for e's family. */
+static int dp_add(struct vr_handle *h, const struct vr_learned *e, const struct vr_nh_spec *nh)
+{
+	if (e->family == AF_INET6)
+		return vr_route6_add(h, e->vrf_id, &e->prefix6[0], e->plen, nh);
+	return vr_route_add(h, e->vrf_id, e->prefix, e->plen, nh);
+}
+
+static int dp_replace(struct vr_handle *h, const struct vr_learned *e, const struct vr_nh_spec *nh)
+{
+	if (e->family == AF_INET6)
+		return vr_route6_replace(h, e->vrf_id, &e->prefix6[0], e->plen, nh);
+	return vr_route_replace(h, e->vrf_id, e->prefix, e->plen, nh);
+}
+
+static int dp_del(struct vr_handle *h, const struct vr_learned *e)
+{
+	if (e->family == AF_INET6)
+		return vr_route6_del(h, e->vrf_id, &e->prefix6[0], e->plen);
+	return vr_route_del(h, e->vrf_id, e->prefix, e->plen);
+}
+
+static bool local(const struct vr_routes *r, const struct vr_learned *e)
+{
+	if (e->family == AF_INET6)
+		return r->is_local6 && r->is_local6(r->is_local_arg, e->vrf_id, &e->prefix6[0], e->plen);
+	return r->is_local && r->is_local(r->is_local_arg, e->vrf_id, e->prefix, e->plen);
 }
 
 static bool debug_on(void)
@@ -201,7 +292,7 @@ static bool enqueue(struct vr_routes *r, struct vr_handle *h, struct vr_learned 
 size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 {
 	size_t n = r->n_queue, failed = 0;
-	char b[32], ip[16];
+	char b[PFX_STRLEN], ip[16];
 
 	if (!n)
 		return 0;
@@ -209,10 +300,12 @@ size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 		const struct vr_learned *e = r->queue[i];
 
 		r->reqs[i] = (struct vr_route_req){
-			.vrf_id = e->vrf_id, .prefix = e->prefix, .plen = e->plen,
+			.vrf_id = e->vrf_id, .prefix = e->prefix, .plen = e->plen, .family = e->family,
 			.nh = { .type = VR_NH_TUNNEL, .remote_ip = e->inst_ip, .label = e->inst_label,
 				.encap = e->inst_encap },
 		};
+		if (e->family == AF_INET6)
+			r->reqs[i].prefix6 = e->prefix6[0];
 	}
 	for (size_t at = 0; at < n; at += VR_ROUTES_ADD_CHUNK) {
 		size_t k = n - at < VR_ROUTES_ADD_CHUNK ? n - at : VR_ROUTES_ADD_CHUNK;
@@ -259,7 +352,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 	const struct vr_learned_copy *have = NULL, *want;
 	struct vr_learned_nh one;
 	const struct vr_learned_nh *list;
-	char b[32], t[NHS_TEXT_MAX];
+	char b[PFX_STRLEN], t[NHS_TEXT_MAX];
 	int rc = 0;
 
 	for (int pass = 0; pass < 2 && !have; pass++)
@@ -267,7 +360,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 			if (e->copy[s].have && (pass || !e->copy[s].stale))
 				have = &e->copy[s];
 	/* What to install: that copy, unless a local port has the address. */
-	want = have && !(r->is_local && r->is_local(r->is_local_arg, e->vrf_id, e->prefix, e->plen)) ? have : NULL;
+	want = have && !local(r, e) ? have : NULL;
 	if (e->queued && !same_nexthop(e, want))
 		vr_routes_flush(r, h);
 	list = want ? copy_nhs(e, want, &one) : NULL;
@@ -275,7 +368,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		/* One step from the old nexthop to the new one; on failure the old route stays, and so does what
 		 * we know of it (the next change tries again). */
 		nh = nh_spec(list, want->n_nh, members);
-		rc = vr_route_replace(h, e->vrf_id, e->prefix, e->plen, &nh);
+		rc = dp_replace(h, e, &nh);
 		if (!rc)
 			set_inst(e, list, want->n_nh);
 		if (rc)
@@ -287,7 +380,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		return rc;
 	}
 	if (e->installed && !want) {
-		rc = vr_route_del(h, e->vrf_id, e->prefix, e->plen);
+		rc = dp_del(h, e);
 		if (rc && rc != -ENOENT)
 			log_warn("learned route %s in vrf %u: removing it failed: %s", pfx(e, b, sizeof(b)), e->vrf_id,
 				 vr_strerror());
@@ -304,7 +397,7 @@ static int reconcile(struct vr_routes *r, struct vr_handle *h, struct vr_learned
 		if (want->n_nh == 1 && enqueue(r, h, e))
 			return 0;
 		nh = nh_spec(list, want->n_nh, members);
-		rc = vr_route_add(h, e->vrf_id, e->prefix, e->plen, &nh);
+		rc = dp_add(h, e, &nh);
 		if (rc) {
 			e->installed = false;
 			log_warn("learned route %s in vrf %u %s: %s", pfx(e, b, sizeof(b)), e->vrf_id,
@@ -327,7 +420,20 @@ void vr_routes_local_changed(struct vr_routes *r, struct vr_handle *h, __u32 vrf
 			     unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		struct vr_learned **p = find(r, vrf_id, ips[i], 32);
+		struct rkey k = key4(vrf_id, ips[i], 32);
+		struct vr_learned **p = find(r, &k);
+
+		if (*p)
+			reconcile(r, h, p);
+	}
+}
+
+void vr_routes_local_changed6(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id, const struct in6_addr *ip6s,
+			      unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct rkey k = key6(vrf_id, &ip6s[i], 128);
+		struct vr_learned **p = find(r, &k);
 
 		if (*p)
 			reconcile(r, h, p);
@@ -338,7 +444,7 @@ void vr_routes_local_changed(struct vr_routes *r, struct vr_handle *h, __u32 vrf
  * ones). 0 or -ENOMEM. */
 static int set_copy(struct vr_learned *e, struct vr_learned_copy *c, const struct vr_learned_nh *nh, unsigned int n)
 {
-	struct vr_learned_nh l[VR_ROUTES_MAX_NH];
+	struct vr_learned_nh l[VR_ROUTES_MAX_NH] = {}; /* n == 0 (an empty group) stores a zero next hop */
 	unsigned int k = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -368,30 +474,28 @@ static int set_copy(struct vr_learned *e, struct vr_learned_copy *c, const struc
 	return 0;
 }
 
-int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		     __u32 plen, const struct vr_learned_nh *nh, unsigned int n)
+static int update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, const struct rkey *k,
+		  const struct vr_learned_nh *nh, unsigned int n)
 {
-	struct vr_learned **p = find(r, vrf_id, prefix, plen);
+	struct vr_learned **p = find(r, k);
+	__u32 vrf_id = k->vrf_id;
 
 	if (slot >= VR_ROUTES_SLOTS || !n)
 		return -EINVAL;
 	if (!*p) {
-		struct vr_learned *e = calloc(1, sizeof(*e));
+		struct vr_learned *e = entry_new(k);
 
 		if (!e)
 			return -ENOMEM;
-		e->vrf_id = vrf_id;
-		e->prefix = prefix;
-		e->plen = plen;
 		*p = e;
 		r->n++;
 		if (r->n > r->n_buckets) {
 			grow(r);
-			p = find(r, vrf_id, prefix, plen);
+			p = find(r, k);
 		}
 	}
 	if (set_copy(*p, &(*p)->copy[slot], nh, n)) {
-		char b[32];
+		char b[PFX_STRLEN];
 
 		log_warn("learned route %s in vrf %u: out of memory for its %u next hops", pfx(*p, b, sizeof(b)),
 			 vrf_id, n);
@@ -405,15 +509,48 @@ int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot
 	return reconcile(r, h, p);
 }
 
-int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
-		       __u32 plen)
+static int withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, const struct rkey *k)
 {
-	struct vr_learned **p = find(r, vrf_id, prefix, plen);
+	struct vr_learned **p = find(r, k);
 
 	if (!*p || slot >= VR_ROUTES_SLOTS || !(*p)->copy[slot].have)
 		return 0;
 	(*p)->copy[slot].have = false;
 	return reconcile(r, h, p);
+}
+
+int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
+		     __u32 plen, const struct vr_learned_nh *nh, unsigned int n)
+{
+	struct rkey k = key4(vrf_id, prefix, plen);
+
+	return update(r, h, slot, &k, nh, n);
+}
+
+int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
+		       __u32 plen)
+{
+	struct rkey k = key4(vrf_id, prefix, plen);
+
+	return withdraw(r, h, slot, &k);
+}
+
+int vr_routes_update6(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id,
+		      const struct in6_addr *prefix, __u32 plen, const struct vr_learned_nh *nh, unsigned int n)
+{
+	struct rkey k = key6(vrf_id, prefix, plen);
+
+	if (plen > 128)
+		return -EINVAL;
+	return update(r, h, slot, &k, nh, n);
+}
+
+int vr_routes_withdraw6(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id,
+			const struct in6_addr *prefix, __u32 plen)
+{
+	struct rkey k = key6(vrf_id, prefix, plen);
+
+	return withdraw(r, h, slot, &k);
 }
 
 size_t vr_routes_mark_stale(struct vr_routes *r, unsigned int slot)
@@ -493,7 +630,8 @@ struct adopt_ctx {
 
 static void adopt_insert(struct vr_routes *r, struct vr_learned *e)
 {
-	struct vr_learned **p = find(r, e->vrf_id, e->prefix, e->plen);
+	struct rkey k = key_of(e);
+	struct vr_learned **p = find(r, &k);
 
 	e->next = NULL;
 	*p = e;
@@ -504,20 +642,20 @@ static void adopt_insert(struct vr_routes *r, struct vr_learned *e)
 static int adopt_route(const struct vr_route_info *ri, void *arg)
 {
 	struct adopt_ctx *c = arg;
+	/* A libvrouter that predates IPv6 leaves family 0: its routes are IPv4. */
+	struct rkey k = ri->family == AF_INET6 ? key6(ri->vrf_id, &ri->prefix6, ri->plen)
+					       : key4(ri->vrf_id, ri->prefix, ri->plen);
 	struct vr_learned *e;
 
 	if (ri->nh.type != VR_NH_TUNNEL && ri->nh.type != VR_NH_COMPOSITE)
 		return 0;
-	if (*find(c->r, ri->vrf_id, ri->prefix, ri->plen))
+	if (*find(c->r, &k))
 		return 0;
-	e = calloc(1, sizeof(*e));
+	e = entry_new(&k);
 	if (!e) {
 		c->err = -ENOMEM;
 		return -ENOMEM;
 	}
-	e->vrf_id = ri->vrf_id;
-	e->prefix = ri->prefix;
-	e->plen = ri->plen;
 	e->installed = true;
 	if (ri->nh.type == VR_NH_COMPOSITE) {
 		struct vr_ecmp g;

@@ -1,5 +1,5 @@
-/* vrouter-agent learned routes: the routes the controllers send (XMPP <items> of node 1/1/VRF), kept per
- * prefix and per controller, and installed in the VRF's route table as tunnel routes, or as ECMP routes when
+/* vrouter-agent learned routes: the routes the controllers send (XMPP <items> of nodes 1/1/VRF and, for IPv6,
+ * 2/1/VRF), kept per prefix and per controller, and installed in the VRF's route table as tunnel routes, or as ECMP routes when
  * an item lists several usable next hops.
  *
  * Routes from the (up to two) controllers are a union: a prefix stays installed while any controller has
@@ -24,7 +24,11 @@
  *
  * A learned route for the address of a local port (is_local) is kept but not installed: the port's own route
  * serves it (an anycast address: the same /32 on other hosts too), and the learned one is installed when the
- * port goes (vr_routes_local_changed). */
+ * port goes (vr_routes_local_changed).
+ *
+ * IPv6 routes (the *6 functions) are kept and installed the same way, in the VRF's IPv6 table; their next hops
+ * are tunnels over the same IPv4 underlay. An IPv6 entry carries its prefix after the struct (prefix6), so the
+ * IPv4 routes, the many, cost no more than before. */
 #ifndef VR_AGENT_ROUTES_H
 #define VR_AGENT_ROUTES_H
 
@@ -72,9 +76,11 @@ struct vr_learned {
 	bool queued;				/* in the install queue, not yet in the route table */
 	__u8 inst_n;				/* next hops installed: 1 in inst_*, more in ecmp->inst */
 	__u8 inst_encap;
+	__u8 family;				/* AF_INET (prefix) or AF_INET6 (prefix6) */
 	__be32 inst_ip;
 	__u32 inst_label;
 	struct vr_learned_ecmp *ecmp;		/* NULL while every list has had one next hop */
+	struct in6_addr prefix6[];		/* AF_INET6 only: allocated with the entry */
 };
 
 /* Routes queued at most (a flush writes them first). */
@@ -97,6 +103,8 @@ struct vr_routes {
 	 * are kept but not installed (anycast: the same address on other hosts too; this host's instance wins).
 	 * NULL: never. */
 	bool (*is_local)(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen);
+	/* The same for IPv6 prefixes (the /128s of local ports). NULL: never. Both take is_local_arg. */
+	bool (*is_local6)(void *arg, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen);
 	void *is_local_arg;
 };
 
@@ -111,10 +119,18 @@ int vr_routes_update(struct vr_routes *r, struct vr_handle *h, unsigned int slot
 		     __u32 plen, const struct vr_learned_nh *nh, unsigned int n);
 int vr_routes_withdraw(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id, __be32 prefix,
 		       __u32 plen);
+/* The same for an IPv6 prefix (plen 0..128, no bits set beyond it). */
+int vr_routes_update6(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id,
+		      const struct in6_addr *prefix, __u32 plen, const struct vr_learned_nh *nh, unsigned int n);
+int vr_routes_withdraw6(struct vr_routes *r, struct vr_handle *h, unsigned int slot, __u32 vrf_id,
+			const struct in6_addr *prefix, __u32 plen);
 /* is_local changed for the /32s ips[0..n) of vrf_id: their learned routes are removed (a port claims the
  * address: call before adding its route) or installed (the port is gone: call after its route went). */
 void vr_routes_local_changed(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id, const __be32 *ips,
 			     unsigned int n);
+/* The same for the /128s ip6s[0..n) of vrf_id. */
+void vr_routes_local_changed6(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id, const struct in6_addr *ip6s,
+			      unsigned int n);
 /* Write the queued installs (one vr_route_add_batch). Returns how many the datapath refused (each logged). */
 size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h);
 /* Mark every copy of slot stale (session lost); returns how many. */
@@ -123,8 +139,8 @@ size_t vr_routes_mark_stale(struct vr_routes *r, unsigned int slot);
 size_t vr_routes_sweep(struct vr_routes *r, struct vr_handle *h, unsigned int slot);
 /* Drop every copy in vrf_id (the VRF was unsubscribed: it has no port any more). */
 size_t vr_routes_flush_vrf(struct vr_routes *r, struct vr_handle *h, __u32 vrf_id);
-/* Adopt the tunnel routes and the ECMP routes of tunnels found in the datapath (agent restart) as stale copies
- * of VR_ROUTES_ADOPTED. */
+/* Adopt the tunnel routes and the ECMP routes of tunnels found in the datapath (agent restart), of both families,
+ * as stale copies of VR_ROUTES_ADOPTED. */
 int vr_routes_adopt(struct vr_routes *r, struct vr_handle *h);
 size_t vr_routes_count(const struct vr_routes *r, unsigned int slot, bool stale_only);
 

@@ -40,6 +40,7 @@ struct session {
 	size_t n_subs;
 	unsigned long received, keepalives_rx;
 	unsigned long no_encap;			/* routes skipped: no tunnel encapsulation in common with ours */
+	unsigned long bad_prefix;		/* IPv6 routes refused: multicast, link-local, loopback, unspecified */
 };
 
 static struct {
@@ -144,8 +145,21 @@ static void send_unsubscribe(struct session *s, const char *vn)
 
 /* ---- publish / withdraw ---- */
 
-/* One publish (or withdraw) per /32: address ips[k] of port p. */
-static void send_publish(struct session *s, const struct vr_port *p, unsigned int k)
+/* The nlri of address k of port p: ips[k]/32, or with v6 ip6s[k]/128 (node 2/1/VRF/ADDR/128). */
+static struct vr_xmpp_prefix port_prefix(const struct vr_port *p, unsigned int k, bool v6)
+{
+	struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ips[k] };
+
+	if (v6) {
+		pf = (struct vr_xmpp_prefix){ .afi = VR_XMPP_AFI_IPV6, .plen = 128 };
+		memcpy(pf.ip.v6, &p->ip6s[k], sizeof(pf.ip.v6));
+	}
+	return pf;
+}
+
+/* One publish (or withdraw) per /32 or /128: address ips[k] (ip6s[k] with v6) of port p. The next hop is the
+ * same for both families: this host's underlay (IPv4) address and the port's label. */
+static void send_publish(struct session *s, const struct vr_port *p, unsigned int k, bool v6)
 {
 	struct vr_xmpp_nexthop nh = {
 		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
@@ -155,7 +169,7 @@ static void send_publish(struct session *s, const struct vr_port *p, unsigned in
 		.virtual_network = p->vn,
 	};
 	struct vr_xmpp_entry e = {
-		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ips[k] },
+		.nlri = port_prefix(p, k, v6),
 		.safi = VR_XMPP_SAFI_UNICAST,
 		.n_nexthops = 1,
 		.nexthops = &nh,
@@ -165,27 +179,38 @@ static void send_publish(struct session *s, const struct vr_port *p, unsigned in
 		.virtual_network = p->vn,
 		.sub_protocol = "interface",
 	};
-	char ip[16];
+	char pfx[VR_XMPP_PREFIX_STRLEN];
 
 	memcpy(nh.mac, p->mac, 6);
 	if (vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, p->vn, &e)) {
 		session_close(s, "output buffer full");
 		return;
 	}
-	log_info("xmpp %s: publish %s/32 in %s label %u", s->name, inet_ntop(AF_INET, &p->ips[k], ip, sizeof(ip)),
-		 p->vn, p->label);
+	vr_xmpp_prefix_format(&e.nlri, pfx, sizeof(pfx));
+	log_info("xmpp %s: publish %s in %s label %u", s->name, pfx, p->vn, p->label);
 }
 
-static void send_withdraw(struct session *s, const struct vr_port *p, unsigned int k)
+static void send_withdraw(struct session *s, const struct vr_port *p, unsigned int k, bool v6)
 {
-	struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = 32, .ip.v4 = p->ips[k] };
-	char ip[16];
+	struct vr_xmpp_prefix pf = port_prefix(p, k, v6);
+	char pfx[VR_XMPP_PREFIX_STRLEN];
 
 	if (vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, p->vn, VR_XMPP_SAFI_UNICAST, &pf)) {
 		session_close(s, "output buffer full");
 		return;
 	}
-	log_info("xmpp %s: withdraw %s/32 in %s", s->name, inet_ntop(AF_INET, &p->ips[k], ip, sizeof(ip)), p->vn);
+	vr_xmpp_prefix_format(&pf, pfx, sizeof(pfx));
+	log_info("xmpp %s: withdraw %s in %s", s->name, pfx, p->vn);
+}
+
+/* Every address of port p, IPv4 then IPv6, published (or withdrawn) while the session stays up. */
+static void send_port(struct session *s, const struct vr_port *p, bool publish)
+{
+	for (unsigned int k = 0; k < p->n_ips && s->state == S_UP && !s->closing; k++)
+		if (p->ips[k])
+			(publish ? send_publish : send_withdraw)(s, p, k, false);
+	for (unsigned int k = 0; k < p->n_ip6s && s->state == S_UP && !s->closing; k++)
+		(publish ? send_publish : send_withdraw)(s, p, k, true);
 }
 
 /* Session up: subscribe to every VRF with ports, then publish every port. */
@@ -200,9 +225,8 @@ static void announce_all(struct session *s)
 	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
 		const struct vr_port *p = &X.ports->port[i];
 
-		for (unsigned int k = 0; p->vn[0] && k < p->n_ips && s->state == S_UP && !s->closing; k++)
-			if (p->ips[k])
-				send_publish(s, p, k);
+		if (p->vn[0])
+			send_port(s, p, true);
 	}
 }
 
@@ -272,8 +296,78 @@ static bool is_local(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen)
 	return false;
 }
 
-/* Re-decide the learned routes of addresses ips[0..n) of vrf_id after the set changed. */
-static void local_changed(__u32 vrf_id, const __be32 *ips, unsigned int n)
+/* The same for the IPv6 addresses (an address is never ::, so all zero is an empty slot). */
+struct local6 {
+	__u32 vrf_id;
+	struct in6_addr a;
+};
+
+static struct {
+	struct local6 *slot;
+	size_t mask;
+} L6;
+
+static size_t local6_hash(__u32 vrf_id, const struct in6_addr *a)
+{
+	__u64 x, y;
+
+	memcpy(&x, a->s6_addr, 8);
+	memcpy(&y, a->s6_addr + 8, 8);
+	return local_hash(x ^ (y << 31 | y >> 33) ^ (__u64)vrf_id << 17);
+}
+
+static void local6_put(struct local6 *slot, size_t mask, __u32 vrf_id, const struct in6_addr *a)
+{
+	size_t i = local6_hash(vrf_id, a) & mask;
+
+	while (!IN6_IS_ADDR_UNSPECIFIED(&slot[i].a) &&
+	       !(slot[i].vrf_id == vrf_id && IN6_ARE_ADDR_EQUAL(&slot[i].a, a)))
+		i = (i + 1) & mask;
+	slot[i] = (struct local6){ .vrf_id = vrf_id, .a = *a };
+}
+
+/* The IPv6 set from the port table plus extra[0..n) of vrf_id. */
+static void local6_rebuild(__u32 vrf_id, const struct in6_addr *extra, unsigned int n)
+{
+	size_t count = n, size = 16;
+	struct local6 *slot;
+
+	for (size_t i = 0; i < X.ports->n; i++)
+		count += X.ports->port[i].n_ip6s;
+	while (size < 2 * count)
+		size *= 2;
+	slot = calloc(size, sizeof(*slot));
+	if (!slot) {
+		log_warn("xmpp: out of memory for the set of local IPv6 addresses (the old one stays)");
+		return;
+	}
+	for (size_t i = 0; i < X.ports->n; i++)
+		for (unsigned int k = 0; k < X.ports->port[i].n_ip6s; k++)
+			if (!IN6_IS_ADDR_UNSPECIFIED(&X.ports->port[i].ip6s[k]))
+				local6_put(slot, size - 1, X.ports->port[i].vrf_id, &X.ports->port[i].ip6s[k]);
+	for (unsigned int k = 0; k < n; k++)
+		if (!IN6_IS_ADDR_UNSPECIFIED(&extra[k]))
+			local6_put(slot, size - 1, vrf_id, &extra[k]);
+	free(L6.slot);
+	L6.slot = slot;
+	L6.mask = size - 1;
+}
+
+static bool is_local6(void *arg, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen)
+{
+	(void)arg;
+	if (plen != 128 || !L6.slot || IN6_IS_ADDR_UNSPECIFIED(prefix))
+		return false;
+	for (size_t i = local6_hash(vrf_id, prefix) & L6.mask; !IN6_IS_ADDR_UNSPECIFIED(&L6.slot[i].a);
+	     i = (i + 1) & L6.mask)
+		if (L6.slot[i].vrf_id == vrf_id && IN6_ARE_ADDR_EQUAL(&L6.slot[i].a, prefix))
+			return true;
+	return false;
+}
+
+/* Re-decide the learned routes of addresses ips[0..n) and ip6s[0..n6) of vrf_id after the sets changed. */
+static void local_changed(__u32 vrf_id, const __be32 *ips, unsigned int n, const struct in6_addr *ip6s,
+			  unsigned int n6)
 {
 	struct vr_handle *h;
 
@@ -285,19 +379,24 @@ static void local_changed(__u32 vrf_id, const __be32 *ips, unsigned int n)
 		return;
 	}
 	vr_routes_local_changed(X.routes, h, vrf_id, ips, n);
+	vr_routes_local_changed6(X.routes, h, vrf_id, ip6s, n6);
 	vr_routes_flush(X.routes, h);
 	vr_dp_put();
 }
 
 /* ports->on_claim: a port is about to take (or, failing, give back) its addresses. */
-static void port_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, bool claim)
+static void port_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, const struct in6_addr *ip6s,
+		       unsigned int n6, bool claim)
 {
 	(void)arg;
-	if (claim)
+	if (claim) {
 		local_rebuild(vrf_id, ips, n);
-	else
+		local6_rebuild(vrf_id, ip6s, n6);
+	} else {
 		local_rebuild(0, NULL, 0);
-	local_changed(vrf_id, ips, n);
+		local6_rebuild(0, NULL, 0);
+	}
+	local_changed(vrf_id, ips, n, ip6s, n6);
 }
 
 void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
@@ -307,8 +406,9 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 
 	(void)arg;
 	local_rebuild(0, NULL, 0);
+	local6_rebuild(0, NULL, 0);
 	if (!added)	/* its learned routes, if any, come back (before a flush of the whole VRF below) */
-		local_changed(port->vrf_id, port->ips, port->n_ips);
+		local_changed(port->vrf_id, port->ips, port->n_ips, port->ip6s, port->n_ip6s);
 	if (!port->vn[0])
 		return;
 	vn_left = vn_vrf(port->vn, &vrf_id);
@@ -319,11 +419,9 @@ void vr_xmpp_port_changed(void *arg, const struct vr_port *port, bool added)
 			continue;
 		if (added) {
 			send_subscribe(s, port->vn, port->vrf_id);
-			for (unsigned int k = 0; k < port->n_ips && s->state == S_UP; k++)
-				send_publish(s, port, k);
+			send_port(s, port, true);
 		} else {
-			for (unsigned int k = 0; k < port->n_ips && s->state == S_UP; k++)
-				send_withdraw(s, port, k);
+			send_port(s, port, false);
 			if (!vn_left && s->state == S_UP)
 				send_unsubscribe(s, port->vn);
 		}
@@ -460,10 +558,49 @@ static unsigned int pick_nexthops(const struct vr_xmpp_entry *e, struct vr_learn
 	return n;
 }
 
+/* Why a learned IPv6 prefix is refused (NULL: it is not): the datapath never routes multicast, link-local,
+ * loopback or unspecified destinations between hosts, so such a route from a controller is an error. */
+static const char *prefix6_unfit(const struct vr_xmpp_prefix *p)
+{
+	struct in6_addr a;
+
+	memcpy(&a, p->ip.v6, sizeof(a));
+	if (p->plen >= 8 && IN6_IS_ADDR_MULTICAST(&a))
+		return "multicast";
+	if (p->plen >= 10 && IN6_IS_ADDR_LINKLOCAL(&a))
+		return "link-local";
+	if (p->plen == 128 && IN6_IS_ADDR_LOOPBACK(&a))
+		return "loopback";
+	if (p->plen == 128 && IN6_IS_ADDR_UNSPECIFIED(&a))
+		return "unspecified";
+	return NULL;
+}
+
+/* Controller slot s->idx's copy of prefix p (either family): next hops nhs[0..n), or withdrawn when n is 0. */
+static void learn(struct session *s, struct vr_handle *h, __u32 vrf_id, const struct vr_xmpp_prefix *p,
+		  const struct vr_learned_nh *nhs, unsigned int n)
+{
+	if (p->afi == VR_XMPP_AFI_IPV6) {
+		struct in6_addr a;
+
+		memcpy(&a, p->ip.v6, sizeof(a));
+		if (n)
+			vr_routes_update6(X.routes, h, s->idx, vrf_id, &a, p->plen, nhs, n);
+		else
+			vr_routes_withdraw6(X.routes, h, s->idx, vrf_id, &a, p->plen);
+		return;
+	}
+	if (n)
+		vr_routes_update(X.routes, h, s->idx, vrf_id, p->ip.v4, p->plen, nhs, n);
+	else
+		vr_routes_withdraw(X.routes, h, s->idx, vrf_id, p->ip.v4, p->plen);
+}
+
 static void on_items(struct session *s, const struct vr_xmpp_items *it)
 {
-	const struct vr_xmpp_entry *first_skipped = NULL;
-	unsigned int added = 0, removed = 0, skipped = 0, first_offered = 0;
+	const struct vr_xmpp_entry *first_skipped = NULL, *first_refused = NULL;
+	unsigned int added = 0, removed = 0, skipped = 0, first_offered = 0, refused = 0;
+	const char *refused_why = "";
 	struct vr_handle *h;
 	__u32 vrf_id;
 
@@ -471,7 +608,10 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 		sweep(s, "EndOfRib");
 		return;
 	}
-	if (!it->node.decoded || it->node.afi != VR_XMPP_AFI_IPV4 || it->node.safi != VR_XMPP_SAFI_UNICAST) {
+	/* inet (1/1/VRF) and inet6 (2/1/VRF) unicast; the decoder has checked that every item and retract is a
+	 * prefix of the node's family. */
+	if (!it->node.decoded || (it->node.afi != VR_XMPP_AFI_IPV4 && it->node.afi != VR_XMPP_AFI_IPV6) ||
+	    it->node.safi != VR_XMPP_SAFI_UNICAST) {
 		log_debug("xmpp %s: items of node %s ignored", s->name, it->node.text ? it->node.text : "?");
 		return;
 	}
@@ -487,9 +627,18 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 		const struct vr_xmpp_entry *e = &it->items[i];
 		struct vr_learned_nh nhs[VR_ROUTES_MAX_NH];
 		unsigned int n, unusable, self, over;
+		const char *why;
 
-		if (e->nlri.afi != VR_XMPP_AFI_IPV4)
+		if (e->nlri.afi != it->node.afi)
 			continue;
+		if (e->nlri.afi == VR_XMPP_AFI_IPV6 && (why = prefix6_unfit(&e->nlri))) {
+			s->bad_prefix++;
+			if (!refused++) {
+				first_refused = e;
+				refused_why = why;
+			}
+			continue;
+		}
 		n = pick_nexthops(e, nhs, &unusable, &self, &over);
 		if (over || (n && (self || unusable))) {
 			char p[VR_XMPP_PREFIX_STRLEN];
@@ -506,13 +655,12 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 				log_debug("xmpp %s: %s: %s: next hop(s) offering none of our encapsulations left out",
 					  s->name, it->node.vrf, p);
 		}
+		learn(s, h, vrf_id, &e->nlri, nhs, n);
 		if (n) {
-			vr_routes_update(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen, nhs, n);
 			added++;
 		} else {
 			/* Our own route reflected back, or nothing usable: not a route to install (and what an
 			 * earlier version of it installed goes). */
-			vr_routes_withdraw(X.routes, h, s->idx, vrf_id, e->nlri.ip.v4, e->nlri.plen);
 			if (unusable) {
 				s->no_encap++;
 				if (!skipped++) {
@@ -534,12 +682,19 @@ static void on_items(struct session *s, const struct vr_xmpp_items *it)
 			 "encapsulations (%s); %lu skipped so far", s->name, it->node.vrf, skipped, p,
 			 encap_names(first_offered, offered, sizeof(offered)), ours, s->no_encap);
 	}
+	if (refused) {
+		char p[VR_XMPP_PREFIX_STRLEN];
+
+		vr_xmpp_prefix_format(&first_refused->nlri, p, sizeof(p));
+		log_warn("xmpp %s: %s: %u IPv6 route(s) refused, %s the first: a %s destination is not routed; %lu "
+			 "refused so far", s->name, it->node.vrf, refused, p, refused_why, s->bad_prefix);
+	}
 	for (unsigned int i = 0; i < it->n_retracts && it->retracts; i++) {
 		const struct vr_xmpp_prefix *p = &it->retracts[i];
 
-		if (p->afi != VR_XMPP_AFI_IPV4)
+		if (p->afi != it->node.afi)
 			continue;
-		vr_routes_withdraw(X.routes, h, s->idx, vrf_id, p->ip.v4, p->plen);
+		learn(s, h, vrf_id, p, NULL, 0);
 		removed++;
 	}
 	log_debug("xmpp %s: %s: %u route(s) updated, %u retracted", s->name, it->node.vrf, added, removed);
@@ -827,7 +982,9 @@ int vr_xmpp_start(const struct vr_agent_config *cfg, struct vr_ports *ports, str
 	ports->on_claim = port_claim;
 	ports->on_claim_arg = NULL;
 	local_rebuild(0, NULL, 0);
+	local6_rebuild(0, NULL, 0);
 	routes->is_local = is_local;
+	routes->is_local6 = is_local6;
 	routes->is_local_arg = NULL;
 	for (unsigned int i = 0; i < X.n; i++) {
 		struct session *s = &X.sess[i];
@@ -875,8 +1032,12 @@ void vr_xmpp_stop(void)
 		X.ports->on_change = NULL;
 		X.ports->on_claim = NULL;
 	}
-	if (X.routes)
+	if (X.routes) {
 		X.routes->is_local = NULL;
+		X.routes->is_local6 = NULL;
+	}
 	free(L.slot);
 	L.slot = NULL;
+	free(L6.slot);
+	L6.slot = NULL;
 }

@@ -1,7 +1,7 @@
 /* vrouter-agent XMPP sessions: one per configured controller (up to two), in the agent's epoll loop, in
  * the Tungsten Fabric control-node dialect (../shared/TF-XMPP.md). Each session connects without blocking,
  * opens the stream, and once the control node answers subscribes (instance-id = VRF id) to every VRF that
- * has ports and publishes every port's /32; port changes (vr_xmpp_port_changed) publish/withdraw and
+ * has ports and publishes every port's /32s (node 1/1/VRF) and /128s (2/1/VRF); port changes (vr_xmpp_port_changed) publish/withdraw and
  * subscribe/unsubscribe while up. Routes the controllers send go to the learned routes (routes.h). Keepalive
  * U+0200 every hold/3, hold timer restarted by anything received, reconnect with backoff 1 s doubling to
  * 30 s. Losing a session keeps its learned routes as stale; after reconnecting, EndOfRib or the

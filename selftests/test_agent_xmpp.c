@@ -11,8 +11,14 @@
  * vr_route_foreach and vr_ecmp_get), a change of the list replacing it with the buckets of the members that
  * stay kept, a list of one a plain tunnel again, this host's own next hop left out, at most 16 members, and
  * the composite kept (stale) and refreshed or swept across a session loss.
+ * IPv6 (when PORT_ADD3 is set): a port with two IPv6 addresses publishes each as a /128 on node 2/1/VN with the
+ * port's label and is retracted with it; routes on 2/1 nodes are installed in the VRF's IPv6 tables (host
+ * routes, a /64, an ECMP composite), replaced and retracted; a learned route for the port's own address waits
+ * until the port goes; multicast and link-local prefixes are refused without closing the session; and a 2/1
+ * item that is no IPv6 prefix (an IPv4 one, a /129, garbage) closes the session, which comes back.
  * Environment: PORT, PIN_DIR, HOST (agent host name), HOST_IP, VN1, VN2, STALE (seconds), AGENT_CMD,
- * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2, ENCAP_PREF. Prints ok/FAIL lines and "N passed, N failed". */
+ * PORT_ADD1, PORT_ADD2, PORT_DEL2, IP1, IP2, ENCAP_PREF; for IPv6 PORT_ADD3, PORT_DEL3, VIF3, IP3, IP6A, IP6B,
+ * GW6. Prints ok/FAIL lines and "N passed, N failed". */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -81,6 +87,8 @@ struct msg {
 	__u32 label, local_pref;
 	char vn[300], sub_protocol[64];
 	bool has_mac;
+	__u16 node_afi;		/* publish: of the node (1/1 or 2/1) */
+	__u8 nh_afi;
 };
 
 #define QMAX 256
@@ -126,8 +134,10 @@ static int on_event(void *user, const struct vr_xmpp_event *ev)
 			const struct vr_xmpp_entry *e = &st->u.publish.entry;
 
 			cpy(m->node, sizeof(m->node), st->u.publish.node.text);
+			m->node_afi = st->u.publish.node.afi;
 			m->has_entry = st->u.publish.has_entry && e->n_nexthops;
 			if (m->has_entry) {
+				m->nh_afi = e->nexthops[0].addr.afi;
 				m->n_nh = e->n_nexthops;
 				m->nh_ip = e->nexthops[0].addr.ip.v4;
 				m->label = e->nexthops[0].label;
@@ -289,6 +299,9 @@ static void idle(int ms)
 
 struct find {
 	__be32 prefix;
+	bool v6;		/* an IPv6 prefix (prefix6/plen6) */
+	struct in6_addr prefix6;
+	__u32 plen6;
 	bool found;
 	__u8 type, flags;
 	__be32 remote;
@@ -300,7 +313,8 @@ static int find_cb(const struct vr_route_info *r, void *arg)
 {
 	struct find *f = arg;
 
-	if (r->prefix == f->prefix && r->plen == 32) {
+	if (f->v6 ? r->family == AF_INET6 && r->plen == f->plen6 && !memcmp(&r->prefix6, &f->prefix6, 16)
+		  : r->family != AF_INET6 && r->prefix == f->prefix && r->plen == 32) {
 		f->found = true;
 		f->type = r->nh.type;
 		f->remote = r->nh.remote_ip;
@@ -313,12 +327,23 @@ static int find_cb(const struct vr_route_info *r, void *arg)
 
 static const char *pin_dir;
 
+/* The route of ip in vrf: an IPv4 /32 ("A.B.C.D"), or an IPv6 prefix ("X::Y" for the /128, or "X::/len"). */
 static struct find route(__u32 vrf, const char *ip)
 {
 	struct find f = {};
 	struct vr_handle h;
 
-	inet_pton(AF_INET, ip, &f.prefix);
+	if (strchr(ip, ':')) {
+		char a[64];
+		const char *slash = strchr(ip, '/');
+
+		snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - ip) : (int)strlen(ip), ip);
+		f.v6 = true;
+		f.plen6 = slash ? (__u32)atoi(slash + 1) : 128;
+		inet_pton(AF_INET6, a, &f.prefix6);
+	} else {
+		inet_pton(AF_INET, ip, &f.prefix);
+	}
 	if (!vr_open(pin_dir, &h)) {
 		vr_route_foreach(&h, vrf, find_cb, &f);
 		vr_close(&h);
@@ -536,27 +561,107 @@ static void expect_subscribe(const char *name, const char *vn, __u32 inst)
 	      name, "got kind %d node '%s' instance %u id %s", m.kind, m.node, m.instance, m.id);
 }
 
-/* Expect the publish + associate pair of ip/32 in vn (withdraw: publish + dissociate). */
-static void expect_pair(const char *name, const char *vn, const char *ip, bool withdraw)
+/* Expect the publish + associate pair of ip/32 in vn, or with v6 of ip/128 on node 2/1 (withdraw: publish +
+ * dissociate). Returns the label published (0: none). */
+static __u32 expect_pair_at(const char *name, const char *vn, const char *ip, bool withdraw, bool v6)
 {
 	char node[400];
 	struct msg a, b;
 	bool ok;
 
-	snprintf(node, sizeof(node), "1/1/%s/%s/32", vn, ip);
+	snprintf(node, sizeof(node), v6 ? "2/1/%s/%s/128" : "1/1/%s/%s/32", vn, ip);
 	if (!next_msg(&a, 3000) || !next_msg(&b, 3000)) {
 		check(false, name, "the pair did not come");
-		return;
+		return 0;
 	}
 	ok = a.kind == VR_XMPP_ST_PUBLISH && !strcmp(a.node, node) && !strncmp(a.id, "pubsub", 6) &&
 	     b.kind == (withdraw ? VR_XMPP_ST_DISSOCIATE : VR_XMPP_ST_ASSOCIATE) && !strcmp(b.node, vn) &&
 	     !strcmp(b.item_node, node) && !strncmp(b.id, "collection", 10) && !strcmp(a.id + 6, b.id + 10);
+	ok = ok && a.node_afi == (v6 ? VR_XMPP_AFI_IPV6 : VR_XMPP_AFI_IPV4);
 	if (!withdraw)
-		ok = ok && a.has_entry && a.n_nh == 1 && a.nh_ip == host_ip && a.label >= 16 && a.has_mac &&
-		     a.encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) && !strcmp(a.vn, vn) &&
-		     a.local_pref == 100 && !strcmp(a.sub_protocol, "interface");
+		ok = ok && a.has_entry && a.n_nh == 1 && a.nh_afi == VR_XMPP_AFI_IPV4 && a.nh_ip == host_ip &&
+		     a.label >= 16 && a.has_mac && a.encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) &&
+		     !strcmp(a.vn, vn) && a.local_pref == 100 && !strcmp(a.sub_protocol, "interface");
 	check(ok, name, "got %d '%s' id %s / %d '%s' -> '%s' id %s (label %u, encaps %#x, lp %u, vn %s)", a.kind,
 	      a.node, a.id, b.kind, b.node, b.item_node, b.id, a.label, a.encaps, a.local_pref, a.vn);
+	return ok ? a.label : 0;
+}
+
+static void expect_pair(const char *name, const char *vn, const char *ip, bool withdraw)
+{
+	expect_pair_at(name, vn, ip, withdraw, false);
+}
+
+/* IPv6 routes from the fake control node (node 2/1/VN): one next hop (udp), or n "IP:LABEL" next hops. */
+static void send_route6_nhs(const char *vn, const char *prefix, const char *const *nhs, unsigned int n)
+{
+	struct vr_xmpp_nexthop nh[16] = {};
+	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = n, .nexthops = nh, .version = 1, .local_pref = 100,
+				   .virtual_network = vn, .sub_protocol = "interface" };
+	struct vr_xmpp_buf b;
+
+	for (unsigned int i = 0; i < n && i < 16; i++) {
+		char ip[32];
+		const char *colon = strchr(nhs[i], ':');
+
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - nhs[i]), nhs[i]);
+		nh[i] = (struct vr_xmpp_nexthop){ .addr.afi = 1, .label = (__u32)atoi(colon + 1),
+						  .encaps = VR_XMPP_ENCAP_UDP, .virtual_network = vn };
+		inet_pton(AF_INET, ip, &nh[i].addr.ip.v4);
+	}
+	if (vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, prefix, &e.nlri))
+		fprintf(stderr, "bad test prefix %s\n", prefix);
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_items(&b, host, VR_XMPP_AFI_IPV6, 1, vn, &e, 1);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+static void send_route6(const char *vn, const char *prefix, const char *nh_ip, __u32 label)
+{
+	char one[48];
+	const char *nhs[1] = { one };
+
+	snprintf(one, sizeof(one), "%s:%u", nh_ip, label);
+	send_route6_nhs(vn, prefix, nhs, 1);
+}
+
+static void send_retract6(const char *vn, const char *prefix)
+{
+	struct vr_xmpp_prefix p;
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, prefix, &p);
+	vr_xmpp_buf_init(&b, 0);
+	vr_xmpp_build_retracts(&b, host, VR_XMPP_AFI_IPV6, 1, vn, &p, 1);
+	send_buf(&b);
+	vr_xmpp_buf_free(&b);
+}
+
+/* A hand-written <items node="2/1/VN"> message whose one item has id and nlri address pfx (the builder refuses
+ * what is not an IPv6 prefix, which is the point). */
+static void send_raw_item6(const char *vn, const char *pfx)
+{
+	char m[2048];
+
+	snprintf(m, sizeof(m),
+		 "<message from=\"" VR_XMPP_CONTROL_JID "\" to=\"%s/" VR_XMPP_BGP_PEER "\">"
+		 "<event xmlns=\"" VR_XMPP_PUBSUB_NS "\"><items node=\"2/1/%s\"><item id=\"%s\"><entry>"
+		 "<nlri><af>2</af><safi>1</safi><address>%s</address></nlri><next-hops><next-hop><af>1</af>"
+		 "<address>192.0.2.99</address><label>77</label></next-hop></next-hops></entry></item></items></event>"
+		 "</message>", host, vn, pfx, pfx);
+	send_raw(m);
+}
+
+/* Answer a reconnected session and read what it sends (subscribes, publishes) until it is quiet. */
+static void answer_and_drain(void)
+{
+	struct msg m;
+
+	answer();
+	idle(300);
+	while (P.head != P.tail)
+		next_msg(&m, 10);
 }
 
 int main(void)
@@ -866,6 +971,140 @@ int main(void)
 	check(!route(1, "10.1.3.1").found && ecmp_free(gr_ecmp),
 	      "EndOfRib: the not refreshed ECMP route swept, its group released", "still there");
 
+	/* 6b. IPv6: a port with IPv6 addresses publishes each as a /128 on node 2/1/VN (next hop this host, the port's
+	 * label, udp and gre: the /32's), learned 2/1 routes are installed, replaced and retracted, ECMP among them,
+	 * a local port's address wins, bad destinations are refused (and logged: e2e_agent_xmpp.sh reads the log). */
+	if (getenv("PORT_ADD3")) {
+		const char *ip3 = env("IP3"), *ip6a = env("IP6A"), *ip6b = env("IP6B");
+		char p6a[64], p6b[64];
+		__u32 l4, l6a, l6b;
+		struct find f;
+
+		snprintf(p6a, sizeof(p6a), "%s/128", ip6a);
+		snprintf(p6b, sizeof(p6b), "%s/128", ip6b);
+		run(env("PORT_ADD3"));
+		l4 = expect_pair_at("IPv6 port add: its IPv4 /32 on 1/1 first", vn1, ip3, false, false);
+		l6a = expect_pair_at("IPv6 port add: publish + associate of its first IPv6 address on 2/1 as a /128, "
+				     "next hop this host (af 1), udp+gre, exact shape", vn1, ip6a, false, true);
+		l6b = expect_pair_at("IPv6 port add: publish + associate of its second IPv6 address", vn1, ip6b, false,
+				     true);
+		check(l4 >= 16 && l6a == l4 && l6b == l4, "IPv6 port add: the /128s carry the port's label, the /32's",
+		      "labels %u, %u, %u", l4, l6a, l6b);
+		f = route(1, p6a);
+		check(f.found && f.type == VR_NH_ENCAP, "IPv6 port add: a local /128 via the vif (route table, libvrouter)",
+		      "found %d type %u", f.found, f.type);
+		check(route(1, p6b).found && route(1, p6b).type == VR_NH_ENCAP,
+		      "IPv6 port add: a local /128 for its second address too", "missing");
+		{
+			struct vr_handle h;
+			struct vr_vif vif = {};
+			struct in6_addr a, g;
+			bool got = false;
+
+			inet_pton(AF_INET6, ip6a, &a);
+			inet_pton(AF_INET6, env("GW6"), &g);
+			if (!vr_open(pin_dir, &h)) {
+				got = !vr_vif_get(&h, env("VIF3"), &vif);
+				vr_close(&h);
+			}
+			check(got && !memcmp(vif.ip6, &a, 16) && !memcmp(vif.gw6, &g, 16),
+			      "IPv6 port add: the vif holds the first IPv6 address and the IPv6 gateway", "vif %d", got);
+		}
+
+		/* learned routes on 2/1 */
+		send_route6(vn1, "fd00:2::7/128", "192.0.2.99", 71);
+		send_route6(vn1, "fd00:3::/64", "192.0.2.98", 72);
+		send_route6(vn1, "fd00:2::5/128", env("HOST_IP"), 70);	/* our own next hop: ignored */
+		check(wait_route(1, "fd00:2::7/128", "192.0.2.99", 71, 3000), "IPv6 items: tunnel route fd00:2::7/128 in vrf 1",
+		      "not in the map");
+		check(wait_route(1, "fd00:3::/64", "192.0.2.98", 72, 3000),
+		      "IPv6 items: tunnel route fd00:3::/64 (the VRF's IPv6 trie)", "not in the map");
+		check(!route(1, "fd00:2::5/128").found, "IPv6 items: a next hop equal to our own address is ignored",
+		      "installed");
+		send_route6(vn1, "fd00:2::7/128", "192.0.2.97", 74);
+		check(wait_route(1, "fd00:2::7/128", "192.0.2.97", 74, 3000), "IPv6 items: a changed route is replaced",
+		      "still the old one");
+
+		/* ECMP: 2 next hops, then 3 (the buckets of the two that stay are kept), one retract */
+		{
+			static const char *const two[] = { "192.0.2.92:62", "192.0.2.91:61" };
+			static const char *const three[] = { "192.0.2.93:63", "192.0.2.91:61", "192.0.2.92:62" };
+			struct ecmp_info a, b;
+			unsigned int moved = 0;
+			bool kept = true;
+
+			send_route6_nhs(vn1, "fd00:2::8/128", two, 2);
+			check(wait_ecmp(1, "fd00:2::8/128", "192.0.2.91:61,192.0.2.92:62", 3000, &a),
+			      "IPv6 ECMP: an item with 2 next hops is a composite of 2 tunnels", "composite %d members '%s'",
+			      a.composite, a.members);
+			send_route6_nhs(vn1, "fd00:2::8/128", three, 3);
+			check(wait_ecmp(1, "fd00:2::8/128", "192.0.2.91:61,192.0.2.92:62,192.0.2.93:63", 3000, &b),
+			      "IPv6 ECMP: 3 next hops replace it, sorted", "members '%s'", b.members);
+			for (unsigned int i = 0; i < VR_ECMP_BUCKETS; i++) {
+				if (b.bucket_label[i] != 63 && b.bucket_label[i] != a.bucket_label[i])
+					kept = false;
+				moved += b.bucket_label[i] != a.bucket_label[i];
+			}
+			check(kept && moved > 0 && ecmp_free(a.ecmp_id),
+			      "IPv6 ECMP: 2 -> 3 by replace: only buckets moving to the new member change, the old group released",
+			      "kept %d, %u moved", kept, moved);
+			send_retract6(vn1, "fd00:2::8/128");
+			check(wait_route(1, "fd00:2::8/128", NULL, 0, 3000) && ecmp_free(b.ecmp_id),
+			      "IPv6 ECMP: a retract removes the composite and releases its group", "still there");
+		}
+
+		/* a learned route for the port's own address is kept but not installed while the port has it */
+		send_route6(vn1, p6b, "192.0.2.96", 75);
+		idle(300);
+		f = route(1, p6b);
+		check(f.found && f.type == VR_NH_ENCAP, "IPv6: a learned route for a local port's address leaves the "
+		      "port's /128 alone", "found %d type %u", f.found, f.type);
+
+		/* multicast and link-local destinations are refused; the good item of the same message is not */
+		{
+			static const char *const pfx[] = { "ff02::1/128", "fe80::5/128", "fd00:2::9/128" };
+			struct vr_xmpp_nexthop nh = { .addr.afi = 1, .label = 76, .encaps = VR_XMPP_ENCAP_UDP,
+						      .virtual_network = vn1 };
+			struct vr_xmpp_entry e[3];
+			struct vr_xmpp_buf b;
+
+			inet_pton(AF_INET, "192.0.2.99", &nh.addr.ip.v4);
+			for (int i = 0; i < 3; i++) {
+				e[i] = (struct vr_xmpp_entry){ .safi = 1, .n_nexthops = 1, .nexthops = &nh, .version = 1,
+							       .local_pref = 100, .virtual_network = vn1 };
+				vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, pfx[i], &e[i].nlri);
+			}
+			vr_xmpp_buf_init(&b, 0);
+			vr_xmpp_build_items(&b, host, VR_XMPP_AFI_IPV6, 1, vn1, e, 3);
+			send_buf(&b);
+			vr_xmpp_buf_free(&b);
+			check(wait_route(1, "fd00:2::9/128", "192.0.2.99", 76, 3000),
+			      "IPv6 refused prefixes: the good item of the message is installed", "missing");
+			check(!route(1, "ff02::1/128").found && !route(1, "fe80::5/128").found && P.fd >= 0,
+			      "IPv6 refused prefixes: multicast and link-local not installed, the session stays up",
+			      "installed or closed");
+		}
+
+		/* retracts */
+		send_retract6(vn1, "fd00:2::7/128");
+		send_retract6(vn1, "fd00:3::/64");
+		send_retract6(vn1, "fd00:2::9/128");
+		check(wait_route(1, "fd00:2::7/128", NULL, 0, 3000) && wait_route(1, "fd00:3::/64", NULL, 0, 3000) &&
+		      wait_route(1, "fd00:2::9/128", NULL, 0, 3000), "IPv6 retract: routes removed", "still there");
+
+		/* the port goes: withdraws on both families; its address's learned route comes in */
+		run(env("PORT_DEL3"));
+		expect_pair_at("IPv6 port del: the /32 withdrawn (1/1)", vn1, ip3, true, false);
+		expect_pair_at("IPv6 port del: the first /128 withdrawn (2/1 publish + dissociate)", vn1, ip6a, true, true);
+		expect_pair_at("IPv6 port del: the second /128 withdrawn", vn1, ip6b, true, true);
+		check(wait_route(1, p6a, NULL, 0, 3000), "IPv6 port del: its local /128 removed", "still there");
+		check(wait_route(1, p6b, "192.0.2.96", 75, 3000),
+		      "IPv6 port del: the learned route for its address is installed once the port is gone", "not so");
+		send_retract6(vn1, p6b);
+		check(wait_route(1, p6b, NULL, 0, 3000), "IPv6 retract: the formerly local address's route removed",
+		      "still there");
+	}
+
 	/* 7. port delete while up: withdraw pair then unsubscribe (its VRF has no port left). */
 	run(env("PORT_DEL2"));
 	expect_pair("port del: publish + dissociate withdraw pair", vn2, ip2, true);
@@ -883,6 +1122,29 @@ int main(void)
 	check(closed, "hostile input: a DOCTYPE closes the session", "still open");
 	check(route(1, "10.1.0.8").found, "hostile input: learned routes kept", "withdrawn");
 	check(accept_session(6000), "hostile input: the agent reconnects", "no reconnect");
+
+	/* 9. a 2/1 item that is not an IPv6 prefix: the decoder refuses the message, the session closes (logged),
+	 * the learned routes stay, the agent reconnects. */
+	if (getenv("PORT_ADD3")) {
+		static const char *const bad[] = { "10.1.0.77/32", "fd00:4::1/129", "fd00:zz::1/128" };
+		static const char *const what[] = { "an IPv4 prefix", "a /129", "a garbage address" };
+		char name[160];
+
+		for (int i = 0; i < 3; i++) {
+			bool gone = false;
+
+			answer_and_drain();
+			send_raw_item6(vn1, bad[i]);
+			for (uint64_t end = now_ms() + 3000; now_ms() < end && !gone;)
+				gone = !pump(100);
+			snprintf(name, sizeof(name), "IPv6 hostile input: a 2/1 item of %s closes the session", what[i]);
+			check(gone, name, "still open");
+			snprintf(name, sizeof(name), "IPv6 hostile input (%s): learned routes kept, the agent reconnects",
+				 what[i]);
+			check(route(1, "10.1.0.8").found && accept_session(6000), name, "routes %d", route(1, "10.1.0.8").found);
+		}
+		answer_and_drain();
+	}
 	int st;
 	check(waitpid(agent, &st, WNOHANG) == 0, "the agent is still running", "it exited");
 

@@ -47,6 +47,8 @@ struct rec {
 	char nhs[16 * 24];	/* all of them, "ADDR:LABEL,ADDR:LABEL,..." in the order received */
 	__u32 local_pref;
 	unsigned int msg;	/* which message it came in */
+	__u16 afi;		/* of the items node: 1 (1/1/VRF) or 2 (2/1/VRF) */
+	__u8 nh_afi;		/* of the first next hop */
 };
 
 struct agent {
@@ -123,9 +125,11 @@ static int on_event(void *user, const struct vr_xmpp_event *ev)
 			memset(r, 0, sizeof(*r));
 			r->type = R_ITEM;
 			r->msg = a->msgs;
+			r->afi = st->u.items.node.afi;
 			snprintf(r->vrf, sizeof(r->vrf), "%s", st->u.items.node.vrf ? st->u.items.node.vrf : "");
 			vr_xmpp_prefix_format(&e->nlri, r->prefix, sizeof(r->prefix));
 			if (e->n_nexthops) {
+				r->nh_afi = e->nexthops[0].addr.afi;
 				r->nh = e->nexthops[0].addr.ip.v4;
 				r->label = e->nexthops[0].label;
 				r->encaps = e->nexthops[0].encaps;
@@ -150,6 +154,7 @@ static int on_event(void *user, const struct vr_xmpp_event *ev)
 			memset(r, 0, sizeof(*r));
 			r->type = R_RETRACT;
 			r->msg = a->msgs;
+			r->afi = st->u.items.node.afi;
 			snprintf(r->vrf, sizeof(r->vrf), "%s", st->u.items.node.vrf ? st->u.items.node.vrf : "");
 			vr_xmpp_prefix_format(&st->u.items.retracts[i], r->prefix, sizeof(r->prefix));
 		}
@@ -339,6 +344,35 @@ static void entry_make(struct vr_xmpp_entry *e, struct vr_xmpp_nexthop *nh, cons
 	e->version = 1;
 	e->local_pref = 100;
 	e->sub_protocol = "interface";
+}
+
+/* An IPv6 route (node 2/1/VRF/PREFIX): the same entry with an inet6 nlri; the next hop stays IPv4 (the underlay). */
+static void entry_make6(struct vr_xmpp_entry *e, struct vr_xmpp_nexthop *nh, const char *prefix, const char *nhip,
+			__u32 label)
+{
+	entry_make(e, nh, "10.0.0.0/32", nhip, label);
+	vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, prefix, &e->nlri);
+}
+
+static bool publish6(struct agent *a, const char *vrf, const char *prefix, const char *nhip, __u32 label)
+{
+	struct vr_xmpp_nexthop nh;
+	struct vr_xmpp_entry e;
+	struct vr_xmpp_buf b;
+
+	entry_make6(&e, &nh, prefix, nhip, label);
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_publish(&b, a->name, ++a->seq, vrf, &e));
+}
+
+static bool withdraw6(struct agent *a, const char *vrf, const char *prefix)
+{
+	struct vr_xmpp_prefix p;
+	struct vr_xmpp_buf b;
+
+	vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, prefix, &p);
+	vr_xmpp_buf_init(&b, 0);
+	return send_buf(a, &b, vr_xmpp_build_withdraw(&b, a->name, ++a->seq, vrf, VR_XMPP_SAFI_UNICAST, &p));
 }
 
 /* A publish whose next hop offers encaps (VR_XMPP_ENCAP_*; 0: no tunnel-encapsulation-list). */
@@ -656,6 +690,92 @@ int main(int argc, char **argv)
 	result(WAIT(find(B, R_RETRACT, VRF1, "10.1.1.3/32") && find(C, R_RETRACT, VRF1, "10.1.1.3/32"), 2000),
 	       "withdraw reflected as retract", "B %d C %d", !!find(B, R_RETRACT, VRF1, "10.1.1.3/32"),
 	       !!find(C, R_RETRACT, VRF1, "10.1.1.3/32"));
+
+	/* IPv6 (inet6 unicast, nodes 2/1/VRF) is reflected as IPv4 is: the entry as published, never back to its
+	 * origin, ECMP lists, the late subscriber's dump, withdraws; each message holds one family */
+	{
+		const char *P6 = "fd00:1::3/128";
+		struct vr_xmpp_buf b;
+		__be32 want;
+
+		publish6(A, VRF1, P6, "192.0.2.1", 23);
+		WAIT(find(B, R_ITEM, VRF1, P6) && find(C, R_ITEM, VRF1, P6), 2000);
+		r = find(B, R_ITEM, VRF1, P6);
+		inet_pton(AF_INET, "192.0.2.1", &want);
+		result(r && r->afi == VR_XMPP_AFI_IPV6 && r->nh_afi == VR_XMPP_AFI_IPV4 && r->nh == want && r->label == 23 &&
+		       r->encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) && r->has_mac &&
+		       !memcmp(r->mac, "\x02\x00\x00\x00\x00\x07", 6) && !strcmp(r->vn, "default-domain:admin:vn1") &&
+		       find(C, R_ITEM, VRF1, P6),
+		       "IPv6: a 2/1 publish is reflected on node 2/1 with its entry (IPv4 next hop, label, encaps, mac, vn)",
+		       r ? "fields differ: afi %u nh afi %u label %u encaps %#x" : "nothing received%s%u%u%u%u", r ? r->afi : 0,
+		       r ? r->nh_afi : 0, r ? r->label : 0, r ? r->encaps : 0);
+		pump(200);
+		result(!find(A, R_ITEM, VRF1, P6), "IPv6: own route not reflected back", "A got its own route");
+
+		/* a second origin: one item with both next hops, each origin told the other's only */
+		publish6(B, VRF1, P6, "192.0.2.2", 24);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P6), "192.0.2.1:23,192.0.2.2:24") &&
+				    !strcmp(last_nhs(A, VRF1, P6), "192.0.2.2:24") &&
+				    !strcmp(last_nhs(B, VRF1, P6), "192.0.2.1:23"), 2000),
+		       "IPv6 ECMP: two origins, one item with both next hops (sorted), each origin the other's",
+		       "C '%s' A '%s' B '%s'", last_nhs(C, VRF1, P6), last_nhs(A, VRF1, P6), last_nhs(B, VRF1, P6));
+
+		/* IPv4, IPv6, IPv4 in one write: three messages, each of its own family */
+		{
+			struct vr_xmpp_nexthop nh;
+			struct vr_xmpp_entry e;
+			const struct rec *x1, *x6, *x2;
+
+			vr_xmpp_buf_init(&b, 0);
+			entry_make(&e, &nh, "10.1.9.1/32", "192.0.2.1", 91);
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+			entry_make6(&e, &nh, "fd00:1::9/128", "192.0.2.1", 96);
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+			entry_make(&e, &nh, "10.1.9.2/32", "192.0.2.1", 92);
+			vr_xmpp_build_publish(&b, A->name, ++A->seq, VRF1, &e);
+			send_buf(A, &b, 0);
+			WAIT(find(B, R_ITEM, VRF1, "10.1.9.2/32") != NULL, 2000);
+			x1 = find(B, R_ITEM, VRF1, "10.1.9.1/32");
+			x6 = find(B, R_ITEM, VRF1, "fd00:1::9/128");
+			x2 = find(B, R_ITEM, VRF1, "10.1.9.2/32");
+			result(x1 && x6 && x2 && x1->afi == 1 && x6->afi == 2 && x2->afi == 1 && x6->label == 96 &&
+			       x1->msg < x6->msg && x6->msg < x2->msg,
+			       "IPv6: a change of family ends a coalesced message (1/1, 2/1, 1/1 in order)",
+			       "records %d %d %d", !!x1, !!x6, !!x2);
+		}
+
+		/* a late subscriber's dump carries both families, each in messages of its own node */
+		{
+			struct agent *L = agent_up("host-late6");
+			const struct rec *x6, *x4;
+
+			subscribe(L, VRF1, 12);
+			WAIT(count(L, R_EOR, NULL) == 1, 3000);
+			x6 = find(L, R_ITEM, VRF1, P6);
+			x4 = find(L, R_ITEM, VRF1, "10.1.9.1/32");
+			result(x6 && x4 && x6->afi == 2 && x4->afi == 1 && x6->msg != x4->msg &&
+			       !strcmp(x6->nhs, "192.0.2.1:23,192.0.2.2:24") && find(L, R_ITEM, VRF1, "fd00:1::9/128"),
+			       "IPv6: a late subscriber's dump has the 2/1 routes (ECMP list too) in 2/1 messages",
+			       "v6 %d v4 %d", !!x6, !!x4);
+			agent_free(L);
+		}
+
+		/* withdraws: the list shrinks, then the last origin's withdraw is a 2/1 retract */
+		withdraw6(A, VRF1, P6);
+		result(WAIT(!strcmp(last_nhs(C, VRF1, P6), "192.0.2.2:24"), 2000), "IPv6 ECMP: an origin's withdraw "
+		       "re-sends the list without it", "C got '%s'", last_nhs(C, VRF1, P6));
+		withdraw6(B, VRF1, P6);
+		withdraw6(A, VRF1, "fd00:1::9/128");
+		WAIT(find(C, R_RETRACT, VRF1, P6) && find(C, R_RETRACT, VRF1, "fd00:1::9/128"), 2000);
+		r = find(C, R_RETRACT, VRF1, P6);
+		result(r && r->afi == VR_XMPP_AFI_IPV6 && find(C, R_RETRACT, VRF1, "fd00:1::9/128") &&
+		       !strcmp(last_nhs(C, VRF1, P6), ""),
+		       "IPv6: the last withdraw is reflected as a retract on node 2/1", "retract %d afi %u", !!r,
+		       r ? r->afi : 0);
+		withdraw(A, VRF1, "10.1.9.1/32");
+		withdraw(A, VRF1, "10.1.9.2/32");
+		WAIT(find(C, R_RETRACT, VRF1, "10.1.9.2/32") != NULL, 2000);
+	}
 
 	/* ECMP: the same prefix from several agents is one item whose next-hops list holds every other agent's
 	 * next hop, in a stable order (address, then label), whatever the order they were published in */
@@ -986,6 +1106,29 @@ int main(int argc, char **argv)
 
 		hostile("publish before subscribe", pub_before_sub, sizeof(pub_before_sub) - 1, false, A, B,
 			"publish into a VRF it is not subscribed to");
+		/* IPv6 nodes with what is not an IPv6 prefix, and an inet6 node carrying an inet entry */
+		{
+#define PUB6(NODE, AF, ADDR)                                                                                     \
+	"<iq type=\"set\" from=\"bad6\" to=\"network-control@contrailsystems.com/bgp-peer\" id=\"pubsub1\">"     \
+	"<pubsub xmlns=\"http://jabber.org/protocol/pubsub\"><publish node=\"2/1/" VRF1 "/" NODE "\">"             \
+	"<item><entry><nlri><af>" AF "</af><safi>1</safi><address>" ADDR "</address></nlri>"                       \
+	"<next-hops><next-hop><af>1</af><address>192.0.2.9</address><label>30</label></next-hop>"                 \
+	"</next-hops></entry></item></publish></pubsub></iq>"
+			static const char v4_in_v6[] = PUB6("10.7.0.9/32", "2", "10.7.0.9/32");
+			static const char len129[] = PUB6("fd00:7::1/129", "2", "fd00:7::1/129");
+			static const char bad_addr[] = PUB6("fd00:zz::1/128", "2", "fd00:zz::1/128");
+			static const char v4_entry[] = PUB6("fd00:7::2/128", "1", "10.7.0.2/32");
+#undef PUB6
+
+			hostile("IPv6: a 2/1 publish of an IPv4 prefix", v4_in_v6, sizeof(v4_in_v6) - 1, true, A, B,
+				"node '2/1/" VRF1 "/10.7.0.9/32': bad prefix");
+			hostile("IPv6: a 2/1 publish of a /129", len129, sizeof(len129) - 1, true, A, B,
+				"node '2/1/" VRF1 "/fd00:7::1/129': bad prefix");
+			hostile("IPv6: a 2/1 publish of a garbage address", bad_addr, sizeof(bad_addr) - 1, true, A, B,
+				"node '2/1/" VRF1 "/fd00:zz::1/128': bad prefix");
+			hostile("IPv6: a 2/1 publish whose entry is inet (af 1)", v4_entry, sizeof(v4_entry) - 1, true, A, B,
+				"nlri af 1 in a node of af 2");
+		}
 		vr_xmpp_buf_init(&b, 0);
 		vr_xmpp_build_subscribe(&b, "dup", 1, VRF1, 9);
 		hostile("duplicate subscribe", b.data, b.len, true, A, B, "duplicate subscribe");

@@ -6,16 +6,17 @@
  * session: adds, deletes and lists see each other). The real ports.c runs; libvrouter's calls land in the fake
  * below, which keeps vifs, routes, VRFs and labels and refuses what the real one would (and, to reach the undo
  * paths, fails on purpose: vrf 12 cannot be created, vifs in vrf 16 cannot be added, in vrf 15 not deleted,
- * routes to x.x.x.254 in vrf 14 not added, to x.x.x.253 in vrf 13 not deleted). Device names starting with 'x'
- * do not exist. The label range is 16..47, so running out of labels is reachable.
+ * routes to x.x.x.254 in vrf 14 not added, to x.x.x.253 in vrf 13 not deleted; the same for IPv6 addresses
+ * ending in ::254 and ::253). Device names starting with 'x' do not exist. The label range is 16..47, so running out of labels is reachable.
  *
  * After every request:
  *  - the reply is whole lines (ok / error / port ... end), NUL-terminated, without control characters, one line
  *    for add and del, and agrees with what happened: "ok vif=N label=L" added exactly that port, "ok" removed
  *    one, an error changed nothing, list shows the table;
- *  - the table keeps its invariants (unique valid names, 1..8 distinct non-zero addresses, labels in the range
- *    and distinct, vif ids ascending, valid vn names) and equals the fake datapath: a vif per port with the same
- *    id, label, VRF, address and MTU, a /32 per address, nothing else left behind; the datapath handle is
+ *  - the table keeps its invariants (unique valid names, 1..8 distinct non-zero addresses, 0..8 distinct valid
+ *    IPv6 addresses and a gateway only beside them, labels in the range and distinct, vif ids ascending, valid vn
+ *    names) and equals the fake datapath: a vif per port with the same id, label, VRF, addresses (IPv4 and the
+ *    first IPv6), gateways and MTU, a /32 per address and a /128 per IPv6 address, nothing else left behind; the datapath handle is
  *    released; the change callback ran once per change, and an add claimed its addresses (on_claim) before
  *    their routes went in and gave them back when it failed.
  * A broken promise aborts, which libFuzzer reports as a crash with the input saved. */
@@ -39,6 +40,7 @@
 #define LABEL_LAST 47
 #define FAKE_VIFS 64
 #define FAKE_ROUTES (FAKE_VIFS * VR_PORT_IPS_MAX)
+#define FAKE_ROUTES6 (FAKE_VIFS * VR_PORT_IP6S_MAX)
 
 #define VRF_NO_CREATE 12
 #define VRF_ROUTE_DEL_FAILS 13	/* for addresses ending in .253 */
@@ -94,10 +96,18 @@ struct fake_route {
 	char ifname[IFNAMSIZ];
 };
 
+struct fake_route6 {
+	__u32 vrf_id;
+	struct in6_addr ip;
+	char ifname[IFNAMSIZ];
+};
+
 static struct {
 	struct fake_vif vifs[FAKE_VIFS];	/* vif id = index + 1 */
 	struct fake_route routes[FAKE_ROUTES];
 	unsigned int n_routes;
+	struct fake_route6 routes6[FAKE_ROUTES6];
+	unsigned int n_routes6;
 	bool vrfs[VR_MAX_VRFS];
 	int refs;				/* vr_dp_get without vr_dp_put */
 	unsigned int adds, dels;		/* on_change calls */
@@ -105,6 +115,8 @@ static struct {
 	__u32 claim_vrf;
 	__be32 claim_ips[VR_PORT_IPS_MAX];
 	unsigned int claim_n;
+	struct in6_addr claim_ip6s[VR_PORT_IP6S_MAX];
+	unsigned int claim_n6;
 } dp;
 
 static struct vr_handle handle;
@@ -139,6 +151,14 @@ static int dp_route(__u32 vrf_id, __be32 ip)
 {
 	for (unsigned int i = 0; i < dp.n_routes; i++)
 		if (dp.routes[i].vrf_id == vrf_id && dp.routes[i].ip == ip)
+			return (int)i;
+	return -1;
+}
+
+static int dp_route6(__u32 vrf_id, const struct in6_addr *ip)
+{
+	for (unsigned int i = 0; i < dp.n_routes6; i++)
+		if (dp.routes6[i].vrf_id == vrf_id && !memcmp(&dp.routes6[i].ip, ip, sizeof(*ip)))
 			return (int)i;
 	return -1;
 }
@@ -242,6 +262,8 @@ int vr_vif_add(struct vr_handle *h, const struct vr_vif_spec *spec, struct vr_vi
 	v->vif.flags = spec->xdp ? 0 : VR_VIF_F_TC;
 	v->vif.ip = spec->ip;
 	v->vif.gw_ip = spec->gw_ip;
+	memcpy(v->vif.ip6, &spec->ip6, sizeof(v->vif.ip6));
+	memcpy(v->vif.gw6, &spec->gw6, sizeof(v->vif.gw6));
 	memcpy(v->vif.mac, spec->mac, 6);
 	v->vif.mtu = spec->mtu ? spec->mtu : 1500;
 	v->vif.nh_id = v->vif.vif_id;
@@ -262,6 +284,8 @@ int vr_vif_del(struct vr_handle *h, const char *ifname)
 		return dp_fail(-EBUSY, "vif %s is busy (injected)", ifname);
 	for (unsigned int i = 0; i < dp.n_routes; i++)
 		CHECK(strcmp(dp.routes[i].ifname, ifname), "vif %s deleted while a route points at it", ifname);
+	for (unsigned int i = 0; i < dp.n_routes6; i++)
+		CHECK(strcmp(dp.routes6[i].ifname, ifname), "vif %s deleted while an IPv6 route points at it", ifname);
 	memset(v, 0, sizeof(*v));
 	return 0;
 }
@@ -309,6 +333,45 @@ int vr_route_del(struct vr_handle *h, __u32 vrf_id, __be32 prefix, __u32 plen)
 	return 0;
 }
 
+int vr_route6_add(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen,
+		  const struct vr_nh_spec *nh)
+{
+	struct fake_route6 *r;
+	struct fake_vif *v;
+
+	dp_check_handle(h);
+	CHECK(plen == 128 && vr_port_ip6_valid(prefix), "route6 add /%u of an address no port may have", plen);
+	CHECK(nh && nh->type == VR_NH_ENCAP && nh->ifname, "route6 add: not a vif nexthop");
+	v = dp_vif(nh->ifname);
+	CHECK(v && v->vif.vrf_id == vrf_id, "route6 add in vrf %u to %s, which is no vif of that vrf", vrf_id,
+	      nh->ifname);
+	if (dp_route6(vrf_id, prefix) >= 0)
+		return dp_fail(-EEXIST, "route exists");
+	if (vrf_id == VRF_ROUTE_ADD_FAILS && prefix->s6_addr[15] == 0x54 && prefix->s6_addr[14] == 0x02)
+		return dp_fail(-ENOSPC, "IPv6 route table full (injected)");
+	CHECK(dp.n_routes6 < FAKE_ROUTES6, "more IPv6 routes than ports can have");
+	r = &dp.routes6[dp.n_routes6++];
+	r->vrf_id = vrf_id;
+	r->ip = *prefix;
+	snprintf(r->ifname, sizeof(r->ifname), "%s", nh->ifname);
+	return 0;
+}
+
+int vr_route6_del(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *prefix, __u32 plen)
+{
+	int i;
+
+	dp_check_handle(h);
+	CHECK(plen == 128, "route6 del /%u", plen);
+	i = dp_route6(vrf_id, prefix);
+	if (i < 0)
+		return dp_fail(-ENOENT, "no route");
+	if (vrf_id == VRF_ROUTE_DEL_FAILS && prefix->s6_addr[15] == 0x53 && prefix->s6_addr[14] == 0x02)
+		return dp_fail(-EIO, "IPv6 route delete failed (injected)");
+	dp.routes6[i] = dp.routes6[--dp.n_routes6];
+	return 0;
+}
+
 /* ---- checks ---- */
 
 static struct vr_ports ports;
@@ -339,15 +402,22 @@ static void on_change(void *arg, const struct vr_port *port, bool added)
 }
 
 /* A new port's addresses are claimed before its routes go in, and given back if the add then fails. */
-static void on_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, bool claim)
+static void on_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n, const struct in6_addr *ip6s,
+		     unsigned int n6, bool claim)
 {
 	(void)arg;
 	CHECK(dp.refs > 0, "on_claim without the datapath handle");
 	CHECK(n >= 1 && n <= VR_PORT_IPS_MAX && ips, "on_claim of %u addresses", n);
+	CHECK(n6 <= VR_PORT_IP6S_MAX && (!n6 || ip6s), "on_claim of %u IPv6 addresses", n6);
 	for (unsigned int a = 0; a < n; a++) {
 		CHECK(ips[a], "on_claim of address 0");
 		for (unsigned int b = 0; b < a; b++)
 			CHECK(ips[a] != ips[b], "on_claim of an address twice");
+	}
+	for (unsigned int a = 0; a < n6; a++) {
+		CHECK(vr_port_ip6_valid(&ip6s[a]), "on_claim of an IPv6 address no port may have");
+		for (unsigned int b = 0; b < a; b++)
+			CHECK(memcmp(&ip6s[a], &ip6s[b], sizeof(ip6s[a])), "on_claim of an IPv6 address twice");
 	}
 	if (claim) {
 		CHECK(!dp.claimed, "two claims in one request");
@@ -355,16 +425,21 @@ static void on_claim(void *arg, __u32 vrf_id, const __be32 *ips, unsigned int n,
 		dp.claim_vrf = vrf_id;
 		dp.claim_n = n;
 		memcpy(dp.claim_ips, ips, n * sizeof(ips[0]));
+		dp.claim_n6 = n6;
+		if (n6)
+			memcpy(dp.claim_ip6s, ip6s, n6 * sizeof(ip6s[0]));
 		return;
 	}
-	CHECK(dp.claimed && dp.claim_vrf == vrf_id && dp.claim_n == n && !memcmp(dp.claim_ips, ips, n * sizeof(ips[0])),
+	CHECK(dp.claimed && dp.claim_vrf == vrf_id && dp.claim_n == n && !memcmp(dp.claim_ips, ips, n * sizeof(ips[0])) &&
+	      dp.claim_n6 == n6 && (!n6 || !memcmp(dp.claim_ip6s, ip6s, n6 * sizeof(ip6s[0]))),
 	      "on_claim(false) of addresses that were not claimed");
 	dp.claimed = false;
 }
 
 static void check_table(void)
 {
-	unsigned int routes = 0;
+	unsigned int routes = 0, routes6 = 0;
+	static const struct in6_addr zero6;
 
 	CHECK(dp.refs == 0, "the datapath handle is held after a request (%d)", dp.refs);
 	CHECK(ports.n <= ports.cap && (!ports.n || ports.port), "table of %zu in %zu", ports.n, ports.cap);
@@ -390,6 +465,22 @@ static void check_table(void)
 			      p->name, a);
 			routes++;
 		}
+		CHECK(p->n_ip6s <= VR_PORT_IP6S_MAX, "port %s: %u IPv6 addresses", p->name, p->n_ip6s);
+		CHECK(p->n_ip6s || !memcmp(&p->gw6, &zero6, sizeof(zero6)), "port %s: an IPv6 gateway without addresses",
+		      p->name);
+		CHECK(!memcmp(&p->gw6, &zero6, sizeof(zero6)) || vr_port_gw6_valid(&p->gw6), "port %s: bad IPv6 gateway",
+		      p->name);
+		for (unsigned int a = 0; a < p->n_ip6s; a++) {
+			int r = dp_route6(p->vrf_id, &p->ip6s[a]);
+
+			CHECK(vr_port_ip6_valid(&p->ip6s[a]), "port %s: IPv6 address %u is not a port's", p->name, a);
+			for (unsigned int b = 0; b < a; b++)
+				CHECK(memcmp(&p->ip6s[a], &p->ip6s[b], sizeof(p->ip6s[a])), "port %s: an IPv6 address twice",
+				      p->name);
+			CHECK(r >= 0 && !strcmp(dp.routes6[r].ifname, p->name), "port %s: no route for IPv6 address %u",
+			      p->name, a);
+			routes6++;
+		}
 		for (size_t j = 0; j < i; j++) {
 			const struct vr_port *q = &ports.port[j];
 
@@ -400,12 +491,18 @@ static void check_table(void)
 					for (unsigned int b = 0; b < q->n_ips; b++)
 						CHECK(p->ips[a] != q->ips[b], "an address on %s and %s in vrf %u", p->name,
 						      q->name, p->vrf_id);
+			if (p->vrf_id == q->vrf_id)
+				for (unsigned int a = 0; a < p->n_ip6s; a++)
+					for (unsigned int b = 0; b < q->n_ip6s; b++)
+						CHECK(memcmp(&p->ip6s[a], &q->ip6s[b], sizeof(p->ip6s[a])),
+						      "an IPv6 address on %s and %s in vrf %u", p->name, q->name, p->vrf_id);
 		}
 		v = dp_vif(p->name);
 		CHECK(v, "port %s has no vif", p->name);
 		CHECK(v->vif.vif_id == p->vif_id && v->vif.label == p->label && v->vif.vrf_id == p->vrf_id &&
 		      v->vif.ip == p->ip && v->vif.mtu == p->mtu && v->vif.gw_ip == p->gw_ip &&
-		      !memcmp(v->vif.mac, p->mac, 6) && !(v->vif.flags & VR_VIF_F_TC) == p->xdp,
+		      !memcmp(v->vif.mac, p->mac, 6) && !(v->vif.flags & VR_VIF_F_TC) == p->xdp &&
+		      !memcmp(v->vif.ip6, p->n_ip6s ? &p->ip6s[0] : &zero6, 16) && !memcmp(v->vif.gw6, &p->gw6, 16),
 		      "port %s differs from its vif", p->name);
 	}
 	{
@@ -416,6 +513,7 @@ static void check_table(void)
 		CHECK(vifs == ports.n, "%u vifs for %zu ports", vifs, ports.n);
 	}
 	CHECK(routes == dp.n_routes, "%u routes in the datapath for %u port addresses", dp.n_routes, routes);
+	CHECK(routes6 == dp.n_routes6, "%u IPv6 routes in the datapath for %u port addresses", dp.n_routes6, routes6);
 }
 
 static bool table_unchanged(void)
@@ -471,7 +569,9 @@ static void check_reply(const char *line, size_t len, const struct vr_buf *reply
 		CHECK(ports.n == n_before + 1 && dp.adds == adds + 1 && dp.dels == dels, "an add added %zu ports",
 		      ports.n - n_before);
 		CHECK(dp.claimed && dp.claim_vrf == p->vrf_id && dp.claim_n == p->n_ips &&
-		      !memcmp(dp.claim_ips, p->ips, p->n_ips * sizeof(p->ips[0])), "an add without claiming its addresses");
+		      !memcmp(dp.claim_ips, p->ips, p->n_ips * sizeof(p->ips[0])) && dp.claim_n6 == p->n_ip6s &&
+		      (!p->n_ip6s || !memcmp(dp.claim_ip6s, p->ip6s, p->n_ip6s * sizeof(p->ip6s[0]))),
+		      "an add without claiming its addresses");
 		dp.claimed = false;
 		return;
 	}
