@@ -75,6 +75,21 @@
 #define VR_ROUTE_CACHE_SLOTS 4096 /* a power of two */
 #endif
 
+/* Gateway NAT: the connection table (two entries per connection), floating IPs, public addresses. */
+#ifndef VR_MAX_NAT
+#define VR_MAX_NAT (1U << 20)
+#endif
+#ifndef VR_MAX_FIPS
+#define VR_MAX_FIPS 65536
+#endif
+/* Candidate public ports tried for a new connection before it is refused (nat_no_port). */
+#define VR_NAT_PORT_TRIES 8
+/* Default timeouts (seconds): established TCP, TCP before/after the handshake, UDP, ICMP echo. */
+#define VR_NAT_TIMEOUT_TCP 7440
+#define VR_NAT_TIMEOUT_TCP_TRANSITORY 240
+#define VR_NAT_TIMEOUT_UDP 300
+#define VR_NAT_TIMEOUT_ICMP 60
+
 /* The whole 20-bit MPLS label space: the labels array is indexed by the label itself. */
 #define VR_MAX_LABELS (1U << 20)
 /* Labels 0-15 are reserved by RFC 3032; allocation starts here. */

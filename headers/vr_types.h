@@ -46,6 +46,7 @@ enum vr_nh_type {
 	VR_NH_RECEIVE = 4,    /* hand to the host stack */
 	VR_NH_DISCARD = 5,    /* drop, counted */
 	VR_NH_COMPOSITE = 6,  /* ECMP: one of several member nexthops, by the inner-flow hash */
+	VR_NH_EXTERNAL = 7,   /* gateway: out of the external NIC by the host's routes, source NAT on the way */
 	VR_NH_TYPE_MAX,
 };
 
@@ -147,6 +148,88 @@ enum vr_endpoint_flags {
 	VR_EP_F_CONFIGURED = 1 << 0,
 };
 
+/* ---- Gateway (VNGW): NAT between the tenants' VRFs and the external network ---------------------------
+ *
+ * nat_config map: ARRAY of one. ext_ifindex 0: this vRouter is no gateway (EXTERNAL nexthops drop). */
+struct vr_nat_config {
+	__u32 ext_ifindex;         /* the external NIC: vr_ext_xdp receives there, translated packets leave there */
+	__u32 timeout_tcp;         /* seconds an established TCP connection may stay idle */
+	__u32 timeout_tcp_transitory; /* seconds before the handshake completes and after FIN or RST */
+	__u32 timeout_udp;
+	__u32 timeout_icmp;        /* ICMP echo */
+	__u32 flags;
+};
+_Static_assert(sizeof(struct vr_nat_config) == 24, "struct vr_nat_config layout");
+
+/* snat map: ARRAY indexed by VRF id: the tenant's public address and port range for source NAT (addr 0: the
+ * tenant has none; its packets to the outside are counted drops). Ports in host order, min <= max. */
+struct vr_snat {
+	__be32 addr;
+	__u16 port_min;
+	__u16 port_max;
+};
+_Static_assert(sizeof(struct vr_snat) == 8, "struct vr_snat layout");
+
+/* Floating IPs: fip map HASH (VRF, private address) -> public address; fip_rev HASH public address -> that key.
+ * A floating IP maps 1:1, both ways, without connection state and without changing ports. */
+struct vr_fip_key {
+	__u32 vrf_id;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct vr_fip_key) == 8, "struct vr_fip_key layout");
+
+/* nat_addrs map: HASH public address -> __u32 VR_NAT_ADDR_* flags: the external addresses the gateway owns
+ * (every SNAT address and floating IP). Packets on the external NIC to any other address are the host's. */
+enum vr_nat_addr_flags {
+	VR_NAT_ADDR_SNAT = 1 << 0,
+	VR_NAT_ADDR_FIP = 1 << 1,
+};
+
+/* The connection table (nat map, HASH): two entries per source-NAT connection, written by the datapath.
+ *   outbound  dir VR_NAT_OUT, vrf = the tenant, src/dst/ports as the VM sends them
+ *             -> addr/port: the public source address and port it leaves with
+ *   inbound   dir VR_NAT_IN, vrf 0, src = the remote end, dst = the public address/port, as replies carry them
+ *             -> addr/port: the VM's address and port, vrf: the tenant
+ * ICMP echo: the identifier stands in for the ports (sport outbound, dport inbound; the other port 0).
+ * Entries expire after the protocol's timeout without packets (last_seen, in jiffies); the datapath reuses an
+ * expired pair on the spot, and user space (vrouterctl nat gc, the agent) sweeps them. A full table refuses new
+ * connections (a counted drop) and never evicts a live one. */
+enum vr_nat_dir {
+	VR_NAT_OUT = 0,
+	VR_NAT_IN = 1,
+};
+
+struct vr_nat_key {
+	__be32 src;
+	__be32 dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir;
+	__u16 pad;
+	__u32 vrf_id;
+};
+_Static_assert(sizeof(struct vr_nat_key) == 20, "struct vr_nat_key layout");
+
+enum vr_nat_state {
+	VR_NAT_S_NEW = 0,         /* TCP: SYN seen, no answer yet (transitory timeout); UDP/ICMP: one way so far */
+	VR_NAT_S_ESTABLISHED = 1, /* packets seen both ways */
+	VR_NAT_S_CLOSING = 2,     /* TCP FIN or RST seen (transitory timeout) */
+};
+
+struct vr_nat_entry {
+	__be32 addr;
+	__be16 port;
+	__u8 state;      /* enum vr_nat_state (kept in the outbound entry) */
+	__u8 pad;
+	__u32 vrf_id;    /* inbound: the tenant */
+	__u32 pad2;
+	__u64 last_seen; /* jiffies of the last packet either way (kept in the outbound entry) */
+	__u64 packets;   /* this direction */
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct vr_nat_entry) == 40, "struct vr_nat_entry layout");
+
 /* config map: ARRAY of one. */
 struct vr_config {
 	__be32 host_ip;         /* this host's underlay address: outer source, decap destination */
@@ -213,7 +296,14 @@ struct vr_vif_stats {
 	X(VR_DROP_ND_IGNORED, "nd_ignored", "NDP/MLD message needing no answer (advertisement, DAD probe, bad hop limit)") \
 	X(VR_DROP_ND_NO_ROUTE, "nd_no_route", "neighbour solicitation for an address not routed in the VRF") \
 	X(VR_DROP_PKT_TOO_BIG, "pkt_too_big", "IPv6 packet too big for the tunnel: ICMPv6 sent to the VM") \
-	X(VR_DROP_LINK_LOCAL, "link_local", "IPv6 packet to a link-local or multicast address, not NDP")
+	X(VR_DROP_LINK_LOCAL, "link_local", "IPv6 packet to a link-local or multicast address, not NDP") \
+	X(VR_DROP_NAT_NO_SNAT, "nat_no_snat", "to the outside from a VRF without a public address") \
+	X(VR_DROP_NAT_UNSUPPORTED, "nat_unsupported", "to the outside: not TCP, UDP or ICMP echo, or a fragment") \
+	X(VR_DROP_NAT_FULL, "nat_table_full", "new connection refused: the NAT connection table is full") \
+	X(VR_DROP_NAT_NO_PORT, "nat_no_port", "new connection refused: no free public port found") \
+	X(VR_DROP_NAT_NO_CONN, "nat_no_conn", "from the outside to a public address: no connection or floating IP") \
+	X(VR_DROP_EXT_UNREACH, "external_unreachable", "no route to the destination in the host's tables") \
+	X(VR_DROP_NOT_GATEWAY, "not_gateway", "external nexthop on a vRouter that is no gateway")
 
 #define VR_DROP_ENUM_ENTRY(id, name, desc) id,
 enum vr_drop_reason {

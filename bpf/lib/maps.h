@@ -179,4 +179,49 @@ struct {
 	__uint(max_entries, VR_EVENTS_BYTES);
 } vr_events SEC(".maps");
 
+/* Gateway NAT (see vr_types.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vr_nat_config);
+} vr_nat_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VR_MAX_VRFS);
+	__type(key, __u32);
+	__type(value, struct vr_snat);
+} vr_snat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_FIPS);
+	__type(key, struct vr_fip_key);
+	__type(value, __be32);
+} vr_fip SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_FIPS);
+	__type(key, __be32);
+	__type(value, struct vr_fip_key);
+} vr_fip_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_FIPS);
+	__type(key, __be32);
+	__type(value, __u32);
+} vr_nat_addrs SEC(".maps");
+
+/* Allocated on insert: a vRouter that is no gateway pays nothing for it; the loader may size it (nat-entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VR_MAX_NAT);
+	__type(key, struct vr_nat_key);
+	__type(value, struct vr_nat_entry);
+} vr_nat SEC(".maps");
+
 #endif /* VR_BPF_MAPS_H */
