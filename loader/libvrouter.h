@@ -24,6 +24,7 @@ struct vr_load_opts {
 	bool mac_set;          /* default 00:00:5e:00:01:00, or what a previous load set */
 	__u16 udp_port;        /* 0: keep / default 6635 */
 	int fabric_mode;       /* VR_FABRIC_KEEP (what a previous load chose, else xdp), _XDP or _TC */
+	__u32 nat_entries;     /* 0: VR_MAX_NAT; the size of the NAT connection table (first load only) */
 };
 
 enum vr_fabric_mode {
@@ -45,6 +46,7 @@ struct vr_handle {
 	int vifs_fd, vrf4_fd, host4_fd, nexthops_fd, labels_fd, tx_fd, config_fd, vif_stats_fd, drops_fd, events_fd;
 	int underlay_fd, vif_slots_fd, route_gen_fd, endpoints_fd, endpoint_slots_fd, ecmp_fd;
 	int vrf6_fd, host6_fd; /* the IPv6 tables: one trie per VRF beside the IPv4 one, and the /128 routes */
+	int nat_config_fd, snat_fd, fip_fd, fip_rev_fd, nat_addrs_fd, nat_fd; /* the gateway's */
 	int ncpus;
 	char pin_dir[256];
 	struct vr_nh_cache *nh_cache; /* libvrouter's own: the nexthop table while the handle is open */
@@ -193,6 +195,39 @@ int vr_endpoint_add(struct vr_handle *h, __be32 addr);
 int vr_endpoint_del(struct vr_handle *h, __be32 addr);
 typedef int (*vr_endpoint_cb)(__be32 addr, const struct vr_endpoint *ep, void *arg);
 int vr_endpoint_foreach(struct vr_handle *h, vr_endpoint_cb cb, void *arg);
+
+/* Gateway (VNGW): NAT between the tenants' VRFs and the external network (see vr_types.h). A gateway has an
+ * external NIC (vr_ext_xdp is attached to it); routes with an EXTERNAL nexthop (vr_nh_spec type
+ * VR_NH_EXTERNAL, usually 0.0.0.0/0 in each tenant VRF) leave through it, source-NATed to the tenant's public
+ * address unless the VM has a floating IP. */
+struct vr_gateway_spec {
+	const char *ext_ifname;      /* the external NIC */
+	__u32 timeout_tcp, timeout_tcp_transitory, timeout_udp, timeout_icmp; /* seconds; 0: the default */
+};
+int vr_gateway_set(struct vr_handle *h, const struct vr_gateway_spec *spec); /* attach + nat_config */
+int vr_gateway_unset(struct vr_handle *h);                                   /* detach, ext_ifindex 0 */
+int vr_gateway_get(struct vr_handle *h, struct vr_nat_config *out);
+/* A tenant's source-NAT address and port range (port_min/max 0: 1024..65535); addr 0 removes it. */
+int vr_snat_set(struct vr_handle *h, __u32 vrf_id, __be32 addr, __u16 port_min, __u16 port_max);
+int vr_snat_get(struct vr_handle *h, __u32 vrf_id, struct vr_snat *out);
+/* Floating IPs: public <-> (VRF, private), both maps and nat_addrs kept consistent. */
+int vr_fip_add(struct vr_handle *h, __be32 public_ip, __u32 vrf_id, __be32 private_ip);
+int vr_fip_del(struct vr_handle *h, __be32 public_ip);
+typedef int (*vr_fip_cb)(__be32 public_ip, const struct vr_fip_key *priv, void *arg);
+int vr_fip_foreach(struct vr_handle *h, vr_fip_cb cb, void *arg);
+/* The connection table: one callback per connection (its outbound and inbound entries; expired ones have
+ * expired set, ttl the seconds left otherwise), and the sweep of expired connections (returns how many). */
+struct vr_nat_conn {
+	struct vr_nat_key out_key;
+	struct vr_nat_entry out;
+	struct vr_nat_key in_key;
+	struct vr_nat_entry in;
+	bool expired;
+	__u32 ttl;
+};
+typedef int (*vr_nat_cb)(const struct vr_nat_conn *conn, void *arg);
+int vr_nat_foreach(struct vr_handle *h, vr_nat_cb cb, void *arg);
+int vr_nat_gc(struct vr_handle *h);
 
 /* Nexthops in use, with their reference counts (routes, labels and vifs holding them). */
 typedef int (*vr_nh_cb)(__u32 nh_id, const struct vr_nexthop *nh, void *arg);
