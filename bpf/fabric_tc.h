@@ -7,7 +7,7 @@
 /* Fabric mode tc: decapsulate an MPLS-in-UDP or MPLS-over-GRE skb for a local vif. */
 static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struct vr_config *cfg)
 {
-	__u32 outer_len = 0, inner_max = 0, inner_len = 0, reason;
+	__u32 outer_len = 0, inner_max = 0, inner_len = 0, vrf = 0, reason;
 	struct vr_nexthop *nh = NULL;
 	__be16 proto = 0;
 	void *data, *end;
@@ -22,9 +22,12 @@ static __always_inline int vr_fabric_tc_decap(struct __sk_buff *skb, const struc
 		return TC_ACT_OK;
 	if (rc > 0)
 		return vr_tc_drop(0, rc);
-	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto);
+	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto, &vrf);
 	if (reason)
 		return vr_tc_drop(0, reason);
+	/* A gateway translates in XDP only (fabric mode xdp). */
+	if (nh->type == VR_NH_EXTERNAL)
+		return vr_tc_drop(0, VR_DROP_NOT_GATEWAY);
 	if (skb->len > outer_len + inner_len && bpf_skb_change_tail(skb, outer_len + inner_len, 0))
 		return vr_tc_drop(0, VR_DROP_ADJUST_FAIL);
 	/* Remove outer IPv4 + UDP or GRE + MPLS behind the Ethernet header; a GSO skb keeps its segment size. */

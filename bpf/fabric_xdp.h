@@ -9,13 +9,15 @@ static __always_inline int vr_fabric_decap(struct xdp_md *ctx, const struct vr_c
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
+	__u32 reason, inner_len = 0, vrf = 0;
 	struct vr_nexthop *nh = NULL;
-	__u32 reason, inner_len = 0;
 	__be16 proto = 0;
 
-	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto);
+	reason = vr_label_resolve(data, end, outer_len, inner_max, &nh, &inner_len, &proto, &vrf);
 	if (reason)
 		return vr_drop(0, reason);
+	if (nh->type == VR_NH_EXTERNAL)
+		return vr_xdp_gw_out(ctx, cfg, vrf, outer_len, inner_len, proto);
 	if (vr_xdp_trim_to(ctx, outer_len + inner_len) ||
 	    bpf_xdp_adjust_head(ctx, (int)(outer_len - sizeof(struct ethhdr))))
 		return vr_drop(0, VR_DROP_ADJUST_FAIL);

@@ -8,6 +8,7 @@
  *   vr_fabric_xdp XDP on the fabric NIC (fabric mode xdp, the default): decapsulation before GRO
  *   vr_fabric_tc  TC ingress on the fabric NIC: delivers what XDP decapsulated (GRO-merged) to vifs in
  *                 mode tc; in fabric mode tc it decapsulates itself
+ *   vr_ext_xdp    XDP on a gateway's external NIC: replies and floating-IP traffic back into the tenants
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -28,6 +29,8 @@
 #include "lib/nd.h"
 #include "lib/xdp.h"
 #include "lib/tc.h"
+#include "lib/nat.h"
+#include "lib/gateway.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,3 +38,4 @@ char LICENSE[] SEC("license") = "GPL";
 #include "vif_tc.h"
 #include "fabric_xdp.h"
 #include "fabric_tc.h"
+#include "ext_xdp.h"

@@ -27,7 +27,7 @@ static __always_inline int vr_endpoint_known(__be32 addr)
 	__u32 slot = vr_hash_final(addr) & (VR_ENDPOINT_SLOTS - 1);
 	__be32 *s = bpf_map_lookup_elem(&vr_endpoint_slots, &slot);
 
-	if (s && *s == addr)
+	if (s && *s == addr && addr) /* an empty slot holds 0: 0.0.0.0 is never an endpoint */
 		return 1;
 	return bpf_map_lookup_elem(&vr_endpoints, &addr) != NULL;
 }
@@ -99,10 +99,10 @@ static __always_inline int vr_tunnel_outer_check(void *data, void *end, __u32 fr
 
 /* The MPLS shim ends outer_len bytes into the frame: check it and the inner IPv4 or IPv6 header, and resolve
  * the label to the ENCAP nexthop of a local vif (through the VRF's table of the inner family for a per-VRF
- * label). Returns 0 with *nhp, *inner_lenp (the inner packet's length) and *protop (its Ethertype) set, or a
- * drop reason. */
+ * label; on a gateway that table may also say EXTERNAL). Returns 0 with *nhp, *inner_lenp (the inner packet's
+ * length), *protop (its Ethertype) and *vrfp (the VRF of a per-VRF label) set, or a drop reason. */
 static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer_len, __u32 inner_max,
-					      struct vr_nexthop **nhp, __u32 *inner_lenp, __be16 *protop)
+					      struct vr_nexthop **nhp, __u32 *inner_lenp, __be16 *protop, __u32 *vrfp)
 {
 	__u32 mpls_off = outer_len - sizeof(__be32);
 	__be32 *mpls = data + mpls_off;
@@ -125,6 +125,7 @@ static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer
 	nh = bpf_map_lookup_elem(&vr_nexthops, nh_id);
 	if (!nh)
 		return VR_DROP_NO_NEXTHOP;
+	*vrfp = nh->vrf_id;
 	/* The inner packet must fit the UDP datagram, not merely the frame (trailing bytes are not its). A
 	 * per-VRF label: the inner destination picks the vif. */
 	if (inner->version == 4) {
@@ -149,7 +150,7 @@ static __always_inline __u32 vr_label_resolve(void *data, void *end, __u32 outer
 	}
 	if (!nh)
 		return reason;
-	if (nh->type != VR_NH_ENCAP)
+	if (nh->type != VR_NH_ENCAP && nh->type != VR_NH_EXTERNAL)
 		return VR_DROP_NH_INVALID;
 	*nhp = nh;
 	return 0;

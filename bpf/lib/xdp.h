@@ -118,11 +118,11 @@ static __always_inline int vr_xdp_nd(struct xdp_md *ctx, const struct vr_vif *vi
 
 /* Encapsulate the VM's packet (validated: IPv4 with hlen bytes of header, or IPv6 (v6); inner_len bytes; TTL or
  * hop limit not yet spent; hash its inner-flow hash) towards a TUNNEL nexthop (MPLS-in-UDP, or MPLS-over-GRE)
- * and redirect it to the underlay. */
+ * and redirect it to the underlay. vif NULL: not from a VM (a gateway's inbound packet): too big is a drop. */
 static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
 					const struct vr_config *cfg, __u32 hlen, __u32 inner_len, __u32 hash, bool v6)
 {
-	__u32 reason, overhead = vr_tunnel_overhead(nh);
+	__u32 reason, overhead = vr_tunnel_overhead(nh), vif_id = vif ? vif->vif_id : 0;
 	__u16 sport = vr_sport_from_hash(hash);
 	struct vr_underlay *u;
 	void *data, *end;
@@ -130,16 +130,16 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 
 	reason = vr_underlay_resolve(ctx, cfg, nh->remote_ip, sport, &u);
 	if (reason)
-		return vr_drop(vif->vif_id, reason);
+		return vr_drop(vif_id, reason);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (v6) {
 		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 
 		if ((void *)(ip6 + 1) > end)
-			return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+			return vr_drop(vif_id, VR_DROP_MALFORMED);
 		if (inner_len + overhead > u->mtu)
-			return vr_xdp_pkt_too_big(ctx, vif, cfg, u->mtu - overhead);
+			return vif ? vr_xdp_pkt_too_big(ctx, vif, cfg, u->mtu - overhead) : vr_drop(0, VR_DROP_TOO_BIG);
 		ip6->hop_limit--;
 		tos = vr_ipv6_tclass(ip6);
 		ttl = ip6->hop_limit;
@@ -147,23 +147,23 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 		struct iphdr *inner = data + sizeof(struct ethhdr);
 
 		if ((void *)(inner + 1) > end)
-			return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
+			return vr_drop(vif_id, VR_DROP_MALFORMED);
 		if (inner_len + overhead > u->mtu) {
-			if (inner->frag_off & bpf_htons(VR_IP_DF))
+			if (vif && (inner->frag_off & bpf_htons(VR_IP_DF)))
 				return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - overhead);
-			return vr_drop(vif->vif_id, VR_DROP_TOO_BIG);
+			return vr_drop(vif_id, VR_DROP_TOO_BIG);
 		}
 		vr_ipv4_ttl_dec(inner);
 		tos = inner->tos;
 		ttl = inner->ttl;
 	}
 	if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + inner_len) || bpf_xdp_adjust_head(ctx, -(int)overhead))
-		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_drop(vif_id, VR_DROP_ADJUST_FAIL);
 
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (vr_tunnel_headers_write(data, end, u, cfg, nh, inner_len, tos, ttl, sport))
-		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_drop(vif_id, VR_DROP_ADJUST_FAIL);
 	/* The fabric is slot 0 of the redirect map (no device lookup by ifindex); any other egress by ifindex. */
 	if (u->ifindex == cfg->fabric_ifindex && bpf_redirect_map(&vr_tx, 0, XDP_PASS) == XDP_REDIRECT)
 		return XDP_REDIRECT;
