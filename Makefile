@@ -77,6 +77,15 @@ $(BUILD)/churn: selftests/churn.c $(BUILD)/libvrouter.a
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
 
+# Packet fuzzing of the datapath (selftests/fuzz_pkt.c): random tables and random or mutated frames through the four
+# programs with BPF_PROG_TEST_RUN, invariants checked on every run; `make check` runs --short (about 30 s), `make fuzz`
+# --long (FUZZ_PKT_SECONDS, 300).
+all: $(BUILD)/fuzz_pkt
+
+$(BUILD)/fuzz_pkt: selftests/fuzz_pkt.c selftests/pkt.h $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iselftests $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
+
 $(BUILD)/tapvm: selftests/tapvm.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
@@ -228,6 +237,7 @@ $(BUILD)/static/test_datapath: $(wildcard selftests/test_datapath*.c selftests/*
 # (selftests/fuzz/corpus/TARGET) and the sanitized tests; `make fuzz` runs each target FUZZ_SECONDS ---
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 300
+FUZZ_PKT_SECONDS ?= 300
 SAN_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -std=gnu11 -Iheaders -Iloader -Iagent
 FUZZ_CFLAGS  := $(SAN_CFLAGS) -fsanitize=fuzzer
@@ -280,7 +290,9 @@ $(BUILD)/asan/vrouter-controller: $(CTRL_SRCS) $(CTRL_HDRS)
 # Each target FUZZ_SECONDS (300 s; FUZZ_SECONDS=N to change), new inputs kept in $(BUILD)/fuzz/corpus/TARGET,
 # crashes in $(BUILD)/fuzz/artifacts/. FUZZ_TARGETS="xmpp config" picks targets; FUZZ_MERGE=1 then folds the
 # inputs that add coverage into the checked-in corpus.
+# Then the packet fuzzer (selftests/fuzz_pkt.c) runs FUZZ_PKT_SECONDS (300) over new tables every minute.
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS) $(BUILD)/fuzz_pkt
 	$(Q)VR_BUILD=$(abspath $(BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) bash selftests/fuzz.sh --long $(FUZZ_TARGETS)
+	$(Q)$(BUILD)/fuzz_pkt --long --seconds $(FUZZ_PKT_SECONDS)
 # --- end of the fuzzing and sanitizers block ---

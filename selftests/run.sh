@@ -50,7 +50,9 @@ run_suite "datapath unit tests on Debian's 6.1 LTS kernel (qemu -accel tcg, stat
 run_suite "agent config" "$build/test_config"
 run_suite "XMPP codec" "$build/test_xmpp"
 run_suite "vrouter-controller protocol (fake agents over TCP)" "$build/test_controller" "$build/vrouter-controller"
+run_suite "static analysis (cppcheck, clang-tidy), valgrind over the unit tests, minimum-kernel check" bash "$here/analysis.sh"
 run_suite "parser fuzzing (libFuzzer: XMPP decoder, YAML config, port API) and ASan+UBSan unit tests" bash "$here/fuzz.sh" --check
+run_suite "packet fuzzing of the four datapath programs (random tables and frames, invariants on every run)" "$build/fuzz_pkt" --short
 run_suite "forwarding tables through vrouterctl (bulk import, host routes, labels, nexthop accounting)" bash "$here/e2e_tables.sh"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: hitless operations under a fixed-rate flow (reload, route churn, vif churn)" bash "$here/e2e_hitless.sh"
