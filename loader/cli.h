@@ -72,5 +72,7 @@ int cmd_nexthop(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_port(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
+int cmd_nat(int argc, char **argv);
 
 #endif /* VR_CLI_H */

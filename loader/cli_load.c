@@ -9,12 +9,12 @@
 int cmd_load(int argc, char **argv)
 {
 	struct cli_kv kv[] = { { .key = "fabric" },   { .key = "host-ip" },	  { .key = "mac" },
-			       { .key = "udp-port" }, { .key = "fabric-mode" } };
+			       { .key = "udp-port" }, { .key = "fabric-mode" }, { .key = "nat-entries" } };
 	struct vr_load_opts opts = {};
 	__u32 port = 0;
 	int rc;
 
-	rc = cli_parse_kv(argc, argv, kv, 5);
+	rc = cli_parse_kv(argc, argv, kv, 6);
 	if (rc)
 		return rc;
 	opts.fabric = kv[0].val;
@@ -39,6 +39,12 @@ int cmd_load(int argc, char **argv)
 			opts.fabric_mode = VR_FABRIC_TC;
 		else
 			return cli_usage("fabric-mode: '%s' is neither 'xdp' nor 'tc'", kv[4].val);
+	}
+	if (kv[5].seen) {
+		if ((rc = cli_arg_u32("nat-entries", kv[5].val, UINT32_MAX, &opts.nat_entries)))
+			return rc;
+		if (opts.nat_entries < 2)
+			return cli_usage("nat-entries: %u is too small (two entries per connection)", opts.nat_entries);
 	}
 	if (vr_load(cli.pin_dir, &opts))
 		return cli_fail("load failed");

@@ -372,9 +372,15 @@ static int route_parse(int argc, char **argv, struct vr_route_req *r)
 		nh->type = VR_NH_RECEIVE;
 		return 0;
 	}
+	if (argc >= 2 && !strcmp(argv[0], "via") && !strcmp(argv[1], "external")) {
+		if (argc > 2)
+			return cli_usage("route add: unexpected '%s' after 'via external'", argv[2]);
+		nh->type = VR_NH_EXTERNAL;
+		return 0;
+	}
 	if (argc < 1 || strcmp(argv[0], "via"))
 		return cli_usage("route add: expected 'via vif DEV', 'via tunnel ADDR label LABEL', 'via ecmp ...', "
-				 "'discard' or 'receive' after the VRF");
+				 "'via external', 'discard' or 'receive' after the VRF");
 	if (argc >= 2 && !strcmp(argv[1], "ecmp")) {
 		struct vr_nh_spec *m = calloc(VR_ECMP_MEMBERS, sizeof(*m));
 

@@ -228,6 +228,8 @@ struct vr_nat_conn {
 typedef int (*vr_nat_cb)(const struct vr_nat_conn *conn, void *arg);
 int vr_nat_foreach(struct vr_handle *h, vr_nat_cb cb, void *arg);
 int vr_nat_gc(struct vr_handle *h);
+/* How full the connection table is: entries in it (both directions, orphans included) and its size. */
+int vr_nat_usage(struct vr_handle *h, __u32 *entries, __u32 *max_entries);
 
 /* Nexthops in use, with their reference counts (routes, labels and vifs holding them). */
 typedef int (*vr_nh_cb)(__u32 nh_id, const struct vr_nexthop *nh, void *arg);

@@ -13,6 +13,11 @@
 #define VR_PIN_PROG_FABRIC_TC "prog_vr_fabric_tc"
 #define VR_PIN_LINK_FABRIC "link_fabric"
 #define VR_PIN_LINK_VIF_FMT "link_vif_%u"
+/* The gateway's external NIC: vr_ext_xdp, attached through this link (vr_nat.c). */
+#define VR_PIN_PROG_EXT "prog_vr_ext_xdp"
+#define VR_PIN_LINK_EXT "link_ext"
+/* The largest NAT connection table vr_load makes (nat-entries; allocated on insert, so this bounds memory). */
+#define VR_MAX_NAT_ENTRIES (1U << 26)
 
 /* Our cls_bpf filter on a clsact ingress hook: handle and priority (0x7672 = "vr"). */
 #define VR_TC_HANDLE 0x7672
@@ -163,5 +168,10 @@ struct vr_host_batch {
 	size_t n;
 };
 size_t vr_host_batch_write(struct vr_handle *h, struct vr_host_batch *b, struct vr_route_req *reqs);
+
+/* The kernel's tick rate (CONFIG_HZ), from the coarse clock's resolution (one tick), and the current jiffies as
+ * bpf_jiffies64() sees them (vr_nat.c): the clock of the datapath's timestamps (NAT last_seen). */
+long vr_kernel_hz(void);
+int vr_jiffies_now(__u64 *out);
 
 #endif /* VR_INTERNAL_H */

@@ -133,6 +133,53 @@ static int vr_reattach_vifs(const char *pin_dir, int vifs_fd)
 
 static int vr_remove_pins(const char *pin_dir);
 
+/* The NAT connection table's size: what the caller asks on the first load; a pinned table keeps its own (its
+ * connections live on across reloads). */
+static int vr_nat_size(struct bpf_map *map, const char *path, __u32 want)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd >= 0) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
+			want = info.max_entries;
+		close(fd);
+	}
+	if (!want)
+		return 0;
+	if (want < 2 || want > VR_MAX_NAT_ENTRIES)
+		return vr_err(-EINVAL, "nat-entries %u is outside 2..%u (two entries per connection)", want,
+			      VR_MAX_NAT_ENTRIES);
+	if (bpf_map__set_max_entries(map, want))
+		return vr_err(-EINVAL, "sizing the NAT table failed");
+	return 0;
+}
+
+/* The gateway program (vr_ext_xdp) is pinned like the others; a running gateway gets it under its link in
+ * place. A datapath built without it has no pin, and vr_gateway_set says so. */
+static int vr_ext_pin(const char *pin_dir, struct vrouter *skel)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, "vr_ext_xdp");
+	struct vr_nat_config nc = {};
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int err;
+
+	if (!prog) {
+		if (!vr_pin_path(path, sizeof(path), pin_dir, VR_PIN_PROG_EXT))
+			unlink(path);
+		return 0;
+	}
+	err = vr_pin_prog(pin_dir, VR_PIN_PROG_EXT, prog);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.vr_nat_config), &zero, &nc) || !nc.ext_ifindex ||
+	    vr_pin_path(path, sizeof(path), pin_dir, VR_PIN_LINK_EXT) || access(path, F_OK))
+		return 0;
+	return vr_xdp_link_attach(pin_dir, VR_PIN_LINK_EXT, bpf_program__fd(prog), (int)nc.ext_ifindex);
+}
+
 /* Empty every slot of the underlay next-hop cache (a per-CPU array): one batch of zeroed values. */
 static void vr_underlay_flush(int fd)
 {
@@ -173,16 +220,7 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 
 	/* The datapath reads CONFIG_HZ (its underlay cache lives a second, counted in jiffies). Given here from the
 	 * coarse clock's resolution (one tick), so no kernel config file has to exist on the host. */
-	{
-		struct timespec res = {};
-		long hz = 250;
-
-		if (!clock_getres(CLOCK_MONOTONIC_COARSE, &res) && !res.tv_sec && res.tv_nsec > 0)
-			hz = 1000000000L / res.tv_nsec;
-		if (hz < 24 || hz > 10000)
-			hz = 250;
-		snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%ld\n", hz);
-	}
+	snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%ld\n", vr_kernel_hz());
 	skel = vrouter__open_opts(&open_opts);
 	if (!skel)
 		return vr_err(-errno, "opening the BPF object failed: %s", strerror(errno));
@@ -193,6 +231,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 		if (strchr(name, '.')) /* .rodata etc. and the inner map template are not pinned */
 			continue;
 		err = vr_pin_path(path, sizeof(path), pin_dir, name);
+		if (!err && map == skel->maps.vr_nat)
+			err = vr_nat_size(map, path, opts->nat_entries);
 		if (!err)
 			err = vr_map_reuse(map, path, &reused);
 		if (err)
@@ -278,6 +318,8 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 					 (int)cfg.fabric_ifindex);
 	if (!err)
 		err = vr_reattach_vifs(pin_dir, bpf_map__fd(skel->maps.vr_vifs));
+	if (!err)
+		err = vr_ext_pin(pin_dir, skel);
 out:
 	vrouter__destroy(skel);
 	/* A failed first load leaves nothing behind; a failed reload leaves the running instance alone. */
@@ -394,6 +436,8 @@ int vr_open(const char *pin_dir, struct vr_handle *h)
 		{ "vr_vif_slots", &h->vif_slots_fd }, { "vr_route_gen", &h->route_gen_fd },
 		{ "vr_endpoints", &h->endpoints_fd }, { "vr_endpoint_slots", &h->endpoint_slots_fd },
 		{ "vr_ecmp", &h->ecmp_fd },	      { "vr_vrf6", &h->vrf6_fd },   { "vr_host6", &h->host6_fd },
+		{ "vr_nat_config", &h->nat_config_fd }, { "vr_snat", &h->snat_fd }, { "vr_fip", &h->fip_fd },
+		{ "vr_fip_rev", &h->fip_rev_fd },     { "vr_nat_addrs", &h->nat_addrs_fd }, { "vr_nat", &h->nat_fd },
 	};
 	int err;
 
@@ -446,7 +490,8 @@ void vr_close(struct vr_handle *h)
 	int *fds[] = { &h->vifs_fd,	 &h->vrf4_fd,	    &h->host4_fd, &h->nexthops_fd, &h->labels_fd,
 		       &h->tx_fd,	 &h->config_fd,	    &h->vif_stats_fd, &h->drops_fd,  &h->events_fd,
 		       &h->underlay_fd, &h->vif_slots_fd, &h->route_gen_fd, &h->endpoints_fd,
-		       &h->endpoint_slots_fd, &h->ecmp_fd, &h->vrf6_fd, &h->host6_fd, &h->dir_fd };
+		       &h->endpoint_slots_fd, &h->ecmp_fd, &h->vrf6_fd, &h->host6_fd, &h->nat_config_fd, &h->snat_fd,
+		       &h->fip_fd, &h->fip_rev_fd, &h->nat_addrs_fd, &h->nat_fd, &h->dir_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -47,6 +47,7 @@ int vr_nh_spec_resolve(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spe
 		return 0;
 	case VR_NH_RECEIVE:
 	case VR_NH_DISCARD:
+	case VR_NH_EXTERNAL: /* no fields: every VRF's routes to the outside share one nexthop */
 		return 0;
 	default:
 		return vr_err(-EINVAL, "unknown nexthop type %u", spec->type);

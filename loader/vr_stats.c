@@ -5,8 +5,8 @@
 #include <bpf/bpf.h>
 #include "vr_internal.h"
 
-#define VR_DROP_NAME_ENTRY(id, name, desc) [id] = name,
-#define VR_DROP_DESC_ENTRY(id, name, desc) [id] = desc,
+#define VR_DROP_NAME_ENTRY(id, name, desc) [id] = (name),
+#define VR_DROP_DESC_ENTRY(id, name, desc) [id] = (desc),
 static const char *const vr_drop_names[VR_DROP_MAX] = { VR_DROP_REASONS(VR_DROP_NAME_ENTRY) };
 static const char *const vr_drop_descs[VR_DROP_MAX] = { VR_DROP_REASONS(VR_DROP_DESC_ENTRY) };
 
@@ -25,6 +25,7 @@ const char *vr_nh_type_name(__u8 type)
 	static const char *const names[VR_NH_TYPE_MAX] = {
 		[VR_NH_INVALID] = "invalid", [VR_NH_ENCAP] = "vif",	   [VR_NH_TUNNEL] = "tunnel",
 		[VR_NH_VRF_LOOKUP] = "vrf",  [VR_NH_RECEIVE] = "receive", [VR_NH_DISCARD] = "discard", [VR_NH_COMPOSITE] = "ecmp",
+		[VR_NH_EXTERNAL] = "external",
 	};
 
 	return type < VR_NH_TYPE_MAX ? names[type] : "unknown";

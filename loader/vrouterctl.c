@@ -19,13 +19,14 @@ static void usage(FILE *f)
 		"  OPTIONS: -j (JSON) | -p (pretty JSON) | -v (verbose, twice for libbpf debug) |\n"
 		"           -d PINDIR (bpffs folder, default " VR_DEFAULT_PIN_DIR ") | -h\n"
 		"  vrouterctl load fabric DEV host-ip ADDR [mac MAC] [udp-port PORT] [fabric-mode xdp|tc]\n"
+		"                  [nat-entries N]   (NAT connection table size, first load only)\n"
 		"  vrouterctl unload\n"
 		"  vrouterctl vrf add ID [label LABEL] | vrf del ID | vrf list\n"
 		"  vrouterctl vif add DEV vrf ID mac MAC ip ADDR [gw ADDR] [ip6 ADDR6] [gw6 ADDR6] [mtu MTU] [label LABEL]\n"
 		"                     [mode tc|xdp]\n"
 		"  vrouterctl vif del DEV | vif list\n"
 		"  vrouterctl route add PREFIX vrf ID { via vif DEV | via tunnel ADDR label LABEL [encap udp|gre] |\n"
-		"                                       via ecmp NH NH [NH..] | discard | receive }\n"
+		"                                       via ecmp NH NH [NH..] | via external | discard | receive }\n"
 		"           NH: vif DEV | tunnel ADDR label LABEL [encap udp|gre]   (ECMP: 2 to 16 members)\n"
 		"           PREFIX: A.B.C.D/LEN or X:X::X/LEN (IPv6; the tunnels stay IPv4); no bits beyond LEN\n"
 		"  vrouterctl route replace PREFIX vrf ID { as route add }   (in one step; ECMP keeps staying members' flows)\n"
@@ -34,6 +35,11 @@ static void usage(FILE *f)
 		"  vrouterctl label add LABEL { vif DEV | vrf ID } | label del LABEL | label show\n"
 		"  vrouterctl nexthop list\n"
 		"  vrouterctl endpoint add ADDR | endpoint del ADDR | endpoint list   (hosts tunnels are accepted from)\n"
+		"  vrouterctl gateway set DEV [timeout-tcp S] [timeout-tcp-transitory S] [timeout-udp S] [timeout-icmp S]\n"
+		"  vrouterctl gateway unset | gateway show   (the external NIC: 'via external' routes leave there, NATed)\n"
+		"  vrouterctl nat snat set vrf ID ADDR [ports MIN-MAX] | nat snat del vrf ID | nat snat list\n"
+		"  vrouterctl nat fip add PUBLIC vrf ID ip PRIVATE | nat fip del PUBLIC | nat fip list\n"
+		"  vrouterctl nat list [all] | nat stats | nat gc   (connections; 'all' shows expired ones too)\n"
 		"  vrouterctl stats\n"
 		"  vrouterctl monitor   (resolve underlay neighbours the datapath asks for; print events)\n"
 		"  vrouterctl port [-s SOCKET] add DEV vrf ID mac MAC ip ADDR[,ADDR..] vn NAME [gw ADDR] [mtu N] [mode tc|xdp]\n"
@@ -183,7 +189,7 @@ int main(int argc, char **argv)
 	static const struct cli_cmd objects[] = {
 		{ "load", cmd_load },	{ "unload", cmd_unload }, { "vrf", cmd_vrf },	  { "vif", cmd_vif },
 		{ "route", cmd_route }, { "label", cmd_label }, { "nexthop", cmd_nexthop }, { "endpoint", cmd_endpoint },	  { "stats", cmd_stats }, { "monitor", cmd_monitor },
-		{ "port", cmd_port },
+		{ "port", cmd_port },	{ "gateway", cmd_gateway }, { "nat", cmd_nat },
 		{ "help", cmd_help },	{ NULL, NULL },
 	};
 	int opt;

@@ -60,7 +60,7 @@
 /* ---------------------------------------------------------------------------------------------------- */
 /* Topology                                                                                              */
 
-enum { FAB, VM1, VM2, VM3, VM4, VM5, VM6, NOVIF, NDEV };
+enum { FAB, VM1, VM2, VM3, VM4, VM5, VM6, NOVIF, EXT, NDEV };
 
 struct dev {
 	const char *name, *peer; /* peer NULL: a tap, whose VM side is this process (it holds the tap's fd) */
@@ -96,6 +96,21 @@ struct dev {
 #define GRE_HOST_IP IP4(10, 6, 5, 7)    /* 10.6.5.7/32 (the host-route table): MPLS-over-GRE, label 370 */
 #define GRE_SAME_IP IP4(10, 5, 1, 1)    /* 10.5.0.0/16: GRE to NBR_IP with label 100, 10.9.0.0/16's UDP label */
 #define VRF2_LABEL 1000                 /* per-VRF label of VRF 2 */
+/* The gateway: VRF 3 (per-VRF label 1003) leaves through ext0 by its default route, source-NATed to
+ * 198.51.100.3 with the one port 40000 (so that the test knows it), or as 198.51.100.33 for 10.9.3.3 (a
+ * floating IP); its VMs are behind the neighbour (10.9.0.0/16, label 900). VRF 4 (label 1004) has the route
+ * but no public address. The border router is 198.18.200.2 on ext0, 203.0.113.0/24 behind it. */
+#define VRF3_LABEL 1003
+#define VRF4_LABEL 1004
+#define EXT_IP IP4(198, 18, 200, 1)
+#define BORDER_IP IP4(198, 18, 200, 2)
+#define OUTSIDE_IP IP4(203, 0, 113, 10)
+#define NOWHERE_IP IP4(192, 0, 2, 199)  /* no route through ext0 */
+#define SNAT3_IP IP4(198, 51, 100, 3)
+#define FIP3_IP IP4(198, 51, 100, 33)
+#define T3_VM_IP IP4(10, 9, 1, 1)
+#define T3_FIP_VM_IP IP4(10, 9, 3, 3)
+#define SNAT_PORT 40000
 
 static const struct dev devs[NDEV] = {
 	[FAB] = { "fab0", "fab0p", { 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, 0, 0 },
@@ -108,12 +123,15 @@ static const struct dev devs[NDEV] = {
 	[VM5] = { "vm5", NULL, { 2, 0, 0, 0, 0xf0, 5 }, { 2, 0, 0, 0, 1, 5 }, 1, VM5_IP, 0, true },
 	[VM6] = { "vm6", "vm6p", { 2, 0, 0, 0, 0xf0, 6 }, { 2, 0, 0, 0, 2, 6 }, 2, VM6_IP, 0 },
 	[NOVIF] = { "novif0", "novif0p", { 2, 0, 0, 0, 0xf0, 9 }, { 2, 0, 0, 0, 9, 9 }, 0, 0, 0 },
+	/* The gateway's external NIC (vr_ext_xdp), its peer the border router. */
+	[EXT] = { "ext0", "ext0p", { 2, 0, 0, 0, 0xe0, 1 }, { 2, 0, 0, 0, 0xe0, 2 }, 0, 0, 0 },
 };
 
 #define IS_VIF(d) ((d) >= VM1 && (d) <= VM6)
 
 /* MACs a frame can carry, by name. */
-enum { M_ZERO, M_BCAST, M_LLDP, M_VR, M_FAB, M_NBR, M_VM1, M_VM2, M_VM3, M_VM4, M_VM5, M_VM6, M_NOVIF, M_V6MC, NMAC };
+enum { M_ZERO, M_BCAST, M_LLDP, M_VR, M_FAB, M_NBR, M_VM1, M_VM2, M_VM3, M_VM4, M_VM5, M_VM6, M_NOVIF, M_V6MC, M_EXT,
+       M_BORDER, NMAC };
 static const uint8_t macs[NMAC][6] = {
 	[M_ZERO] = { 0 },
 	[M_BCAST] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
@@ -129,6 +147,8 @@ static const uint8_t macs[NMAC][6] = {
 	[M_VM6] = { 2, 0, 0, 0, 2, 6 },
 	[M_NOVIF] = { 2, 0, 0, 0, 9, 9 },
 	[M_V6MC] = { 0x33, 0x33, 0xff, 0, 0, 1 }, /* a solicited-node multicast group's */
+	[M_EXT] = { 2, 0, 0, 0, 0xe0, 1 },
+	[M_BORDER] = { 2, 0, 0, 0, 0xe0, 2 },
 };
 
 struct route {
@@ -176,6 +196,10 @@ static const struct route routes[] = {
 	{ 2, VM3_IP, 32, VR_NH_ENCAP, VM3, 0, 0, 0, true },
 	{ 2, VM6_IP, 32, VR_NH_ENCAP, VM6, 0, 0, 0, true },
 	{ 2, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 800, 0, true },
+	{ 3, IP4(10, 9, 0, 0), 16, VR_NH_TUNNEL, 0, NBR_IP, 900 },
+	{ 3, 0, 0, VR_NH_EXTERNAL },
+	{ 3, 0, 0, VR_NH_EXTERNAL, 0, 0, 0, 0, true },
+	{ 4, 0, 0, VR_NH_EXTERNAL },
 };
 
 /* Run-time state. */
@@ -187,7 +211,7 @@ static struct vr_config cfg;
 static int ifindex[NDEV], peer_ifindex[NDEV];
 static int tap_fd[NDEV] = { [0 ... NDEV - 1] = -1 };
 static struct vr_vif vifs[NDEV];
-static int vif_prog = -1, fabric_prog = -1, vif_tc_prog = -1, fabric_tc_prog = -1;
+static int vif_prog = -1, fabric_prog = -1, vif_tc_prog = -1, fabric_tc_prog = -1, ext_prog = -1;
 
 /* ---------------------------------------------------------------------------------------------------- */
 /* Results                                                                                               */
@@ -333,6 +357,7 @@ struct flow {          /* an IP packet: IPv4 unless v6 */
 	bool v6;           /* an IPv6 packet instead: UDP or TCP, tos the traffic class, ttl the hop limit, the
 			    * addresses fd00::<src> / fd00::<dst> (0: 2001:db8::1 / ::2), or src6/dst6 */
 	const uint8_t *src6, *dst6;
+	uint8_t pseed;     /* nonzero: the payload's pattern (else made of ports and id: NAT changes those) */
 };
 
 #define LBL_VIF 0x80000000u
@@ -544,7 +569,7 @@ static void addr6(uint8_t out[16], const uint8_t *explicit_addr, uint32_t v4, co
 
 static void build_flow(struct pkt *p, const struct flow *f, struct layout *lo)
 {
-	uint8_t seed = (uint8_t)(f->sport ^ f->dport ^ f->id);
+	uint8_t seed = f->pseed ? f->pseed : (uint8_t)(f->sport ^ f->dport ^ f->id);
 	size_t ip, l4;
 
 	if (f->v6) {
@@ -784,6 +809,13 @@ static void fix_version6(struct pkt *p, const struct layout *lo)
 {
 	p->b[lo->in3] = 0x65;
 	pkt_ipv4_csum(p, lo->in3);
+}
+
+/* An echo request turned into the reply (type 0), its checksum patched: outer IPv4, and inside a tunnel. */
+static void fix_echo_reply(struct pkt *p, const struct layout *lo)
+{
+	p->b[lo->in4] = ICMP_ECHO_REPLY_;
+	pkt_icmp_end(p, lo->in4);
 }
 
 static void fix_inner_version5(struct pkt *p, const struct layout *lo)
@@ -1161,6 +1193,65 @@ static const struct tcase cases[] = {
 	{ "fab-tc/v6-decap-vrf-label", "fabric mode tc: VRF 2's label with IPv6 inside",
 	  FAB, FROM_NBR(VRF2_LABEL, V6U(REMOTE_IP, VM6_IP)), TC_ACT_REDIRECT, IPFR(M_VM6, M_VR, V6U(REMOTE_IP, VM6_IP)),
 	  .tx = VM6, FAB_TC_MODE_CASE },
+
+	/* --- the gateway: source NAT, floating IPs, out by the host's routes, back into the VRF ----------- */
+	{ "gw/snat-udp-out", "VRF 3's per-VRF label, default route external: source 198.51.100.3:40000, TTL - 1, out of "
+	  "ext0 to the border's MAC", FAB, FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .sport = 33333, .pseed = 7)), XDP_REDIRECT,
+	  IPFR(M_BORDER, M_EXT, UDPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-udp-again", "the same flow again: the same public port", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .sport = 33333, .id = 2, .pseed = 7)), XDP_REDIRECT,
+	  IPFR(M_BORDER, M_EXT, UDPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .id = 2, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-udp-in", "the reply on ext0: to 10.9.1.1:33333, tunnelled by VRF 3's route (label 900)", EXT,
+	  IPFR(M_EXT, M_BORDER, UDPF(OUTSIDE_IP, SNAT3_IP, .sport = 5001, .dport = SNAT_PORT, .pseed = 7)), XDP_REDIRECT,
+	  TO_NBR(900, UDPF(OUTSIDE_IP, T3_VM_IP, .sport = 5001, .dport = 33333, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-no-port", "another flow to the same remote port: the one public port is taken", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .sport = 33334, .pseed = 7)), XDP_DROP, .drop = VR_DROP_NAT_NO_PORT },
+	{ "gw/snat-tcp-out", "TCP: the same public port, another protocol", FAB,
+	  FROM_NBR(VRF3_LABEL, TCPF(T3_VM_IP, OUTSIDE_IP, .sport = 33335, .pseed = 7)), XDP_REDIRECT,
+	  IPFR(M_BORDER, M_EXT, TCPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-tcp-in", "the TCP answer back to 10.9.1.1:33335", EXT,
+	  IPFR(M_EXT, M_BORDER, TCPF(OUTSIDE_IP, SNAT3_IP, .sport = 80, .dport = SNAT_PORT, .pseed = 7)), XDP_REDIRECT,
+	  TO_NBR(900, TCPF(OUTSIDE_IP, T3_VM_IP, .sport = 80, .dport = 33335, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-echo-out", "ICMP echo: the identifier becomes the public port", FAB,
+	  FROM_NBR(VRF3_LABEL, ICMPF(T3_VM_IP, OUTSIDE_IP, .pseed = 7)), XDP_REDIRECT,
+	  IPFR(M_BORDER, M_EXT, ICMPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .ttl = 63, .pseed = 7)) },
+	{ "gw/snat-echo-in", "the echo reply gets the VM's identifier back", EXT,
+	  { .kind = FK_IP, .dst = M_EXT, .src = M_BORDER, .ip = ICMPF(OUTSIDE_IP, SNAT3_IP, .sport = SNAT_PORT, .pseed = 7),
+	    .fix = fix_echo_reply }, XDP_REDIRECT,
+	  { .kind = FK_MPLS, .dst = M_NBR, .src = M_FAB, .tun = { .src = HOST_IP, .dst = NBR_IP, .label = 900 },
+	    .ip = ICMPF(OUTSIDE_IP, T3_VM_IP, .ttl = 63, .pseed = 7), .fix = fix_echo_reply } },
+	{ "gw/no-conn", "to the SNAT address, a port no connection holds", EXT,
+	  IPFR(M_EXT, M_BORDER, UDPF(OUTSIDE_IP, SNAT3_IP, .sport = 5001, .dport = SNAT_PORT + 1, .pseed = 7)), XDP_DROP,
+	  .drop = VR_DROP_NAT_NO_CONN },
+	{ "gw/echo-request-to-snat", "an echo request to a SNAT address: nobody to ask", EXT,
+	  IPFR(M_EXT, M_BORDER, ICMPF(OUTSIDE_IP, SNAT3_IP, .pseed = 7)), XDP_DROP, .drop = VR_DROP_NAT_NO_CONN },
+	{ "gw/host-traffic", "to the host's own address on ext0 (a BGP session): the host's", EXT,
+	  IPFR(M_EXT, M_BORDER, TCPF(BORDER_IP, EXT_IP, .sport = 179, .dport = 50000, .pseed = 7)), XDP_PASS },
+	{ "gw/fip-out", "10.9.3.3 has a floating IP: it leaves as 198.51.100.33, ports untouched", FAB,
+	  FROM_NBR(VRF3_LABEL, TCPF(T3_FIP_VM_IP, OUTSIDE_IP, .pseed = 7)), XDP_REDIRECT,
+	  IPFR(M_BORDER, M_EXT, TCPF(FIP3_IP, OUTSIDE_IP, .ttl = 63, .pseed = 7)) },
+	{ "gw/fip-in", "from outside to the floating IP: to 10.9.3.3, no connection needed", EXT,
+	  IPFR(M_EXT, M_BORDER, TCPF(OUTSIDE_IP, FIP3_IP, .sport = 50123, .dport = 22, .pseed = 7)), XDP_REDIRECT,
+	  TO_NBR(900, TCPF(OUTSIDE_IP, T3_FIP_VM_IP, .sport = 50123, .dport = 22, .ttl = 63, .pseed = 7)) },
+	{ "gw/hairpin", "a tenant to a floating IP of its own gateway: source-NATed, then straight back in", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, FIP3_IP, .sport = 33336, .pseed = 7)), XDP_REDIRECT,
+	  TO_NBR(900, UDPF(SNAT3_IP, T3_FIP_VM_IP, .sport = SNAT_PORT, .ttl = 62, .pseed = 7)) },
+	{ "gw/no-snat", "VRF 4 routes to the outside but has no public address", FAB,
+	  FROM_NBR(VRF4_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .pseed = 7)), XDP_DROP, .drop = VR_DROP_NAT_NO_SNAT },
+	{ "gw/unsupported-proto", "GRE from a VM to the outside: neither TCP, UDP nor ICMP echo", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .proto = IPPROTO_GRE_, .pseed = 7)), XDP_DROP,
+	  .drop = VR_DROP_NAT_UNSUPPORTED },
+	{ "gw/fragment", "a later fragment has no ports to translate", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_VM_IP, OUTSIDE_IP, .frag = 185, .len = 32, .pseed = 7)), XDP_DROP,
+	  .drop = VR_DROP_NAT_UNSUPPORTED },
+	{ "gw/unreachable", "no route through ext0 to 192.0.2.199: dropped, never sent elsewhere", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_FIP_VM_IP, NOWHERE_IP, .pseed = 7)), XDP_DROP, .drop = VR_DROP_EXT_UNREACH },
+	{ "gw/ttl1", "TTL 1 when it reaches the gateway", FAB, FROM_NBR(VRF3_LABEL, UDPF(T3_FIP_VM_IP, OUTSIDE_IP, .ttl = 1, .pseed = 7)),
+	  XDP_DROP, .drop = VR_DROP_TTL },
+	{ "gw/ipv6", "IPv6 to the outside is not translated", FAB, FROM_NBR(VRF3_LABEL, V6U(T3_VM_IP, OUTSIDE_IP)),
+	  XDP_DROP, .drop = VR_DROP_NAT_UNSUPPORTED },
+	{ "gw/fabric-mode-tc", "fabric mode tc does not translate", FAB,
+	  FROM_NBR(VRF3_LABEL, UDPF(T3_FIP_VM_IP, OUTSIDE_IP, .pseed = 7)), TC_ACT_SHOT, .drop = VR_DROP_NOT_GATEWAY, FAB_TC_MODE_CASE },
 
 	/* --- frames the vRouter does not route ------------------------------------------------------- */
 	{ "vif/ipv6-foreign-source", "IPv6 from an address that is neither the VM's nor routed to its vif",
@@ -1667,7 +1758,7 @@ static const struct tcase cases[] = {
 
 static int prog_for(int dev)
 {
-	return dev == FAB ? fabric_prog : vif_prog;
+	return dev == FAB ? fabric_prog : dev == EXT ? ext_prog : vif_prog;
 }
 
 static int prog_of(const struct tcase *tc)
@@ -2500,6 +2591,94 @@ static void test_vrf_isolation_property(void)
 		why("too few deliveries to mean anything (%d delivered, %d tunnelled)", delivered, tunnelled);
 	tend("property/vrf-isolation", "300 random IPv4 and IPv6 routes, 8,000 random IPv4 and IPv6 packets and "
 				       "tunnel packets: nothing crosses a VRF");
+}
+
+/* ICMP errors from outside about translated packets (a router's fragmentation needed: path MTU discovery
+ * through the NAT) reach the VM with its own address and port in the quote, every checksum right; one about a
+ * connection the gateway does not have is a counted drop. Runs after the table (which made the connections). */
+static void gw_icmp_error_case(const char *name, const char *desc, const struct flow *left, uint32_t vm_ip,
+			       uint16_t vm_port, int want_drop)
+{
+	static struct pkt orig;
+	struct counters before, after;
+	struct layout olo;
+	__u32 verdict = 0, meta = 0;
+	size_t ip, icmp, q, inner;
+
+	tbegin();
+	pkt_init(&orig);
+	build_flow(&orig, left, &olo);
+	pkt_init(&in_buf);
+	pkt_eth(&in_buf, macs[M_EXT], macs[M_BORDER], ETHTYPE_IP);
+	ip = pkt_ipv4(&in_buf, &(struct ipv4_spec){ .ttl = 64, .tos = 0xc0, .proto = IPPROTO_ICMP_, .src = BORDER_IP,
+						    .dst = left->src });
+	icmp = pkt_icmp_error(&in_buf, ICMP_DEST_UNREACH_, ICMP_FRAG_NEEDED_, 1400, orig.b,
+			      pkt_icmp_quote_len(orig.b, orig.len, 8));
+	pkt_icmp_end(&in_buf, icmp);
+	pkt_ipv4_end(&in_buf, ip);
+	if (counters_get(&before) || run_once(ext_prog, ifindex[EXT], &in_buf, &got_buf, &verdict, &meta) ||
+	    counters_get(&after)) {
+		why("test run failed");
+		tend(name, desc);
+		return;
+	}
+	if (want_drop) {
+		if (verdict != XDP_DROP)
+			why("verdict %s, expected XDP_DROP", xdp_name(verdict));
+		if (after.drops[want_drop] - before.drops[want_drop] != 1)
+			why("drop counter %s did not move by 1", drop_name(want_drop));
+		tend(name, desc);
+		return;
+	}
+	/* Ethernet | IPv4 | UDP 6635 | MPLS 900 | IPv4 (border -> VM) | ICMP 3/4 MTU 1400 | quoted IPv4 | 8 bytes */
+	inner = ETH_HLEN_ + 20 + 8 + 4;
+	if (verdict != XDP_REDIRECT || got_buf.len < inner + 20 + 8 + 20 + 8) {
+		why("verdict %s, %zu bytes: expected a tunnelled error", xdp_name(verdict), got_buf.len);
+		tend(name, desc);
+		return;
+	}
+	q = inner + 20 + 8;
+	if (pkt_get32(&got_buf, ETH_HLEN_ + 16) != NBR_IP || (pkt_get32(&got_buf, inner - 4) >> 12) != 900)
+		why("not tunnelled to the VM's host with VRF 3's label 900");
+	if (pkt_get32(&got_buf, inner + 12) != BORDER_IP || pkt_get32(&got_buf, inner + 16) != vm_ip)
+		why("the error is not from the border to the VM's own address");
+	if (got_buf.b[inner + 8] != 63)
+		why("TTL %u, expected 63", got_buf.b[inner + 8]);
+	if (got_buf.b[inner + 20] != ICMP_DEST_UNREACH_ || got_buf.b[inner + 21] != ICMP_FRAG_NEEDED_ ||
+	    pkt_get16(&got_buf, inner + 26) != 1400)
+		why("not fragmentation needed with MTU 1400 any more");
+	if (pkt_get32(&got_buf, q + 12) != vm_ip || pkt_get32(&got_buf, q + 16) != left->dst)
+		why("the quote is not from the VM's address to the remote one");
+	/* The quoted source port, or an echo's identifier (4 bytes into the ICMP header). */
+	size_t port_at = q + 20 + (got_buf.b[q + 9] == IPPROTO_ICMP_ ? 4 : 0);
+
+	if (pkt_get16(&got_buf, port_at) != vm_port)
+		why("quoted source port/identifier %u, expected the VM's %u", pkt_get16(&got_buf, port_at), vm_port);
+	if (csum_fold(csum_add(0, got_buf.b + inner, 20)) != 0 ||
+	    csum_fold(csum_add(0, got_buf.b + inner + 20, pkt_get16(&got_buf, inner + 2) - 20)) != 0 ||
+	    csum_fold(csum_add(0, got_buf.b + q, 20)) != 0)
+		why("a checksum is wrong (IPv4 header, ICMP, or the quoted IPv4 header)");
+	for (int r = 1; r < VR_DROP_MAX; r++)
+		if (after.drops[r] != before.drops[r])
+			why("drop counter %s moved", drop_name(r));
+	tend(name, desc);
+}
+
+static void test_gateway_icmp_errors(void)
+{
+	struct flow snat = UDPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .ttl = 63);
+	struct flow echo = ICMPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT, .ttl = 63);
+	struct flow fip = TCPF(FIP3_IP, OUTSIDE_IP, .ttl = 63);
+	struct flow none = UDPF(SNAT3_IP, OUTSIDE_IP, .sport = SNAT_PORT + 7, .ttl = 63);
+
+	gw_icmp_error_case("gw/icmp-error-snat", "fragmentation needed about a source-NATed UDP packet: to 10.9.1.1, "
+			   "quote back to 10.9.1.1:33333", &snat, T3_VM_IP, 33333, 0);
+	gw_icmp_error_case("gw/icmp-error-echo", "... about an echo request: the VM's identifier in the quote", &echo,
+			   T3_VM_IP, 0x4242, 0);
+	gw_icmp_error_case("gw/icmp-error-fip", "... about a floating-IP packet: to 10.9.3.3", &fip, T3_FIP_VM_IP,
+			   40001, 0);
+	gw_icmp_error_case("gw/icmp-error-no-conn", "... about a connection the gateway does not have", &none, 0, 0,
+			   VR_DROP_NAT_NO_CONN);
 }
 
 /* A configured tunnel endpoint is accepted from the next packet on, and refused again once deconfigured. */
@@ -3338,6 +3517,11 @@ static int setup_devices(void)
 	if (sh("ip addr add 192.0.2.1/24 dev fab0") ||
 	    sh("ip neigh replace 192.0.2.2 lladdr 02:00:00:00:00:02 dev fab0 nud permanent"))
 		return -1;
+	/* The gateway's external side: the border router, and the outside behind it. */
+	if (sh("ip addr add 198.18.200.1/24 dev ext0") ||
+	    sh("ip neigh replace 198.18.200.2 lladdr 02:00:00:00:e0:02 dev ext0 nud permanent") ||
+	    sh("ip route add 203.0.113.0/24 via 198.18.200.2 dev ext0"))
+		return -1;
 	return 0;
 }
 
@@ -3357,7 +3541,8 @@ static int setup_vrouter(void)
 	opened = true;
 	if (vr_config_get(&h, &cfg))
 		return setup_fail("vr_config_get: %s", vr_strerror());
-	if (vr_vrf_add(&h, 1, 0) || vr_vrf_add(&h, 2, VRF2_LABEL))
+	if (vr_vrf_add(&h, 1, 0) || vr_vrf_add(&h, 2, VRF2_LABEL) || vr_vrf_add(&h, 3, VRF3_LABEL) ||
+	    vr_vrf_add(&h, 4, VRF4_LABEL))
 		return setup_fail("vr_vrf_add: %s", vr_strerror());
 	for (int d = 0; d < NDEV; d++) {
 		struct vr_vif_spec s = {
@@ -3383,14 +3568,28 @@ static int setup_vrouter(void)
 		if (r->v6) {
 			struct in6_addr a;
 
+			/* fd00::<prefix>/(96 + plen); prefix 0 with plen 0 is ::/0 */
+			__u32 plen6 = r->prefix || r->plen ? 96 + r->plen : 0;
+
 			addr6(a.s6_addr, NULL, r->prefix, v6_unspec);
-			if (vr_route6_add(&h, r->vrf, &a, 96 + r->plen, &nh))
+			if (vr_route6_add(&h, r->vrf, &a, plen6, &nh))
 				return setup_fail("vr_route6_add fd00::%s/%u in VRF %u: %s", ip_str(r->prefix),
-						  96 + r->plen, r->vrf, vr_strerror());
+						  plen6, r->vrf, vr_strerror());
 		} else if (vr_route_add(&h, r->vrf, htonl(r->prefix), r->plen, &nh))
 			return setup_fail("vr_route_add %s/%u in VRF %u: %s", ip_str(r->prefix), r->plen, r->vrf,
 					  vr_strerror());
 	}
+	{
+		struct vr_gateway_spec gw = { .ext_ifname = devs[EXT].name };
+
+		if (vr_gateway_set(&h, &gw) || vr_snat_set(&h, 3, htonl(SNAT3_IP), SNAT_PORT, SNAT_PORT) ||
+		    vr_fip_add(&h, htonl(FIP3_IP), 3, htonl(T3_FIP_VM_IP)))
+			return setup_fail("gateway set-up: %s", vr_strerror());
+	}
+	snprintf(path, sizeof(path), "%s/prog_vr_ext_xdp", pin_dir);
+	ext_prog = bpf_obj_get(path);
+	if (ext_prog < 0)
+		return setup_fail("bpf_obj_get %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/prog_vr_vif_xdp", pin_dir);
 	vif_prog = bpf_obj_get(path);
 	if (vif_prog < 0)
@@ -3692,6 +3891,7 @@ int main(int argc, char **argv)
 	test_sport_fragments();
 	test_route_cache();
 	test_endpoints();
+	test_gateway_icmp_errors();
 	test_ecmp();
 	test_vrf_isolation_property();
 	test_neigh_event();
