@@ -25,7 +25,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps demo check bench
+.PHONY: all clean deps demo check bench lint
 
 all: $(BUILD)/vrouterctl $(BUILD)/test_datapath $(BUILD)/tapvm
 
@@ -160,7 +160,7 @@ $(BUILD)/test_controller: selftests/test_controller.c $(XMPP_SRCS) $(XMPP_HDRS) 
 # Installs the Debian packages the build and the tests need; does nothing when all are there.
 DEB_PKGS := clang llvm libclang-rt-dev gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libxml2-dev \
 	    libyaml-dev iproute2 ethtool tshark iputils-ping procps socat jq util-linux iperf3 \
-	    qemu-system-x86 busybox-static xz-utils gnuplot-nox bird2
+	    qemu-system-x86 busybox-static xz-utils gnuplot-nox bird2 cppcheck clang-tidy valgrind iptables
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -216,6 +216,20 @@ $(BUILD)/bench_pps: selftests/bench_pps.c $(BUILD)/bench_pps.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 # --- end of the packet-rate benchmark block ---
+
+# --- static analysis and valgrind (selftests/analysis.sh; configuration in .clang-tidy and
+# selftests/cppcheck.supp): cppcheck and clang-tidy over the user-space C, the unit tests under valgrind memcheck,
+# and the minimum-kernel check (loader/vr_probe.c) through test_probe and vrouterctl ---
+all: $(BUILD)/test_probe
+
+$(BUILD)/test_probe: selftests/test_probe.c $(BUILD)/libvrouter.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
+
+lint: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)VR_BUILD=$(abspath $(BUILD)) VR_VALGRIND_SLOW=1 bash selftests/analysis.sh
+# --- end of the analysis block ---
 
 # --- statically linked test_datapath for the Debian 6.1 guest (selftests/kernel61.sh): the guest's initramfs
 # has no libc, libbpf or libelf, so the binary carries them (Debian's libbpf.a, libelf.a, libz.a) ---

@@ -484,7 +484,7 @@ static void put_nexthop(struct out *o, const struct vr_xmpp_nexthop *nh)
 			mac[n++] = hex[nh->mac[i] >> 4];
 			mac[n++] = hex[nh->mac[i] & 15];
 		}
-		memcpy(mac + n, "</mac>", 6);
+		memcpy(mac + n, "</mac>", 6); /* NOLINT(bugprone-not-null-terminated-result): put() takes a length */
 		put(o, mac, n + 6);
 	}
 	put_u32_elem(o, "label", nh->label);

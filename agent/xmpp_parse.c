@@ -455,6 +455,7 @@ static int need_u32(struct vr_xmpp_decoder *d, const struct xnode *n, const char
 	struct xnode *c = need_child(d, n, name);
 	const char *t;
 
+	*out = 0;
 	if (!c || !(t = leaf_text(d, c)))
 		return d->err;
 	return u32_of(d, name, t, max, out);
@@ -628,6 +629,7 @@ static int node_family(struct vr_xmpp_decoder *d, const char *text, struct vr_xm
 	const char *s1 = strchr(text, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 	__u32 afi, safi;
 
+	*rest = ""; /* never unset, even on failure (static analysis cannot see that fail() returns nonzero) */
 	if (!s2 || !parse_u32_text(text, (size_t)(s1 - text), &afi) || afi > 0xffff ||
 	    !parse_u32_text(s1 + 1, (size_t)(s2 - s1 - 1), &safi) || safi > 0xff)
 		return fail(d, VR_XMPP_E_STANZA, "bad node '%.80s': want AFI/SAFI/...", text);

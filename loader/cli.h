@@ -27,6 +27,10 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 
 /* "Error: ..." on stderr (or {"error": "..."} on stdout with -j); return the exit code. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#ifdef __clang_analyzer__
+/* clang-tidy's analyzer does not follow the variadic cli_usage: tell it that it never returns 0. */
+#define cli_usage(...) ({ int cli_usage_rc_ = cli_usage(__VA_ARGS__); cli_usage_rc_ ? cli_usage_rc_ : CLI_EXIT_USAGE; })
+#endif
 /* Where the input being parsed came from ("routes.txt:12: "), put in front of every error; "" if argv. */
 extern char cli_where[64];
 int cli_fail(const char *what);

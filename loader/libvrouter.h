@@ -38,6 +38,11 @@ enum vr_fabric_mode {
 int vr_load(const char *pin_dir, const struct vr_load_opts *opts);
 /* Detach every program and remove every pin under pin_dir. Loading nothing is not an error. */
 int vr_unload(const char *pin_dir);
+/* Does the running kernel have every map type, program type and helper the datapath uses, and is it at least
+ * the documented minimum release (6.1)? 0, or -ENOTSUP with the missing features named in vr_strerror().
+ * vr_load runs it first. VR_KERNEL_CHECK=0 skips the release floor, =none the feature probes too;
+ * VR_MIN_KERNEL=X.Y sets another floor. Needs root (the probes load small maps and programs). */
+int vr_kernel_check(void);
 
 /* An open vRouter instance: the pinned maps' fds. vr_open takes an exclusive lock on pin_dir, so two
  * writers never interleave; it is released by vr_close. */

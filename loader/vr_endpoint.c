@@ -69,7 +69,7 @@ int vr_endpoint_delta(struct vr_handle *h, __be32 addr, int delta)
 		p->addr[i] = addr;
 		p->n++;
 	}
-	p->delta[i] += delta;
+	p->delta[i] += delta; /* NOLINT(clang-analyzer-unix.Malloc): p holds the new tables after a resize */
 	return 0;
 }
 
@@ -99,9 +99,14 @@ static int vr_endpoint_write(struct vr_handle *h, __be32 addr, int delta, int co
 			bpf_map_delete_elem(h->endpoints_fd, &addr);
 		return 0;
 	}
-	if (bpf_map_update_elem(h->endpoints_fd, &addr, &ep, BPF_ANY))
+	if (bpf_map_update_elem(h->endpoints_fd, &addr, &ep, BPF_ANY)) {
+		/* A full hash map refuses a new key with E2BIG: name the table, not "argument list too long". */
+		if (errno == E2BIG && !had)
+			return vr_err(-ENOSPC, "the tunnel endpoint table is full (%u remote hosts); %s is not added",
+				      VR_MAX_ENDPOINTS, inet_ntoa((struct in_addr){ addr }));
 		return vr_err(-errno, "writing tunnel endpoint %s failed: %s", inet_ntoa((struct in_addr){ addr }),
 			      strerror(errno));
+	}
 	if (!cur)
 		bpf_map_update_elem(h->endpoint_slots_fd, &slot, &addr, BPF_ANY);
 	return 0;

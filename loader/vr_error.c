@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 #include "vr_internal.h"
 
+#undef vr_err /* the analyzer's wrapper (vr_internal.h) is for callers, not for the definition */
+
 static __thread char vr_errbuf[512];
 static int vr_verbosity;
 

@@ -211,6 +211,9 @@ int vr_load(const char *pin_dir, const struct vr_load_opts *opts)
 
 	vr_err_clear();
 	err = vr_check_root();
+	/* Before anything is created: an old kernel is told what it lacks, not a verifier log. */
+	if (!err)
+		err = vr_kernel_check();
 	if (!err)
 		err = vr_ensure_bpffs(pin_dir);
 	if (err)

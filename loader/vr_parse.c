@@ -1,4 +1,5 @@
 /* Strict parsers for addresses, prefixes, MACs, numbers and encapsulations: all or nothing, no trailing garbage. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +94,14 @@ int vr_parse_mac(const char *s, __u8 mac[6])
 	unsigned int b[6];
 	char tail;
 
-	if (!s || strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	/* Exactly xx:xx:xx:xx:xx:xx: %2x alone would also take a sign or a space ("-1:..." as ff). */
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", /* NOLINT(cert-err34-c): digits checked above */
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (__u8)b[i];

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include "cli.h"
 
+#undef cli_usage /* the analyzer's wrapper (cli.h) is for callers, not for the definition */
+
 struct cli_opts cli = { .pin_dir = VR_DEFAULT_PIN_DIR };
 
 static void usage(FILE *f)

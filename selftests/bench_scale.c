@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "usage: bench_scale [-o FILE.json] [-v VIFS] [-r ROUTES]\n"), 2;
 	}
 	if (nvifs < 2 * NVRFS || nvifs > VR_MAX_VIFS - 1 || nroutes < nvifs + NVRFS) {
-		fprintf(stderr, "bench_scale: -v must be %u..%u and -r at least VIFS + %u\n", 2 * NVRFS, VR_MAX_VIFS - 1,
+		fprintf(stderr, "bench_scale: -v must be %d..%d and -r at least VIFS + %d\n", 2 * NVRFS, VR_MAX_VIFS - 1,
 			NVRFS);
 		return 2;
 	}
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	if (json)
 		fprintf(json, "{");
-	printf("bench_scale: %u VRFs, %u vifs, %u routes, all %u usable labels (pins %s)\n", NVRFS, nvifs, nroutes,
+	printf("bench_scale: %d VRFs, %u vifs, %u routes, all %u usable labels (pins %s)\n", NVRFS, nvifs, nroutes,
 	       VR_MAX_LABELS - 16, pin_dir);
 	t_all = now_s();
 
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
 	}
 	step("total", t_all, NULL);
 	if (json) {
-		fprintf(json, ",\n  \"vrfs\": %u, \"vifs\": %u, \"routes\": %u, \"labels\": %u, \"passed\": %d, \"failed\": %d\n}\n",
+		fprintf(json, ",\n  \"vrfs\": %d, \"vifs\": %u, \"routes\": %u, \"labels\": %u, \"passed\": %d, \"failed\": %d\n}\n",
 			NVRFS, nvifs, nroutes, VR_MAX_LABELS - 16, n_ok, n_fail);
 		fclose(json);
 	}
