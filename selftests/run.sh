@@ -66,6 +66,7 @@ run_suite "end to end: skb path, GSO, MTU and checksums (fabric mode tc)" env VR
 run_suite "end to end: MPLS-over-GRE tunnels (XDP and TC paths, GSO, MTU, both fabric modes, tshark)" bash "$here/e2e_gre.sh"
 run_suite "end to end: IPv6 overlay in dual stack (NDP, MPLS-in-UDP and GRE, GSO, Packet Too Big, tshark)" bash "$here/e2e_ipv6.sh"
 run_suite "end to end: underlay ECMP, BIRD OSPF leaf-spine, flows spread by the hashed source port" bash "$here/e2e_underlay_ecmp.sh"
+run_suite "end to end: gateway (VNGW), two tenants out by SNAT, floating IP, PMTU through NAT, expiry, full table, BIRD eBGP border" bash "$here/e2e_gateway.sh"
 run_suite "end to end: a real guest (qemu, Debian 6.1 kernel) on the TC path" bash "$here/guest.sh"
 
 echo

@@ -161,13 +161,15 @@ static __always_inline void vr_nat_out_key_of(struct vr_nat_key *out, const stru
  * over. Both entries are written (inbound first, so that a reply never finds half a connection). Returns 0
  * with *pub_port set, or a drop reason. */
 static __always_inline __u32 vr_nat_new(const struct vr_nat_config *nc, const struct vr_snat *sn,
-					const struct vr_nat_key *k, __u64 now, __u32 seed, __be16 *pub_port)
+					const struct vr_nat_key *k, __u64 now, __u32 seed, __u32 bytes, __be16 *pub_port)
 {
 	__u32 range = (__u32)sn->port_max - sn->port_min + 1;
 	__u32 h = vr_hash_final(vr_hash_step(vr_hash_step(vr_hash_step(seed, k->src), k->dst),
 					     (__u32)k->sport << 16 | k->dport) ^ k->vrf_id);
 	struct vr_nat_entry ie = { .addr = k->src, .port = k->sport, .vrf_id = k->vrf_id, .last_seen = now };
-	struct vr_nat_entry oe = { .addr = sn->addr, .state = VR_NAT_S_NEW, .last_seen = now };
+	/* The outbound entry counts the packet that opens the connection. */
+	struct vr_nat_entry oe = { .addr = sn->addr, .state = VR_NAT_S_NEW, .last_seen = now, .packets = 1,
+				   .bytes = bytes };
 	struct vr_nat_key ik = { .src = k->dst, .dst = sn->addr, .proto = k->proto, .dir = VR_NAT_IN };
 	long rc;
 
@@ -305,7 +307,7 @@ static __always_inline __u32 vr_nat_out(struct iphdr *iph, __u32 hlen, void *end
 				bpf_map_delete_elem(&vr_nat, &ik);
 			bpf_map_delete_elem(&vr_nat, &k);
 		}
-		reason = vr_nat_new(nc, sn, &k, now, cfg->hash_seed, &port);
+		reason = vr_nat_new(nc, sn, &k, now, cfg->hash_seed, bytes, &port);
 		if (reason)
 			return reason;
 	}
