@@ -24,7 +24,17 @@
  *
  * Graceful restart: when a session dies its routes stay, marked stale, for the hold time; if the same agent
  * reconnects and republishes them in that window nothing is withdrawn; whatever is still stale at the end
- * of the window is withdrawn from the other subscribers. */
+ * of the window is withdrawn from the other subscribers.
+ *
+ * Route leaking (--route-target VN:import|export:target:ADMIN:NN): the routes published in VRF A are also
+ * reflected to the subscribers of every VRF B != A that imports a route target A exports, as items of node
+ * .../B with A's next hops unchanged (the far vRouter's per-interface label delivers into the VM's vif
+ * whatever VRF the sender looked it up in). Leaked paths are not stored in B: what a subscriber of B is told
+ * about a prefix is computed from B's own paths when B has any (B's own routes win; they are never merged
+ * with leaked ones), else from the paths of that prefix in the VRFs that leak into B (best local-preference,
+ * ECMP among them as for one VRF). Only a VRF's own paths leak, so leaking is not transitive; split horizon
+ * holds for leaked paths too. The import map (rr_vn_rt.from/.to) is computed once at start-up, so a change
+ * costs a lookup in each VRF its own VRF leaks into, never a walk over all VRFs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -60,6 +70,8 @@
 #define RR_MAX_SUBS_PER_SESSION	65536
 #define RR_MAX_ECMP		16		/* next hops in one reflected item (a vRouter composite's size) */
 #define RR_DEFAULT_LOCAL_PREF	100		/* an entry without local-preference */
+#define RR_MAX_LEAK		256		/* VRFs one VRF may import from or export to (--route-target) */
+#define RR_MAX_VN_NAME		512
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
@@ -111,7 +123,8 @@ struct rr_sub {
 	struct rr_vrf *vrf;
 	__u32 instance_id;
 	bool dumping;			/* routes not all sent yet: EndOfRib still owed */
-	struct rr_prefix *cursor;	/* next prefix to dump */
+	struct rr_prefix *cursor;	/* next prefix to dump: of the VRF, then of each VRF leaking into it */
+	unsigned int src;		/* VRFs leaking into it whose dump has begun (vrf->rt->from) */
 	struct rr_view old;		/* scratch: what it was told before a change */
 };
 
@@ -120,7 +133,36 @@ struct rr_vrf {
 	struct rr_prefix *head, *tail;
 	unsigned long n_prefixes;
 	struct rr_sub *subs;
+	struct rr_vn_rt *rt;		/* its route targets, NULL when none is configured */
 	struct rr_vrf *next;
+};
+
+/* A route target, target:ADMIN:NN: ADMIN an AS number (2-byte AS: NN up to 2^32-1; 4-byte AS: NN up to
+ * 65535) or an IPv4 address (NN up to 65535). Kept parsed so that target:64512:0100 is target:64512:100. */
+struct rr_target {
+	bool ip;
+	__u32 admin;
+	__u32 nn;
+};
+
+/* A virtual network named in --route-target: its targets and, computed once at start-up, the VRFs it leaks
+ * into (to: those importing a target it exports) and those leaking into it (from, in option order: the
+ * order of its table dump). It outlives the VRF of the same name, which comes and goes with routes and
+ * subscribers. */
+struct rr_vn_rt {
+	char *name;
+	struct rr_target *imp, *exp;
+	unsigned int n_imp, n_exp;
+	struct rr_vn_rt **to, **from;
+	unsigned int n_to, n_from;
+	struct rr_vrf *vrf;		/* the live VRF of that name, NULL while there is none */
+};
+
+/* The prefixes whose paths a subscriber of one VRF is told about for one prefix: the VRF's own (alone), or
+ * the same prefix in the VRFs leaking into it. */
+struct rr_cands {
+	unsigned int n;
+	const struct rr_prefix *x[RR_MAX_LEAK + 1];
 };
 
 /* Reflected changes for one subscriber, coalesced into one <items> message as the control node does
@@ -179,6 +221,8 @@ static struct {
 } opt = { NULL, "5269", RR_DEFAULT_HOLD_S, RR_OUT_MAX_DEFAULT };
 
 static struct rr_vrf *vrfs;
+static struct rr_vn_rt *rt_vns;
+static unsigned int n_rt_vns;
 static struct rr_origin *origins;
 static struct rr_session *sessions, *failing, *dirty_list, *graveyard;
 static unsigned int n_sessions;
@@ -303,10 +347,15 @@ static void prefix_free(struct rr_prefix *x)
 		pp = &(*pp)->hnext;
 	*pp = x->hnext;
 	hcount--;
-	/* A dump that was about to send this prefix goes on with the next one. */
+	/* A dump that was about to send this prefix goes on with the next one, also the dumps of the VRFs
+	 * it leaks into. */
 	for (sub = v->subs; sub; sub = sub->vnext)
 		if (sub->cursor == x)
 			sub->cursor = x->next;
+	for (unsigned int i = 0; v->rt && i < v->rt->n_to; i++)
+		for (sub = v->rt->to[i]->vrf ? v->rt->to[i]->vrf->subs : NULL; sub; sub = sub->vnext)
+			if (sub->cursor == x)
+				sub->cursor = x->next;
 	if (x->prev)
 		x->prev->next = x->next;
 	else
@@ -335,6 +384,13 @@ static struct rr_vrf *vrf_get(const char *name, bool create)
 		free(v);
 		return NULL;
 	}
+	/* Once per VRF creation, not per change: a change then follows v->rt's precomputed lists. */
+	for (unsigned int i = 0; i < n_rt_vns; i++)
+		if (!strcmp(rt_vns[i].name, name)) {
+			v->rt = &rt_vns[i];
+			v->rt->vrf = v;
+			break;
+		}
 	v->next = vrfs;
 	vrfs = v;
 	return v;
@@ -349,6 +405,8 @@ static void vrf_maybe_free(struct rr_vrf *v)
 	for (pp = &vrfs; *pp != v; pp = &(*pp)->next)
 		;
 	*pp = v->next;
+	if (v->rt)
+		v->rt->vrf = NULL;
 	free(v->name);
 	free(v);
 }
@@ -521,44 +579,67 @@ static int path_cmp(const struct rr_path *a, const struct rr_path *b)
 
 static size_t message_text_max(const struct rr_session *s, const char *vrf);
 
-/* What subscriber s is told about prefix x (NULL: gone): see struct rr_view. The list is cut where the
- * item would no longer fit one message to s (only long names on many next hops can get there). */
-static void view(const struct rr_prefix *x, const struct rr_session *s, struct rr_view *v)
+/* The prefixes the subscribers of VRF v choose from for pfx (struct rr_cands): v's own when it has a path to
+ * it (its own routes win over leaked ones), else the prefix in each VRF leaking into v, whose own paths
+ * only are there (a leaked route is never leaked further). */
+static void cands_get(struct rr_vrf *v, const struct vr_xmpp_prefix *pfx, struct rr_cands *c)
+{
+	struct rr_prefix *x = prefix_find(v, pfx);
+
+	c->n = 0;
+	if (x && x->paths) {
+		c->x[c->n++] = x;
+		return;
+	}
+	for (unsigned int i = 0; v->rt && i < v->rt->n_from; i++) {
+		struct rr_vrf *from = v->rt->from[i]->vrf;
+
+		if (from && (x = prefix_find(from, pfx)) && x->paths)
+			c->x[c->n++] = x;
+	}
+}
+
+/* What subscriber s of VRF vrf is told about the prefix of candidates c (none: gone): see struct rr_view.
+ * The list is cut where the item would no longer fit one message to s (only long names on many next hops
+ * can get there). */
+static void view(const struct rr_cands *c, const struct rr_session *s, const struct rr_vrf *vrf,
+		 struct rr_view *v)
 {
 	const struct rr_path *p;
 	__u32 best = 0;
 	bool any = false;
 
 	v->n = 0;
-	if (!x)
-		return;
-	for (p = x->paths; p; p = p->next)
-		if (p->origin != s->origin && (!any || path_pref(p) > best)) {
-			best = path_pref(p);
-			any = true;
-		}
-	for (p = x->paths; any && p; p = p->next) {
-		unsigned int pos = 0;
+	for (unsigned int i = 0; i < c->n; i++)
+		for (p = c->x[i]->paths; p; p = p->next)
+			if (p->origin != s->origin && (!any || path_pref(p) > best)) {
+				best = path_pref(p);
+				any = true;
+			}
+	for (unsigned int i = 0; any && i < c->n; i++) {
+		for (p = c->x[i]->paths; p; p = p->next) {
+			unsigned int pos = 0;
 
-		if (p->origin == s->origin || path_pref(p) != best)
-			continue;
-		while (pos < v->n && path_cmp(v->p[pos], p) < 0)
-			pos++;
-		if (pos && !nexthop_cmp(v->p[pos - 1], p))
-			continue;		/* the same next hop from an origin that sorts first */
-		if (pos < v->n && !nexthop_cmp(v->p[pos], p)) {
-			v->p[pos] = p;		/* ... this one sorts first */
-			continue;
+			if (p->origin == s->origin || path_pref(p) != best)
+				continue;
+			while (pos < v->n && path_cmp(v->p[pos], p) < 0)
+				pos++;
+			if (pos && !nexthop_cmp(v->p[pos - 1], p))
+				continue;		/* the same next hop from an origin that sorts first */
+			if (pos < v->n && !nexthop_cmp(v->p[pos], p)) {
+				v->p[pos] = p;		/* ... this one sorts first */
+				continue;
+			}
+			if (pos >= RR_MAX_ECMP)
+				continue;
+			if (v->n < RR_MAX_ECMP)
+				v->n++;
+			memmove(&v->p[pos + 1], &v->p[pos], (v->n - 1 - pos) * sizeof(v->p[0]));
+			v->p[pos] = p;
 		}
-		if (pos >= RR_MAX_ECMP)
-			continue;
-		if (v->n < RR_MAX_ECMP)
-			v->n++;
-		memmove(&v->p[pos + 1], &v->p[pos], (v->n - 1 - pos) * sizeof(v->p[0]));
-		v->p[pos] = p;
 	}
 	if (v->n > 1) {
-		size_t text = entry_text_max(v->p[0]->e), max = message_text_max(s, x->vrf->name);
+		size_t text = entry_text_max(v->p[0]->e), max = message_text_max(s, vrf->name);
 
 		for (unsigned int i = 1; i < v->n; i++) {
 			text += 512 + esc_len(v->p[i]->e->nexthops[0].virtual_network);
@@ -644,8 +725,9 @@ static void batch_free(struct rr_session *s)
 	s->batch = NULL;
 }
 
-/* Tells subscriber s about prefix x: the item of view v, or a retract when v is NULL or empty. */
-static void send_view(struct rr_session *s, const struct rr_prefix *x, const struct rr_view *v)
+/* Tells subscriber s of VRF vrf about prefix pfx: the item of view v, or a retract when v is NULL or empty. */
+static void send_view(struct rr_session *s, struct rr_vrf *vrf, const struct vr_xmpp_prefix *pfx,
+		      const struct rr_view *v)
 {
 	struct vr_xmpp_nexthop nh[RR_MAX_ECMP];
 	struct vr_xmpp_entry item;
@@ -661,17 +743,17 @@ static void send_view(struct rr_session *s, const struct rr_prefix *x, const str
 		session_fail(s, "out of memory", 0);
 		return;
 	}
-	if (b->n && (b->vrf != x->vrf || b->afi != x->p.afi || b->safi != safi || b->retract != !p ||
+	if (b->n && (b->vrf != vrf || b->afi != pfx->afi || b->safi != safi || b->retract != !p ||
 		     b->text + text > b->text_max))
 		batch_emit(s);
 	if (s->fail)
 		return;
 	if (!b->n) {
-		b->vrf = x->vrf;
-		b->afi = x->p.afi;
+		b->vrf = vrf;
+		b->afi = pfx->afi;
 		b->safi = safi;
 		b->retract = !p;
-		b->text_max = message_text_max(s, x->vrf->name);
+		b->text_max = message_text_max(s, vrf->name);
 	}
 	b->text += text;
 	if (p) {
@@ -681,7 +763,7 @@ static void send_view(struct rr_session *s, const struct rr_prefix *x, const str
 			return;
 		}
 	} else {
-		b->p[b->n] = x->p;
+		b->p[b->n] = *pfx;
 	}
 	b->n++;
 	mark_dirty(s);		/* the flush after the handler encodes what is left */
@@ -689,9 +771,33 @@ static void send_view(struct rr_session *s, const struct rr_prefix *x, const str
 		batch_emit(s);
 }
 
+/* The prefix the dump of sub looks at next: its cursor, which moves on to the head of the next VRF leaking
+ * into sub's VRF when a list ends; NULL when all are done. */
+static struct rr_prefix *dump_cursor(struct rr_sub *sub)
+{
+	const struct rr_vn_rt *rt = sub->vrf->rt;
+
+	while (!sub->cursor && rt && sub->src < rt->n_from) {
+		struct rr_vrf *from = rt->from[sub->src++]->vrf;
+
+		sub->cursor = from ? from->head : NULL;
+	}
+	return sub->cursor;
+}
+
 /* Continues the session's table dumps while its output buffer is below the low-water mark: at most
  * VR_XMPP_MAX_REACH_PER_MSG routes (of one family, within message_text_max) per message, the subscriber's
- * own routes skipped, then EndOfRib. */
+ * own routes skipped, the VRF's routes then those leaked into it (each prefix once: where cands_get
+ * finds it first), then EndOfRib. */
+/* End-of-RIB after a start (--eor-delay): a controller that has just started knows no route yet. The agents
+ * that reconnect first would take an immediate End-of-RIB for "everything was resent" and sweep the stale
+ * routes of agents that have not reconnected and republished yet: traffic to those lost until they do. So for
+ * the first eor_delay_s seconds a dump ends without End-of-RIB (routes still flow as they arrive) and every
+ * subscriber gets it when the window closes, as BGP graceful restart's restarting speaker defers its own. */
+static unsigned int eor_delay_s;
+static bool eor_deferred;
+static struct vr_watch eor_timer = { .fd = -1 };
+
 static void pump_dumps(struct rr_session *s)
 {
 	static struct vr_xmpp_nexthop nh[VR_XMPP_MAX_REACH_PER_MSG][RR_MAX_ECMP];
@@ -705,11 +811,19 @@ static void pump_dumps(struct rr_session *s)
 
 			if (s->out.len >= dump_low_water())
 				return;
-			while (sub->cursor && n < VR_XMPP_MAX_REACH_PER_MSG) {
+			while (dump_cursor(sub) && n < VR_XMPP_MAX_REACH_PER_MSG) {
 				const struct vr_xmpp_entry *p = NULL;
-				struct rr_view v;
+				struct rr_cands c;
+				struct rr_view v = { 0 };
 
-				view(sub->cursor, s, &v);
+				if (!sub->src) {	/* the VRF's own list: its own paths, no lookup */
+					c.n = 1;
+					c.x[0] = sub->cursor;
+				} else {
+					cands_get(sub->vrf, &sub->cursor->p, &c);
+				}
+				if (c.n && c.x[0] == sub->cursor)
+					view(&c, s, sub->vrf, &v);
 				if (v.n)
 					p = view_entry(&v, &batch[n], nh[n]);
 				if (p && n && (sub->cursor->p.afi != afi || p->safi != safi ||
@@ -725,7 +839,9 @@ static void pump_dumps(struct rr_session *s)
 			}
 			if (n && !sent(s, vr_xmpp_build_items(&s->out, s->name, afi, safi, sub->vrf->name, batch, n)))
 				return;
-			if (!sub->cursor) {
+			if (!dump_cursor(sub)) {
+				if (eor_deferred)	/* sent by eor_release */
+					break;
 				sub->dumping = false;
 				if (!sent(s, vr_xmpp_build_end_of_rib(&s->out, s->name)))
 					return;
@@ -783,31 +899,52 @@ static void session_flush(struct rr_session *s)
 
 /* ---- routes ---- */
 
-static void change_begin(struct rr_prefix *x)
+/* The VRFs whose subscribers may see a change of a prefix in VRF v: v and those it leaks into that have
+ * subscribers and no path of their own to the prefix (the change does not touch those paths). Set by
+ * change_begin for its change_end; changes do not nest. */
+static struct {
+	unsigned int n;
+	struct rr_vrf *v[RR_MAX_LEAK + 1];
+} chg;
+
+/* Before a change to prefix pfx of VRF v: what each subscriber concerned is told now. */
+static void change_begin(struct rr_vrf *v, const struct vr_xmpp_prefix *pfx)
 {
-	for (struct rr_sub *sub = x->vrf->subs; sub; sub = sub->vnext)
-		view(x, sub->s, &sub->old);
+	struct rr_cands c;
+
+	chg.n = 0;
+	chg.v[chg.n++] = v;
+	for (unsigned int i = 0; v->rt && i < v->rt->n_to; i++) {
+		struct rr_vrf *to = v->rt->to[i]->vrf;
+		struct rr_prefix *own;
+
+		if (to && to->subs && (!(own = prefix_find(to, pfx)) || !own->paths))
+			chg.v[chg.n++] = to;
+	}
+	for (unsigned int i = 0; i < chg.n; i++) {
+		cands_get(chg.v[i], pfx, &c);
+		for (struct rr_sub *sub = chg.v[i]->subs; sub; sub = sub->vnext)
+			view(&c, sub->s, chg.v[i], &sub->old);
+	}
 }
 
-/* After a change to prefix x (NULL when it is gone) of VRF v: tells each subscriber whose view changed (its
- * list of paths, or one of them republished). changed is the path that was (re)published, which counts as a
- * change even when it is the same one. */
-static void change_end(struct rr_vrf *v, struct rr_prefix *x, const struct vr_xmpp_prefix *pfx,
-		       const struct rr_path *changed)
+/* After the change: tells each subscriber whose view changed (its list of paths, or one of them
+ * republished). changed is the path that was (re)published, which counts as a change even when it is the
+ * same one. */
+static void change_end(const struct vr_xmpp_prefix *pfx, const struct rr_path *changed)
 {
-	for (struct rr_sub *sub = v->subs; sub; sub = sub->vnext) {
-		struct rr_session *s = sub->s;
-		struct rr_view now;
+	struct rr_cands c;
 
-		view(x, s, &now);
-		if (s->fail || (view_eq(&now, &sub->old) && !view_has(&now, changed)))
-			continue;
-		if (now.n) {
-			send_view(s, x, &now);
-		} else {
-			struct rr_prefix gone = { .vrf = v, .p = *pfx };
+	for (unsigned int i = 0; i < chg.n; i++) {
+		cands_get(chg.v[i], pfx, &c);
+		for (struct rr_sub *sub = chg.v[i]->subs; sub; sub = sub->vnext) {
+			struct rr_session *s = sub->s;
+			struct rr_view now;
 
-			send_view(s, &gone, NULL);
+			view(&c, s, chg.v[i], &now);
+			if (s->fail || (view_eq(&now, &sub->old) && !view_has(&now, changed)))
+				continue;
+			send_view(s, chg.v[i], pfx, &now);
 		}
 	}
 }
@@ -825,7 +962,7 @@ static int route_add(struct rr_vrf *v, struct rr_origin *o, struct vr_xmpp_entry
 			return -ENOMEM;
 		}
 	}
-	change_begin(x);
+	change_begin(v, &x->p);
 	for (pp = &x->paths; *pp; pp = &(*pp)->next)
 		if ((*pp)->origin == o) {
 			p = *pp;
@@ -851,7 +988,7 @@ static int route_add(struct rr_vrf *v, struct rr_origin *o, struct vr_xmpp_entry
 	p->e = e;
 	p->next = x->paths;	/* the most recent goes first */
 	x->paths = p;
-	change_end(v, x, &x->p, p);
+	change_end(&x->p, p);
 	return 0;
 }
 
@@ -861,7 +998,7 @@ static void path_del(struct rr_prefix *x, struct rr_path *p)
 	struct vr_xmpp_prefix pfx = x->p;
 	struct rr_path **pp;
 
-	change_begin(x);
+	change_begin(v, &pfx);
 	for (pp = &x->paths; *pp != p; pp = &(*pp)->next)
 		;
 	*pp = p->next;
@@ -870,11 +1007,9 @@ static void path_del(struct rr_prefix *x, struct rr_path *p)
 		p->origin->n_stale--;
 	free(p->e);
 	free(p);
-	if (!x->paths) {
+	if (!x->paths)
 		prefix_free(x);
-		x = NULL;
-	}
-	change_end(v, x, &pfx, NULL);
+	change_end(&pfx, NULL);
 }
 
 static void route_del(struct rr_vrf *v, struct rr_origin *o, const struct vr_xmpp_prefix *pfx)
@@ -1461,16 +1596,248 @@ static void on_signal(struct vr_watch *w, uint32_t events)
 
 /* ---- start-up ---- */
 
+static void eor_release(struct vr_watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	eor_deferred = false;
+	log_info("start-up End-of-RIB delay (%u s) over: End-of-RIB to every subscriber", eor_delay_s);
+	for (struct rr_session *s = sessions; s; s = s->next)
+		if (!s->dead && !s->fail && session_dumping(s))
+			session_flush(s);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vrouter-controller [-l ADDR] [-p PORT] [--hold SECONDS] [--max-out BYTES] [-v]\n"
+	fprintf(f, "Usage: vrouter-controller [-l ADDR] [-p PORT] [--hold SECONDS] [--max-out BYTES]\n"
+		   "                         [--route-target VN:import|export:target:ADMIN:NN]... [-v]\n"
 		   "  -l, --listen ADDR   address to listen on (default: all)\n"
 		   "  -p, --port PORT     TCP port (default 5269)\n"
 		   "  --hold SECONDS      hold time: keepalives every third of it, silent sessions closed after\n"
 		   "                      it, a dead agent's routes withdrawn after it (default 90)\n"
 		   "  --max-out BYTES     output buffer cap per session (default %u)\n"
+		   "  --eor-delay SECONDS after a start, hold End-of-RIB back this long, so that agents that reconnect\n"
+		   "                      first keep the stale routes of those still on their way (default 0)\n"
+		   "  --route-target VN:export:RT, --route-target VN:import:RT  (repeatable)\n"
+		   "                      route leaking: the routes of virtual network VN (the agents' subscribe\n"
+		   "                      node) are also reflected to every other VN importing a target VN exports;\n"
+		   "                      RT is target:ASN:NN (ASN up to 65535 with NN up to 4294967295, or a 4-byte\n"
+		   "                      ASN with NN up to 65535) or target:IPV4:NN (NN up to 65535)\n"
 		   "  -v, --verbose       debug messages\n"
 		   "  -h, --help\n", RR_OUT_MAX_DEFAULT);
+}
+
+/* Parses a decimal number up to max: 0 or -1. */
+static int parse_u32(const char *s, size_t len, __u32 max, __u32 *out)
+{
+	unsigned long long v = 0;
+
+	if (!len || len > 10)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long long)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = (__u32)v;
+	return 0;
+}
+
+/* Parses target:ADMIN:NN (struct rr_target); NULL or what is wrong with it. */
+static const char *target_parse(const char *s, struct rr_target *t)
+{
+	const char *admin, *nn;
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a;
+	size_t alen;
+
+	if (strncmp(s, "target:", 7))
+		return "a route target starts with 'target:'";
+	admin = s + 7;
+	nn = strchr(admin, ':');
+	if (!nn || strchr(nn + 1, ':'))
+		return "a route target is target:ADMIN:NN";
+	alen = (size_t)(nn - admin);
+	nn++;
+	memset(t, 0, sizeof(*t));
+	if (memchr(admin, '.', alen)) {
+		if (alen >= sizeof(ip))
+			return "bad IPv4 address in the route target";
+		memcpy(ip, admin, alen);
+		ip[alen] = 0;
+		if (inet_pton(AF_INET, ip, &a) != 1)
+			return "bad IPv4 address in the route target";
+		t->ip = true;
+		t->admin = ntohl(a.s_addr);
+		if (parse_u32(nn, strlen(nn), 65535, &t->nn))
+			return "the number after an IPv4 address is 0..65535";
+		return NULL;
+	}
+	if (parse_u32(admin, alen, UINT32_MAX, &t->admin))
+		return "the AS number is 0..4294967295";
+	if (parse_u32(nn, strlen(nn), t->admin > 65535 ? 65535 : UINT32_MAX, &t->nn))
+		return t->admin > 65535 ? "the number after a 4-byte AS number is 0..65535" :
+					  "the number after the AS number is 0..4294967295";
+	return NULL;
+}
+
+static void target_format(const struct rr_target *t, char *buf, size_t size)
+{
+	if (t->ip)
+		snprintf(buf, size, "target:%u.%u.%u.%u:%u", t->admin >> 24, (t->admin >> 16) & 255,
+			 (t->admin >> 8) & 255, t->admin & 255, t->nn);
+	else
+		snprintf(buf, size, "target:%u:%u", t->admin, t->nn);
+}
+
+static bool target_eq(const struct rr_target *a, const struct rr_target *b)
+{
+	return a->ip == b->ip && a->admin == b->admin && a->nn == b->nn;
+}
+
+static bool target_in(const struct rr_target *list, unsigned int n, const struct rr_target *t)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (target_eq(&list[i], t))
+			return true;
+	return false;
+}
+
+/* One --route-target VN:import|export:RT. The VN may hold colons (default-domain:admin:vn1): the RT is the
+ * last three fields, the direction the one before them. 0, or -1 after an error message. */
+static int route_target_opt(const char *arg)
+{
+	const char *colon[4] = { NULL }, *why = NULL;
+	struct rr_target t, **list;
+	struct rr_vn_rt *vn = NULL;
+	unsigned int k = 0, *n;
+	size_t vlen, dlen;
+	bool imp;
+
+	for (const char *c = arg + strlen(arg); c-- > arg && k < 4;)
+		if (*c == ':')
+			colon[k++] = c;
+	if (k < 4) {
+		why = "expected VN:import:target:ADMIN:NN or VN:export:target:ADMIN:NN";
+		goto bad;
+	}
+	vlen = (size_t)(colon[3] - arg);
+	dlen = (size_t)(colon[2] - colon[3] - 1);
+	why = target_parse(colon[2] + 1, &t);
+	if (why)
+		goto bad;
+	if (!vlen || vlen >= RR_MAX_VN_NAME) {
+		why = vlen ? "the virtual network name is too long" : "no virtual network name";
+		goto bad;
+	}
+	if (dlen == 6 && !strncmp(colon[3] + 1, "import", 6)) {
+		imp = true;
+	} else if (dlen == 6 && !strncmp(colon[3] + 1, "export", 6)) {
+		imp = false;
+	} else {
+		why = "the field after the virtual network is 'import' or 'export'";
+		goto bad;
+	}
+	for (unsigned int i = 0; i < n_rt_vns && !vn; i++)
+		if (strlen(rt_vns[i].name) == vlen && !strncmp(rt_vns[i].name, arg, vlen))
+			vn = &rt_vns[i];
+	if (!vn) {
+		struct rr_vn_rt *nv = realloc(rt_vns, (n_rt_vns + 1) * sizeof(*rt_vns));
+
+		if (!nv)
+			goto oom;
+		rt_vns = nv;
+		vn = &rt_vns[n_rt_vns];
+		memset(vn, 0, sizeof(*vn));
+		vn->name = strndup(arg, vlen);
+		if (!vn->name)
+			goto oom;
+		n_rt_vns++;
+	}
+	list = imp ? &vn->imp : &vn->exp;
+	n = imp ? &vn->n_imp : &vn->n_exp;
+	if (target_in(*list, *n, &t))
+		return 0;	/* given twice: once is enough */
+	{
+		struct rr_target *nl = realloc(*list, (*n + 1) * sizeof(**list));
+
+		if (!nl)
+			goto oom;
+		nl[(*n)++] = t;
+		*list = nl;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "Error: bad --route-target '%s': %s\n", arg, why);
+	return -1;
+oom:
+	fprintf(stderr, "Error: out of memory\n");
+	return -1;
+}
+
+/* The import map: A leaks into B (A in B's from, B in A's to) when B != A imports a target A exports.
+ * Computed once, so that a change follows these lists and never walks every VRF. 0, or -1 after an error
+ * message. */
+static int route_targets_link(void)
+{
+	char rt[64];
+
+	for (unsigned int a = 0; a < n_rt_vns; a++) {
+		struct rr_vn_rt *A = &rt_vns[a];
+
+		for (unsigned int b = 0; b < n_rt_vns; b++) {
+			struct rr_vn_rt *B = &rt_vns[b];
+			const struct rr_target *via = NULL;
+			struct rr_vn_rt **nl;
+
+			for (unsigned int i = 0; a != b && i < A->n_exp && !via; i++)
+				if (target_in(B->imp, B->n_imp, &A->exp[i]))
+					via = &A->exp[i];
+			if (!via)
+				continue;
+			if (A->n_to >= RR_MAX_LEAK || B->n_from >= RR_MAX_LEAK) {
+				fprintf(stderr, "Error: --route-target: %s leaks into or imports from more than %d virtual "
+					"networks\n", A->n_to >= RR_MAX_LEAK ? A->name : B->name, RR_MAX_LEAK);
+				return -1;
+			}
+			nl = realloc(A->to, (A->n_to + 1) * sizeof(*nl));
+			if (!nl)
+				goto oom;
+			A->to = nl;
+			A->to[A->n_to++] = B;
+			nl = realloc(B->from, (B->n_from + 1) * sizeof(*nl));
+			if (!nl)
+				goto oom;
+			B->from = nl;
+			B->from[B->n_from++] = A;
+			target_format(via, rt, sizeof(rt));
+			log_info("route leaking: the routes of %s are reflected into %s (%s)", A->name, B->name, rt);
+		}
+	}
+	for (unsigned int a = 0; a < n_rt_vns; a++)
+		if (!rt_vns[a].n_to && !rt_vns[a].n_from)
+			log_warn("route leaking: %s neither leaks into nor imports from another virtual network "
+				 "(no other one imports what it exports or exports what it imports)", rt_vns[a].name);
+	return 0;
+oom:
+	fprintf(stderr, "Error: out of memory\n");
+	return -1;
+}
+
+static void route_targets_free(void)
+{
+	for (unsigned int i = 0; i < n_rt_vns; i++) {
+		free(rt_vns[i].name);
+		free(rt_vns[i].imp);
+		free(rt_vns[i].exp);
+		free(rt_vns[i].to);
+		free(rt_vns[i].from);
+	}
+	free(rt_vns);
+	rt_vns = NULL;
+	n_rt_vns = 0;
 }
 
 static int listen_on(const char *addr, const char *port)
@@ -1514,6 +1881,8 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "max-out", required_argument, NULL, 'M' },
+		{ "eor-delay", required_argument, NULL, 'E' },
+		{ "route-target", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -1554,22 +1923,43 @@ int main(int argc, char **argv)
 			}
 			opt.out_max = v;
 			break;
+		case 'E':
+			v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || v > 3600) {
+				fprintf(stderr, "Error: bad --eor-delay '%s' (0..3600 seconds)\n", optarg);
+				return EXIT_USAGE;
+			}
+			eor_delay_s = (unsigned int)v;
+			break;
+		case 'R':
+			if (route_target_opt(optarg)) {
+				route_targets_free();
+				return EXIT_USAGE;
+			}
+			break;
 		case 'v':
 			verbose++;
 			break;
 		case 'h':
 			usage(stdout);
+			route_targets_free();
 			return 0;
 		default:
 			usage(stderr);
+			route_targets_free();
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
+		route_targets_free();
 		return EXIT_USAGE;
 	}
 	vr_log_init(verbose ? VR_AGENT_LOG_DEBUG : VR_AGENT_LOG_INFO, NULL);
+	if (route_targets_link()) {
+		route_targets_free();
+		return EXIT_USAGE;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -1596,6 +1986,11 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s port %s, hold time %u s", opt.listen_addr ? opt.listen_addr : "*", opt.port,
 		 opt.hold_s);
+	if (eor_delay_s) {
+		eor_deferred = true;
+		eor_timer.on_timer = eor_release;
+		vr_loop_timer(&eor_timer, (uint64_t)eor_delay_s * 1000);
+	}
 
 	while (!stop) {
 		int n = vr_loop_wait(after_handler);
@@ -1629,6 +2024,7 @@ int main(int argc, char **argv)
 	}
 	close(lw.w.fd);
 	close(sigw.fd);
+	route_targets_free();
 	vr_loop_fini();
 	vr_xmpp_cleanup();
 	return 0;

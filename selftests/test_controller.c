@@ -466,7 +466,8 @@ static int free_port(void)
 	return p;
 }
 
-static bool start_controller(const char *bin)
+/* Starts bin with the test's options and the extra ones (NULL-terminated; NULL: none). */
+static bool start_controller(const char *bin, const char *const *extra)
 {
 	char pbuf[16], hbuf[16];
 
@@ -480,8 +481,13 @@ static bool start_controller(const char *bin)
 
 			dup2(fd, 2);
 			dup2(fd, 1);
-			execl(bin, bin, "-l", "127.0.0.1", "-p", pbuf, "--hold", hbuf, "--max-out", "262144", "-v",
-			      (char *)NULL);
+			const char *args[64] = { bin, "-l", "127.0.0.1", "-p", pbuf, "--hold", hbuf, "--max-out", "262144",
+						 "-v" };
+			int n = 10;
+
+			for (int i = 0; extra && extra[i] && n < 63; i++)
+				args[n++] = extra[i];
+			execv(bin, (char *const *)args);
 			_exit(127);
 		}
 		for (int i = 0; i < 100; i++) {
@@ -578,6 +584,224 @@ static char *publish_text(const char *host, const char *prefix, __u32 label, uns
 	return s;
 }
 
+/* Runs bin with one more option and no listening; returns its exit status (-1: did not run) and its output. */
+static int run_opt(const char *bin, const char *o1, const char *o2, char *out, size_t size)
+{
+	char cmd[1024];
+	FILE *f;
+	size_t n = 0;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' -l 127.0.0.1 -p 1 '%s' '%s' 2>&1 </dev/null", bin, o1, o2);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (n + 1 < size && fgets(out + n, (int)(size - n), f))
+		n += strlen(out + n);
+	out[n] = 0;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define LVA "default-domain:admin:vn-a"
+#define LVB "default-domain:admin:vn-b"
+#define LVC "default-domain:admin:vn-c"
+#define LVD "default-domain:admin:vn-d"
+
+/* Route leaking between VRFs (--route-target), on a second controller: vn-a and vn-b import each other's
+ * target, vn-c has a target of its own only, vn-d imports vn-b's target (so vn-a's routes reach it only if
+ * leaking were transitive). */
+static void leak_tests(const char *bin)
+{
+	static const char *const rts[] = {
+		"--route-target", LVA ":export:target:64512:100", "--route-target", LVA ":import:target:64512:200",
+		"--route-target", LVB ":export:target:64512:0200", "--route-target", LVB ":import:target:64512:100",
+		"--route-target", LVC ":export:target:64512:300", "--route-target", LVC ":import:target:64512:300",
+		"--route-target", LVD ":import:target:64512:200", NULL
+	};
+	struct agent *HA, *HA2, *HB, *HC, *HD, *HE;
+	const struct rec *r;
+	char out[4096];
+	__be32 want;
+	int rc;
+
+	/* bad syntax: a clear error and exit status 2 */
+	rc = run_opt(bin, "--route-target", "vn-a:export:64512:100", out, sizeof(out));
+	result(rc == 2 && strstr(out, "Error: bad --route-target 'vn-a:export:64512:100': expected "
+			 "VN:import:target:ADMIN:NN or VN:export:target:ADMIN:NN"),
+	       "route leaking: --route-target with too few fields exits 2 with a clear error", "exit %d, said '%s'",
+	       rc, out);
+	rc = run_opt(bin, "--route-target", LVA ":export:64512:100", out, sizeof(out));
+	result(rc == 2 && strstr(out, "Error: bad --route-target '" LVA ":export:64512:100': a route target starts "
+			 "with 'target:'"),
+	       "route leaking: --route-target without 'target:' exits 2 with a clear error", "exit %d, said '%s'", rc,
+	       out);
+	rc = run_opt(bin, "--route-target", LVA ":exprot:target:64512:100", out, sizeof(out));
+	result(rc == 2 && strstr(out, "Error: bad --route-target '" LVA ":exprot:target:64512:100': the field after "
+			 "the virtual network is 'import' or 'export'"),
+	       "route leaking: --route-target with a misspelt direction exits 2 with a clear error",
+	       "exit %d, said '%s'", rc, out);
+	rc = run_opt(bin, "--route-target", "vn:import:target:70000:70000", out, sizeof(out));
+	result(rc == 2 && strstr(out, "the number after a 4-byte AS number is 0..65535"),
+	       "route leaking: --route-target out of range (4-byte AS, NN 70000) exits 2 with a clear error",
+	       "exit %d, said '%s'", rc, out);
+	rc = run_opt(bin, "--route-target", "vn:import:target:10.0.0:1", out, sizeof(out));
+	result(rc == 2 && strstr(out, "bad IPv4 address in the route target"),
+	       "route leaking: --route-target with a bad IPv4 administrator exits 2 with a clear error",
+	       "exit %d, said '%s'", rc, out);
+
+	if (!start_controller(bin, rts)) {
+		result(false, "route leaking: controller with --route-target starts", "it does not listen");
+		return;
+	}
+	result(WAIT(log_count("route leaking: the routes of " LVA " are reflected into " LVB " (target:64512:100)") &&
+			    log_count("route leaking: the routes of " LVB " are reflected into " LVD
+				      " (target:64512:200)"), 2000) &&
+	       !log_count("the routes of " LVA " are reflected into " LVD),
+	       "route leaking: the import map is logged at start (a -> b, b -> a, b -> d; not a -> d)", "not logged");
+
+	HA = agent_up("leak-a");
+	HA2 = agent_up("leak-a2");
+	HB = agent_up("leak-b");
+	HC = agent_up("leak-c");
+	HD = agent_up("leak-d");
+	subscribe(HA, LVA, 1);
+	subscribe(HA, LVB, 2);		/* a host with VMs in both: its own routes never come back to it */
+	subscribe(HA2, LVA, 1);
+	subscribe(HB, LVB, 2);
+	subscribe(HC, LVC, 3);
+	subscribe(HD, LVD, 4);
+	WAIT(count(HA, R_EOR, NULL) == 2 && count(HB, R_EOR, NULL) == 1 && count(HC, R_EOR, NULL) == 1 &&
+	     count(HD, R_EOR, NULL) == 1, 2000);
+
+	/* a vn-a route reaches vn-b's subscriber as an item of node 1/1/vn-b with the same next hop and label */
+	publish(HA, LVA, "10.1.0.1/32", "192.0.2.11", 21);
+	WAIT(find(HB, R_ITEM, LVB, "10.1.0.1/32") != NULL, 2000);
+	r = find(HB, R_ITEM, LVB, "10.1.0.1/32");
+	inet_pton(AF_INET, "192.0.2.11", &want);
+	result(r && r->afi == 1 && r->nh == want && r->label == 21 && r->n_nh == 1 &&
+	       r->encaps == (VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE) && !find(HB, R_ITEM, LVA, NULL),
+	       "route leaking: a vn-a route is reflected to vn-b's subscriber on node 1/1/vn-b, same next hop and label",
+	       r ? "fields differ: afi %u label %u nhs '%s'" : "nothing received%u%u%s", r ? r->afi : 0,
+	       r ? r->label : 0, r ? r->nhs : "");
+	result(WAIT(find(HA2, R_ITEM, LVA, "10.1.0.1/32") != NULL, 2000), "route leaking: still reflected in vn-a itself",
+	       "leak-a2 got nothing");
+	/* vn-b's own route, for the other direction and as the proof that vn-c and vn-d are served */
+	publish(HB, LVB, "10.2.0.1/32", "192.0.2.12", 31);
+	result(WAIT(!strcmp(last_nhs(HA2, LVA, "10.2.0.1/32"), "192.0.2.12:31") &&
+			    !strcmp(last_nhs(HD, LVD, "10.2.0.1/32"), "192.0.2.12:31") &&
+			    !strcmp(last_nhs(HA, LVB, "10.2.0.1/32"), "192.0.2.12:31"), 2000),
+	       "route leaking: a vn-b route reaches vn-a (mutual import) and vn-d (imports vn-b's target)",
+	       "a2 '%s' d '%s' a in vn-b '%s'", last_nhs(HA2, LVA, "10.2.0.1/32"), last_nhs(HD, LVD, "10.2.0.1/32"),
+	       last_nhs(HA, LVB, "10.2.0.1/32"));
+	pump(300);
+	result(!find(HC, R_ITEM, NULL, NULL) && !find(HD, R_ITEM, NULL, "10.1.0.1/32"),
+	       "route leaking: not to vn-c (imports no target of theirs) nor vn-d (vn-a's route through vn-b: not "
+	       "transitive)", "vn-c got %u items, vn-d got 10.1.0.1 %u times", count(HC, R_ITEM, NULL),
+	       count(HD, R_ITEM, "10.1.0.1/32"));
+	result(!find(HA, R_ITEM, NULL, "10.1.0.1/32") && !find(HB, R_ITEM, NULL, "10.2.0.1/32"),
+	       "route leaking: a leaked route is never reflected back to its origin (subscribed to both VNs)",
+	       "leak-a got its own %u times", count(HA, R_ITEM, "10.1.0.1/32"));
+
+	/* IPv6 leaks alike, on node 2/1/vn-b */
+	publish6(HA, LVA, "fd00:a::1/128", "192.0.2.11", 24);
+	WAIT(find(HB, R_ITEM, LVB, "fd00:a::1/128") != NULL, 2000);
+	r = find(HB, R_ITEM, LVB, "fd00:a::1/128");
+	result(r && r->afi == 2 && r->label == 24 && r->nh == want, "route leaking: an IPv6 route is leaked on node 2/1",
+	       "%s", r ? "wrong fields" : "nothing received");
+
+	/* ECMP among the origins of one VN: two vn-a origins of a prefix, one item with both next hops */
+	publish(HA2, LVA, "10.1.0.5/32", "192.0.2.13", 26);
+	publish(HA, LVA, "10.1.0.5/32", "192.0.2.11", 25);
+	result(WAIT(!strcmp(last_nhs(HB, LVB, "10.1.0.5/32"), "192.0.2.11:25,192.0.2.13:26"), 2000),
+	       "route leaking: the paths of two vn-a origins are leaked as one ECMP item", "leak-b got '%s'",
+	       last_nhs(HB, LVB, "10.1.0.5/32"));
+
+	/* a late subscriber's dump: vn-b's own and the leaked routes, each once, then EndOfRib */
+	HE = agent_up("leak-e");
+	subscribe(HE, LVB, 5);
+	WAIT(count(HE, R_EOR, NULL) == 1, 3000);
+	result(count(HE, R_EOR, NULL) == 1 && count(HE, R_ITEM, "10.1.0.1/32") == 1 &&
+	       count(HE, R_ITEM, "10.2.0.1/32") == 1 && count(HE, R_ITEM, "fd00:a::1/128") == 1 &&
+	       !strcmp(last_nhs(HE, LVB, "10.1.0.5/32"), "192.0.2.11:25,192.0.2.13:26") &&
+	       HE->n && HE->rec[HE->n - 1].type == R_EOR,
+	       "route leaking: a late vn-b subscriber's dump has the leaked routes too, then EndOfRib",
+	       "EndOfRib %u, 10.1.0.1 %u, 10.2.0.1 %u", count(HE, R_EOR, NULL), count(HE, R_ITEM, "10.1.0.1/32"),
+	       count(HE, R_ITEM, "10.2.0.1/32"));
+
+	/* vn-b's own route for the same prefix wins over the leaked one (not merged), and gives it back when it
+	 * goes */
+	publish(HB, LVB, "10.1.0.1/32", "192.0.2.12", 32);
+	result(WAIT(!strcmp(last_nhs(HE, LVB, "10.1.0.1/32"), "192.0.2.12:32") &&
+			    !strcmp(last_nhs(HA, LVB, "10.1.0.1/32"), "192.0.2.12:32"), 2000),
+	       "route leaking: vn-b's own route for the same prefix wins over the leaked one (no ECMP with it)",
+	       "leak-e got '%s', leak-a in vn-b '%s'", last_nhs(HE, LVB, "10.1.0.1/32"),
+	       last_nhs(HA, LVB, "10.1.0.1/32"));
+	result(WAIT(find(HB, R_RETRACT, LVB, "10.1.0.1/32") != NULL, 2000) && !strcmp(last_nhs(HB, LVB, "10.1.0.1/32"), ""),
+	       "route leaking: ... and its own origin is retracted the leaked route it no longer gets", "leak-b got '%s'",
+	       last_nhs(HB, LVB, "10.1.0.1/32"));
+	pump(200);
+	result(!strcmp(last_nhs(HA2, LVA, "10.1.0.1/32"), "192.0.2.11:21"),
+	       "route leaking: vn-a's subscribers keep vn-a's own path (vn-b's is not leaked over it)",
+	       "leak-a2 got '%s'", last_nhs(HA2, LVA, "10.1.0.1/32"));
+	withdraw(HB, LVB, "10.1.0.1/32");
+	result(WAIT(!strcmp(last_nhs(HE, LVB, "10.1.0.1/32"), "192.0.2.11:21") &&
+			    !strcmp(last_nhs(HB, LVB, "10.1.0.1/32"), "192.0.2.11:21"), 2000),
+	       "route leaking: vn-b's own route withdrawn, the leaked one comes back", "leak-e got '%s', leak-b '%s'",
+	       last_nhs(HE, LVB, "10.1.0.1/32"), last_nhs(HB, LVB, "10.1.0.1/32"));
+
+	/* the origin's withdraw retracts the leaked copies */
+	withdraw(HA, LVA, "10.1.0.1/32");
+	result(WAIT(find(HE, R_RETRACT, LVB, "10.1.0.1/32") && !strcmp(last_nhs(HE, LVB, "10.1.0.1/32"), "") &&
+			    !strcmp(last_nhs(HB, LVB, "10.1.0.1/32"), ""), 2000),
+	       "route leaking: a withdraw in vn-a retracts the leaked copy in vn-b", "leak-e got '%s'",
+	       last_nhs(HE, LVB, "10.1.0.1/32"));
+	/* one of two ECMP origins gone: the leaked list shrinks */
+	withdraw(HA2, LVA, "10.1.0.5/32");
+	result(WAIT(!strcmp(last_nhs(HE, LVB, "10.1.0.5/32"), "192.0.2.11:25"), 2000),
+	       "route leaking: one of two vn-a origins withdraws, the leaked item keeps the other",
+	       "leak-e got '%s'", last_nhs(HE, LVB, "10.1.0.5/32"));
+
+	/* session loss of the vn-a agent: its leaked routes are retracted after the hold time (graceful
+	 * restart), not before */
+	{
+		long long t0;
+		bool early, gone;
+
+		publish(HA, LVA, "10.1.0.7/32", "192.0.2.11", 27);
+		WAIT(find(HE, R_ITEM, LVB, "10.1.0.7/32") != NULL, 2000);
+		t0 = now_ms();
+		agent_kill(HA);
+		pump(1000);
+		early = find(HE, R_RETRACT, LVB, "10.1.0.7/32") != NULL;
+		gone = WAIT(find(HE, R_RETRACT, LVB, "10.1.0.7/32") && find(HE, R_RETRACT, LVB, "10.1.0.5/32") &&
+				    find(HE, R_RETRACT, LVB, "fd00:a::1/128"), (HOLD_S + 3) * 1000);
+		result(find(HE, R_ITEM, LVB, "10.1.0.7/32") && !early && gone && now_ms() - t0 >= (HOLD_S - 1) * 1000,
+		       "route leaking: the vn-a agent's session lost, its leaked routes are retracted after the hold time",
+		       "early %d, retracted %d after %lld ms", early, gone, now_ms() - t0);
+		result(!strcmp(last_nhs(HE, LVB, "10.2.0.1/32"), "192.0.2.12:31") &&
+		       !find(HE, R_RETRACT, LVB, "10.2.0.1/32"),
+		       "route leaking: vn-b's own routes stay", "leak-e has '%s'", last_nhs(HE, LVB, "10.2.0.1/32"));
+	}
+
+	result(controller_alive() && !HB->closed && !HC->closed && !HD->closed && !HE->closed && !HA2->closed,
+	       "route leaking: controller and sessions survived", "alive %d", controller_alive());
+	kill(ctrl_pid, SIGTERM);
+	{
+		int st = 0;
+
+		for (int i = 0; i < 100 && waitpid(ctrl_pid, &st, WNOHANG) == 0; i++)
+			usleep(20000);
+		result(WIFEXITED(st) && WEXITSTATUS(st) == 0, "route leaking: clean exit on SIGTERM", "status %#x", st);
+	}
+	agent_free(HA);
+	agent_free(HA2);
+	agent_free(HB);
+	agent_free(HC);
+	agent_free(HD);
+	agent_free(HE);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : getenv("VR_BUILD") ? NULL : "build/vrouter-controller";
@@ -592,7 +816,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	close(mkstemp(log_path));
-	if (!start_controller(bin)) {
+	if (!start_controller(bin, NULL)) {
 		printf("FAIL start: %s does not listen (log %s)\n0 passed, 1 failed\n", bin, log_path);
 		return 1;
 	}
@@ -1321,6 +1545,7 @@ int main(int argc, char **argv)
 			usleep(20000);
 		result(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit on SIGTERM", "status %#x", st);
 	}
+	leak_tests(bin);
 	if (n_fail)
 		printf("(controller log: %s)\n", log_path);
 	else
