@@ -122,6 +122,15 @@ static struct vr_learned **find(struct vr_routes *r, const struct rkey *k)
 	return p;
 }
 
+/* Why the datapath refused a route of a batch: a full table answers E2BIG (a hash map) or ENOSPC, whose
+ * strerror ("argument list too long") would not tell the operator which table. */
+static const char *add_err_text(int err)
+{
+	if (err == -E2BIG || err == -ENOSPC)
+		return "the route tables are full (the VRF's, or the host-route table of all VRFs)";
+	return strerror(-err);
+}
+
 static const char *pfx(const struct vr_learned *e, char *buf, size_t n)
 {
 	char ip[INET6_ADDRSTRLEN];
@@ -321,7 +330,7 @@ size_t vr_routes_flush(struct vr_routes *r, struct vr_handle *h)
 				failed++;
 				log_warn("learned route %s in vrf %u via %s label %u encap %s: %s", pfx(e, b, sizeof(b)),
 					 e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)), e->inst_label,
-					 vr_encap_name(e->inst_encap), rc < 0 ? vr_strerror() : strerror(-err));
+					 vr_encap_name(e->inst_encap), rc < 0 ? vr_strerror() : add_err_text(err));
 			} else if (debug_on()) {
 				log_debug("learned route %s in vrf %u via %s label %u encap %s installed",
 					  pfx(e, b, sizeof(b)), e->vrf_id, inet_ntop(AF_INET, &e->inst_ip, ip, sizeof(ip)),

@@ -198,7 +198,8 @@ int vr_nh_ref(struct vr_handle *h, const struct vr_nexthop *want, __u32 *id)
 			;
 		c->free_hint = found;
 		if (found >= c->n)
-			return vr_err(-ENOSPC, "the nexthop table is full (%u entries)", c->n);
+			/* id 0 is never used: say how many nexthops fit, as the ECMP group table's message does. */
+			return vr_err(-ENOSPC, "the nexthop table is full (%u nexthops)", c->n - 1);
 		if (want->type == VR_NH_TUNNEL && vr_endpoint_delta(h, want->remote_ip, 1))
 			return -ENOMEM;
 		c->nh[found] = *want;

@@ -54,6 +54,7 @@ run_suite "static analysis (cppcheck, clang-tidy), valgrind over the unit tests,
 run_suite "parser fuzzing (libFuzzer: XMPP decoder, YAML config, port API) and ASan+UBSan unit tests" bash "$here/fuzz.sh" --check
 run_suite "packet fuzzing of the four datapath programs (random tables and frames, invariants on every run)" "$build/fuzz_pkt" --short
 run_suite "forwarding tables through vrouterctl (bulk import, host routes, labels, nexthop accounting)" bash "$here/e2e_tables.sh"
+run_suite "resource limits: full tables refused clearly without damage, an agent under a controller flood" bash "$here/e2e_limits.sh"
 run_suite "gateway and NAT through vrouterctl (external NIC, SNAT, floating IPs, connection table, gc)" bash "$here/e2e_nat_cli.sh"
 run_suite "end to end: two hosts, two tenants" bash "$here/e2e.sh"
 run_suite "end to end: hitless operations under a fixed-rate flow (reload, route churn, vif churn)" bash "$here/e2e_hitless.sh"
