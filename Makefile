@@ -93,8 +93,8 @@ $(BUILD)/tapvm: selftests/tapvm.c
 # --- vrouter-agent configuration loader (agent/config.c) and its unit tests ---
 YAML_CFLAGS := $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
 YAML_LIBS   := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null || echo -lyaml)
-CONFIG_SRCS := agent/config.c
-CONFIG_HDRS := agent/config.h
+CONFIG_SRCS := agent/config.c agent/bird.c
+CONFIG_HDRS := agent/config.h agent/bird.h
 
 all: $(BUILD)/test_config
 
@@ -105,8 +105,9 @@ $(BUILD)/test_config: selftests/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS) $(BU
 # --- end of the configuration loader block ---
 
 # --- vrouter-agent daemon (agent/main.c, log, ports, port API): links libvrouter, libbpf and libyaml ---
-AGENT_SRCS := agent/main.c agent/loop.c agent/log.c agent/ports.c agent/port_api.c agent/datapath.c $(CONFIG_SRCS)
-AGENT_HDRS := agent/log.h agent/loop.h agent/ports.h agent/port_api.h agent/datapath.h $(CONFIG_HDRS)
+AGENT_SRCS := agent/main.c agent/loop.c agent/log.c agent/ports.c agent/port_api.c agent/datapath.c agent/gateway.c \
+	      $(CONFIG_SRCS)
+AGENT_HDRS := agent/log.h agent/loop.h agent/ports.h agent/port_api.h agent/datapath.h agent/gateway.h $(CONFIG_HDRS)
 # XMPP sessions and learned routes, with the codec (libxml2; XML_CFLAGS/XML_LIBS are set further down).
 AGENT_XMPP_SRCS := agent/xmpp_session.c agent/routes.c agent/xmpp_parse.c agent/xmpp_build.c
 AGENT_XMPP_HDRS := agent/xmpp_session.h agent/routes.h agent/xmpp.h

@@ -20,7 +20,7 @@
 #include "vr_consts.h"
 
 /* The longest section has this many keys; a mapping's bookkeeping is sized by it. */
-#define MAX_FIELDS 8
+#define MAX_FIELDS 12
 
 struct parser;
 struct field;
@@ -71,6 +71,7 @@ struct parser {
 	size_t pathlen;
 	char shown[128];            /* a value quoted for an error message */
 	char found[160];            /* a node described for an error message */
+	struct vr_agent_config *cfg; /* what is being read (lists deep inside append to it) */
 };
 
 /* Error reporting. */
@@ -108,7 +109,7 @@ static const char *show(struct parser *p, const char *s)
 	bool quote = !*s;
 	size_t i, n = 0;
 
-	for (i = 0; s[i] && i < max; i++)
+	for (i = 0; i < max && s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
 		      strchr("._-/:+@", s[i])))
 			quote = true;
@@ -116,7 +117,7 @@ static const char *show(struct parser *p, const char *s)
 		quote = true;
 	if (quote)
 		p->shown[n++] = '"';
-	for (i = 0; s[i] && i < max; i++)
+	for (i = 0; i < max && s[i]; i++)
 		p->shown[n++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	if (s[i]) {
 		memcpy(p->shown + n, "...", 3);
@@ -281,6 +282,7 @@ static const char *found(struct parser *p)
 /* The text of a single value. */
 static int scalar(struct parser *p, const struct field *f, const char **out)
 {
+	*out = ""; /* never unset, even on failure (static analysis cannot see that fail() returns nonzero) */
 	if (p->ev.type != YAML_SCALAR_EVENT)
 		return fail(p, &p->ev.start_mark, "expected a single value, found %s", found(p));
 	if (is_null(p))
@@ -620,6 +622,342 @@ static int parse_encaps(struct parser *p, const struct field *f, void *obj)
 	return 0;
 }
 
+/* The gateway role. */
+
+static const char *const roles[] = {
+	[VR_AGENT_ROLE_VROUTER] = "vrouter",
+	[VR_AGENT_ROLE_GATEWAY] = "gateway",
+};
+
+const char *vr_agent_role_name(enum vr_agent_role role)
+{
+	return (unsigned int)role < sizeof(roles) / sizeof(roles[0]) ? roles[role] : "?";
+}
+
+static int parse_role(struct parser *p, const struct field *f, void *obj)
+{
+	const char *v;
+	int err;
+
+	if ((err = scalar(p, f, &v)))
+		return err;
+	for (unsigned int i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if (!strcmp(v, roles[i])) {
+			*(enum vr_agent_role *)((char *)obj + f->off) = (enum vr_agent_role)i;
+			return 0;
+		}
+	}
+	return fail(p, &p->ev.start_mark, "%s is not a role (vrouter, gateway)", show(p, v));
+}
+
+/* The port API's rule for virtual network names (vr_vn_valid of ports.c): the XMPP node of the VRF. */
+static bool valid_vn(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > VR_AGENT_GW_VN_MAX || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+						(*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr(":._-", *s)))
+			return false;
+	return true;
+}
+
+static int parse_vn(struct parser *p, const struct field *f, void *obj)
+{
+	const char *v;
+	int err;
+
+	if ((err = scalar(p, f, &v)))
+		return err;
+	if (!valid_vn(v))
+		return fail(p, &p->ev.start_mark, "%s is not a virtual network name (1..%d of letters, digits, ':', '.', "
+			    "'_', '-', starting with a letter or digit)", show(p, v), VR_AGENT_GW_VN_MAX);
+	strcpy((char *)obj + f->off, v);
+	return 0;
+}
+
+/* "MIN-MAX", both 1..65535, MIN <= MAX. */
+static int parse_port_range(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_tenant *t = obj;
+	const char *v, *dash;
+	char lo[8], hi[8];
+	__u32 a, b;
+	int err;
+
+	if ((err = scalar(p, f, &v)))
+		return err;
+	dash = strchr(v, '-');
+	if (!dash || dash == v || (size_t)(dash - v) >= sizeof(lo) || strlen(dash + 1) >= sizeof(hi) ||
+	    *v < '0' || *v > '9' || dash[1] < '0' || dash[1] > '9')
+		goto bad;
+	memcpy(lo, v, (size_t)(dash - v));
+	lo[dash - v] = '\0';
+	strcpy(hi, dash + 1);
+	if (vr_parse_u32(lo, 65535, &a) || vr_parse_u32(hi, 65535, &b) || !a || !b)
+		goto bad;
+	if (a > b)
+		return fail(p, &p->ev.start_mark, "%s: the first port is above the last", show(p, v));
+	t->port_min = (__u16)a;
+	t->port_max = (__u16)b;
+	return 0;
+bad:
+	return fail(p, &p->ev.start_mark, "%s is not a port range MIN-MAX (ports 1..65535, e.g. 1024-65535)",
+		    show(p, v));
+}
+
+static const struct section fip_section;
+
+/* floating-ips of the tenant being read (p->cfg->gw.n_tenants): appended to gw.fips. */
+static int parse_fips(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_gateway *gw = &p->cfg->gw;
+	struct vr_agent_tenant *t = obj;
+	char a[16];
+	int err;
+
+	(void)f;
+	if (is_null(p))
+		return 0;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail(p, &p->ev.start_mark, "expected a sequence of floating IPs (\"- {address: PUBLIC, "
+			    "private: PRIVATE}\"), found %s", found(p));
+	for (;;) {
+		struct vr_agent_fip *fip;
+		yaml_mark_t item;
+		size_t saved;
+
+		if ((err = next(p)))
+			return err;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		item = p->ev.start_mark;
+		saved = path_push(p, "[%u]", t->n_fips);
+		if (gw->n_fips == VR_AGENT_GW_MAX_FIPS)
+			return fail(p, &item, "at most %d floating IPs are supported (all tenants together)",
+				    VR_AGENT_GW_MAX_FIPS);
+		fip = &gw->fips[gw->n_fips];
+		*fip = (struct vr_agent_fip){ .tenant = gw->n_tenants };
+		if ((err = section_value(p, &fip_section, fip)))
+			return err;
+		for (unsigned int i = 0; i < gw->n_fips; i++) {
+			const struct vr_agent_fip *o = &gw->fips[i];
+
+			if (o->public_ip == fip->public_ip)
+				return fail(p, &item, "%s is already a floating IP (of tenants[%u])",
+					    inet_ntop(AF_INET, &fip->public_ip, a, sizeof(a)), o->tenant);
+			if (o->tenant == fip->tenant && o->private_ip == fip->private_ip)
+				return fail(p, &item, "%s already has a floating IP (floating-ips[%u])",
+					    inet_ntop(AF_INET, &fip->private_ip, a, sizeof(a)), i - t->fip_first);
+		}
+		gw->n_fips++;
+		t->n_fips++;
+		path_pop(p, saved);
+	}
+	return 0;
+}
+
+static const struct section tenant_section;
+
+/* tenants: a sequence of mappings; each is checked against the ones before it. */
+static int parse_tenants(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	char a[16];
+	int err;
+
+	(void)f;
+	if (is_null(p))
+		return 0;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail(p, &p->ev.start_mark, "expected a sequence of tenants (\"- vn: NAME\"), found %s", found(p));
+	for (;;) {
+		struct vr_agent_tenant *t;
+		yaml_mark_t item;
+		unsigned int n = gw->n_tenants;
+		size_t saved;
+
+		if ((err = next(p)))
+			return err;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		item = p->ev.start_mark;
+		saved = path_push(p, "[%u]", n);
+		if (n == VR_AGENT_GW_MAX_TENANTS)
+			return fail(p, &item, "at most %d tenants are supported", VR_AGENT_GW_MAX_TENANTS);
+		t = &gw->tenants[n];
+		*t = (struct vr_agent_tenant){ .fip_first = gw->n_fips };
+		if ((err = section_value(p, &tenant_section, t)))
+			return err;
+		for (unsigned int i = 0; i < n; i++) {
+			if (gw->tenants[i].vrf_id == t->vrf_id)
+				return fail(p, &item, "vrf %u is already tenants[%u]", t->vrf_id, i);
+			if (!strcmp(gw->tenants[i].vn, t->vn))
+				return fail(p, &item, "vn %s is already tenants[%u]", show(p, t->vn), i);
+		}
+		/* A floating IP is the VM's own public address, never also a shared SNAT address. */
+		for (unsigned int i = 0; i < gw->n_fips; i++)
+			for (unsigned int k = 0; k <= n; k++)
+				if (gw->tenants[k].snat_addr && gw->tenants[k].snat_addr == gw->fips[i].public_ip &&
+				    (k == n || gw->fips[i].tenant == n))
+					return fail(p, &item, "%s is both the snat-address of tenants[%u] and a floating IP of "
+						    "tenants[%u]", inet_ntop(AF_INET, &gw->fips[i].public_ip, a, sizeof(a)),
+						    k, gw->fips[i].tenant);
+		gw->n_tenants++;
+		path_pop(p, saved);
+	}
+	return 0;
+}
+
+/* announce: a sequence of distinct prefixes A.B.C.D/N, without host bits, not the default route. */
+static int parse_announce(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	yaml_mark_t start = p->ev.start_mark;
+	int err;
+
+	(void)f;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT || is_null(p))
+		return fail(p, &start, "expected a sequence of prefixes ([198.51.100.0/24]), found %s%s", found(p),
+			    is_null(p) ? " (leave the key out to announce each public address as a /32)" : "");
+	for (;;) {
+		struct vr_agent_prefix pf;
+		const char *v;
+		size_t saved;
+
+		if ((err = next(p)))
+			return err;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		saved = path_push(p, "[%u]", gw->n_announce);
+		if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
+			return fail(p, &p->ev.start_mark, "expected a prefix A.B.C.D/N, found %s", found(p));
+		v = (const char *)p->ev.data.scalar.value;
+		if (!strchr(v, '/') || vr_parse_prefix4(v, &pf.addr, &pf.plen))
+			return fail(p, &p->ev.start_mark, "%s is not an IPv4 prefix A.B.C.D/N", show(p, v));
+		if (!pf.plen)
+			return fail(p, &p->ev.start_mark, "%s: the gateway does not announce a default route", show(p, v));
+		if (pf.plen < 32 && (ntohl(pf.addr) & (0xffffffffu >> pf.plen)))
+			return fail(p, &p->ev.start_mark, "%s has bits set beyond /%u", show(p, v), pf.plen);
+		for (unsigned int i = 0; i < gw->n_announce; i++)
+			if (gw->announce[i].addr == pf.addr && gw->announce[i].plen == pf.plen)
+				return fail(p, &p->ev.start_mark, "%s is listed twice (first as announce[%u])", show(p, v), i);
+		if (gw->n_announce == VR_AGENT_GW_MAX_ANNOUNCE)
+			return fail(p, &p->ev.start_mark, "at most %d prefixes are supported", VR_AGENT_GW_MAX_ANNOUNCE);
+		gw->announce[gw->n_announce++] = pf;
+		path_pop(p, saved);
+	}
+	if (!gw->n_announce)
+		return fail(p, &start, "an empty list: name the public prefixes (or leave the key out to announce each "
+			    "public address as a /32)");
+	gw->announce_set = true;
+	return 0;
+}
+
+static int cmp_be32(const void *a, const void *b)
+{
+	__u32 x = ntohl(*(const __be32 *)a), y = ntohl(*(const __be32 *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every distinct public address (SNAT and floating), in address order; returns how many. */
+static unsigned int public_addrs(const struct vr_agent_gateway *gw, __be32 *out)
+{
+	unsigned int n = 0, k = 0;
+
+	for (unsigned int i = 0; i < gw->n_tenants && i < VR_AGENT_GW_MAX_TENANTS; i++)
+		if (gw->tenants[i].snat_addr)
+			out[n++] = gw->tenants[i].snat_addr;
+	for (unsigned int i = 0; i < gw->n_fips && i < VR_AGENT_GW_MAX_FIPS; i++)
+		out[n++] = gw->fips[i].public_ip;
+	qsort(out, n, sizeof(*out), cmp_be32);
+	for (unsigned int i = 0; i < n; i++)
+		if (!k || out[k - 1] != out[i])
+			out[k++] = out[i];
+	return k;
+}
+
+unsigned int vr_agent_gw_announce(const struct vr_agent_gateway *gw, struct vr_agent_prefix *out, unsigned int max)
+{
+	static __be32 addrs[VR_AGENT_GW_MAX_PUBLIC];
+	unsigned int n, i;
+
+	if (gw->announce_set) {
+		for (i = 0; i < gw->n_announce && i < max; i++)
+			out[i] = gw->announce[i];
+		return i;
+	}
+	n = public_addrs(gw, addrs);
+	for (i = 0; i < n && i < max; i++)
+		out[i] = (struct vr_agent_prefix){ .addr = addrs[i], .plen = 32 };
+	return i;
+}
+
+static bool prefix_covers(const struct vr_agent_prefix *pf, __be32 a)
+{
+	__u32 mask = pf->plen ? 0xffffffffu << (32 - pf->plen) : 0;
+
+	return (ntohl(a) & mask) == ntohl(pf->addr);
+}
+
+static int check_tenant(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
+{
+	struct vr_agent_tenant *t = obj;
+
+	(void)sec;
+	/* Field order in tenant_fields: vn, vrf, snat-address, snat-ports, floating-ips. */
+	if (s->set[3] && !s->set[2]) {
+		path_push_key(p, "snat-ports");
+		return fail(p, &s->key[3], "given without snat-address");
+	}
+	if (!t->snat_addr && !t->n_fips)
+		return fail(p, &s->map, "neither snat-address nor floating-ips: the tenant would have no way out");
+	return 0;
+}
+
+/* Every public address must be inside a prefix announced to the border, or the replies never come back. */
+static int check_gateway(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
+{
+	const struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	int ai = find_field(sec, "announce"), bi = find_field(sec, "bird");
+	char a[16];
+
+	/* Checked here, not as a required field: the bird section is optional, and absent it is read as empty. */
+	if (s->set[bi] && !gw->bird_include[0]) {
+		path_push_key(p, "bird");
+		path_push_key(p, "include-file");
+		return fail(p, &s->val[bi], "required field is missing");
+	}
+	if (!gw->announce_set)
+		return 0;
+	for (unsigned int t = 0; t < gw->n_tenants; t++) {
+		bool snat = !!gw->tenants[t].snat_addr;
+
+		for (unsigned int k = 0; k < gw->tenants[t].n_fips + snat; k++) {
+			__be32 addr = k < gw->tenants[t].n_fips ? gw->fips[gw->tenants[t].fip_first + k].public_ip
+								 : gw->tenants[t].snat_addr;
+			unsigned int i;
+
+			for (i = 0; i < gw->n_announce && !prefix_covers(&gw->announce[i], addr); i++)
+				;
+			if (i < gw->n_announce)
+				continue;
+			inet_ntop(AF_INET, &addr, a, sizeof(a));
+			path_push_key(p, "announce");
+			if (k < gw->tenants[t].n_fips)
+				return fail(p, &s->val[ai], "does not cover tenants[%u].floating-ips[%u] %s (the border would "
+					    "not send its traffic here)", t, k, a);
+			return fail(p, &s->val[ai], "does not cover tenants[%u].snat-address %s (the border would not "
+				    "send its traffic here)", t, a);
+		}
+	}
+	return 0;
+}
+
 /* Checks across fields. */
 
 static int check_host(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
@@ -648,12 +986,48 @@ static int check_labels(struct parser *p, const struct section *sec, void *obj, 
 	return fail(p, &s->val[1], "%u is below labels.first (%u)", cfg->label_last, cfg->label_first);
 }
 
+/* role and the gateway section go together; the gateway's external NIC is not the fabric. */
+static int check_root(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
+{
+	struct vr_agent_config *cfg = obj;
+	int gi = find_field(sec, "gateway"), ri = find_field(sec, "role");
+
+	if (cfg->role != VR_AGENT_ROLE_GATEWAY) {
+		if (!s->set[gi])
+			return 0;
+		path_push_key(p, "gateway");
+		return fail(p, &s->key[gi], "only with role: gateway (the role is %s)", vr_agent_role_name(cfg->role));
+	}
+	path_push_key(p, "gateway");
+	if (!s->set[gi])
+		return fail(p, &s->key[ri], "required with role: gateway");
+	if (!cfg->gw.ext_dev[0]) {
+		path_push_key(p, "external-device");
+		return fail(p, &s->val[gi], "required field is missing (role: gateway)");
+	}
+	if (!strcmp(cfg->gw.ext_dev, cfg->fabric)) {
+		path_push_key(p, "external-device");
+		return fail(p, &s->val[gi], "%s is also host.fabric-device: the external NIC must be another one",
+			    show(p, cfg->gw.ext_dev));
+	}
+	if (!cfg->gw.n_tenants) {
+		path_push_key(p, "tenants");
+		return fail(p, &s->val[gi], "a gateway needs at least one tenant");
+	}
+	return 0;
+}
+
 /* The schema. Keep agent/examples/vrouter-agent.yaml and vr_agent_config_print() in step with it. */
 
 #define CFG(member) .off = offsetof(struct vr_agent_config, member), .size = sizeof(((struct vr_agent_config *)0)->member)
 #define CTL(member) .off = offsetof(struct vr_agent_controller, member), \
 		    .size = sizeof(((struct vr_agent_controller *)0)->member)
-#define SECTION(f, chk) { f, sizeof(f) / sizeof(f[0]), chk }
+#define GW(member) .off = offsetof(struct vr_agent_config, gw.member), \
+		   .size = sizeof(((struct vr_agent_config *)0)->gw.member)
+#define TNT(member) .off = offsetof(struct vr_agent_tenant, member), \
+		    .size = sizeof(((struct vr_agent_tenant *)0)->member)
+#define FIP(member) .off = offsetof(struct vr_agent_fip, member), .size = sizeof(((struct vr_agent_fip *)0)->member)
+#define SECTION(f, chk) { f, sizeof(f) / sizeof((f)[0]), chk }
 
 static const struct field host_fields[] = {
 	{ .key = "name", .parse = parse_host_name, CFG(host_name) },
@@ -689,6 +1063,52 @@ static const struct field logging_fields[] = {
 	{ .key = "file", .parse = parse_path, CFG(log_file), .what = "stderr" },
 };
 
+static const struct field timeout_fields[] = {
+	{ .key = "tcp", .parse = parse_uint, GW(timeout_tcp), .min = 1, .max = VR_AGENT_GW_TIMEOUT_MAX,
+	  .what = "a timeout in seconds" },
+	{ .key = "tcp-transitory", .parse = parse_uint, GW(timeout_tcp_transitory), .min = 1,
+	  .max = VR_AGENT_GW_TIMEOUT_MAX, .what = "a timeout in seconds" },
+	{ .key = "udp", .parse = parse_uint, GW(timeout_udp), .min = 1, .max = VR_AGENT_GW_TIMEOUT_MAX,
+	  .what = "a timeout in seconds" },
+	{ .key = "icmp", .parse = parse_uint, GW(timeout_icmp), .min = 1, .max = VR_AGENT_GW_TIMEOUT_MAX,
+	  .what = "a timeout in seconds" },
+};
+
+/* check_tenant knows this order. */
+static const struct field tenant_fields[] = {
+	{ .key = "vn", .parse = parse_vn, TNT(vn), .required = true },
+	{ .key = "vrf", .parse = parse_uint, TNT(vrf_id), .max = VR_MAX_VRFS - 1, .what = "a VRF id",
+	  .required = true },
+	{ .key = "snat-address", .parse = parse_unicast_ipv4, TNT(snat_addr) },
+	{ .key = "snat-ports", .parse = parse_port_range },
+	{ .key = "floating-ips", .parse = parse_fips },
+};
+
+static const struct field fip_fields[] = {
+	{ .key = "address", .parse = parse_unicast_ipv4, FIP(public_ip), .required = true },
+	{ .key = "private", .parse = parse_unicast_ipv4, FIP(private_ip), .required = true },
+};
+
+static const struct field bird_fields[] = {
+	{ .key = "include-file", .parse = parse_path, GW(bird_include) },
+	{ .key = "control-socket", .parse = parse_path, GW(bird_socket) },
+};
+
+static const struct section timeout_section = SECTION(timeout_fields, NULL);
+static const struct section tenant_section = SECTION(tenant_fields, check_tenant);
+static const struct section fip_section = SECTION(fip_fields, NULL);
+static const struct section bird_section = SECTION(bird_fields, NULL);
+
+static const struct field gateway_fields[] = {
+	{ .key = "external-device", .parse = parse_ifname, GW(ext_dev) },
+	{ .key = "timeouts", .parse = parse_section, .sub = &timeout_section },
+	{ .key = "tenants", .parse = parse_tenants },
+	{ .key = "announce", .parse = parse_announce },
+	{ .key = "bird", .parse = parse_section, .sub = &bird_section },
+};
+
+static const struct section gateway_section = SECTION(gateway_fields, check_gateway);
+
 static const struct section host_section = SECTION(host_fields, check_host);
 static const struct section controller_section = SECTION(controller_fields, NULL);
 static const struct section label_section = SECTION(label_fields, check_labels);
@@ -705,9 +1125,11 @@ static const struct field root_fields[] = {
 	{ .key = "port-api", .parse = parse_section, .sub = &port_api_section },
 	{ .key = "graceful-restart", .parse = parse_section, .sub = &graceful_restart_section },
 	{ .key = "logging", .parse = parse_section, .sub = &logging_section },
+	{ .key = "role", .parse = parse_role, CFG(role) },
+	{ .key = "gateway", .parse = parse_section, .sub = &gateway_section },
 };
 
-static const struct section root_section = SECTION(root_fields, NULL);
+static const struct section root_section = SECTION(root_fields, check_root);
 
 _Static_assert(sizeof(root_fields) / sizeof(root_fields[0]) <= MAX_FIELDS, "struct seen is too small");
 _Static_assert(sizeof(host_fields) / sizeof(host_fields[0]) <= MAX_FIELDS, "struct seen is too small");
@@ -729,6 +1151,11 @@ void vr_agent_config_defaults(struct vr_agent_config *cfg)
 	cfg->n_encaps = 2;
 	cfg->encaps[0] = VR_ENCAP_UDP;
 	cfg->encaps[1] = VR_ENCAP_GRE;
+	cfg->role = VR_AGENT_ROLE_VROUTER;
+	cfg->gw.timeout_tcp = VR_NAT_TIMEOUT_TCP;
+	cfg->gw.timeout_tcp_transitory = VR_NAT_TIMEOUT_TCP_TRANSITORY;
+	cfg->gw.timeout_udp = VR_NAT_TIMEOUT_UDP;
+	cfg->gw.timeout_icmp = VR_NAT_TIMEOUT_ICMP;
 }
 
 /* STREAM-START, at most one document whose top is a mapping (or empty), STREAM-END. */
@@ -759,7 +1186,7 @@ static int parse_stream(struct parser *p, struct vr_agent_config *cfg)
 
 int vr_agent_config_load(const char *path, struct vr_agent_config *cfg, char *err, size_t errlen)
 {
-	struct parser p = { .file = path, .err = err, .errlen = errlen };
+	struct parser p = { .file = path, .err = err, .errlen = errlen, .cfg = cfg };
 	struct stat st;
 	int ret;
 
@@ -844,6 +1271,58 @@ static void print_ip(FILE *out, __be32 a)
 	fputs(buf, out);
 }
 
+static void print_gateway(FILE *out, const struct vr_agent_gateway *gw)
+{
+	fputs("gateway:\n  external-device: ", out);
+	print_str(out, gw->ext_dev);
+	fprintf(out, "\n  timeouts: {tcp: %u, tcp-transitory: %u, udp: %u, icmp: %u}\n  tenants:\n", gw->timeout_tcp,
+		gw->timeout_tcp_transitory, gw->timeout_udp, gw->timeout_icmp);
+	for (unsigned int i = 0; i < gw->n_tenants && i < VR_AGENT_GW_MAX_TENANTS; i++) {
+		const struct vr_agent_tenant *t = &gw->tenants[i];
+
+		fputs("    - vn: ", out);
+		print_str(out, t->vn);
+		fprintf(out, "\n      vrf: %u\n", t->vrf_id);
+		if (t->snat_addr) {
+			fputs("      snat-address: ", out);
+			print_ip(out, t->snat_addr);
+			fputc('\n', out);
+		}
+		if (t->port_min)
+			fprintf(out, "      snat-ports: %u-%u\n", t->port_min, t->port_max);
+		if (t->n_fips)
+			fputs("      floating-ips:\n", out);
+		for (unsigned int k = t->fip_first; k < t->fip_first + t->n_fips && k < VR_AGENT_GW_MAX_FIPS; k++) {
+			fputs("        - {address: ", out);
+			print_ip(out, gw->fips[k].public_ip);
+			fputs(", private: ", out);
+			print_ip(out, gw->fips[k].private_ip);
+			fputs("}\n", out);
+		}
+	}
+	if (gw->announce_set) {
+		fputs("  announce: [", out);
+		for (unsigned int i = 0; i < gw->n_announce && i < VR_AGENT_GW_MAX_ANNOUNCE; i++) {
+			fputs(i ? ", " : "", out);
+			print_ip(out, gw->announce[i].addr);
+			fprintf(out, "/%u", gw->announce[i].plen);
+		}
+		fputs("]\n", out);
+	} else {
+		fputs("  # announce: not set: each public address as a /32\n", out);
+	}
+	if (gw->bird_include[0]) {
+		fputs("  bird:\n    include-file: ", out);
+		print_str(out, gw->bird_include);
+		fputc('\n', out);
+		if (gw->bird_socket[0]) {
+			fputs("    control-socket: ", out);
+			print_str(out, gw->bird_socket);
+			fputc('\n', out);
+		}
+	}
+}
+
 int vr_agent_config_print(FILE *out, const struct vr_agent_config *cfg)
 {
 	fputs("# vrouter-agent configuration in effect (defaults included)\nhost:\n  name: ", out);
@@ -877,6 +1356,8 @@ int vr_agent_config_print(FILE *out, const struct vr_agent_config *cfg)
 	fprintf(out, "\ngraceful-restart:\n  stale-timeout: %u\nlogging:\n  level: %s\n  file: ", cfg->stale_timeout,
 		vr_agent_log_level_name(cfg->log_level));
 	print_str(out, cfg->log_file[0] ? cfg->log_file : "stderr");
-	fputc('\n', out);
+	fprintf(out, "\nrole: %s\n", vr_agent_role_name(cfg->role));
+	if (cfg->role == VR_AGENT_ROLE_GATEWAY)
+		print_gateway(out, &cfg->gw);
 	return ferror(out) ? -EIO : 0;
 }

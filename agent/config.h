@@ -7,6 +7,7 @@
 #ifndef VR_AGENT_CONFIG_H
 #define VR_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <net/if.h>
 #include <linux/types.h>
@@ -35,6 +36,60 @@
 #define VR_AGENT_LOG_FILE_MAX 4096
 /* Tunnel encapsulations the datapath has (enum vr_encap of libvrouter.h: MPLS-in-UDP, MPLS-over-GRE). */
 #define VR_AGENT_MAX_ENCAPS 2
+
+/* The gateway role (issue 7): limits of the gateway section. Floating IPs are counted over all tenants. */
+#define VR_AGENT_GW_MAX_TENANTS 256
+#define VR_AGENT_GW_MAX_FIPS 4096
+#define VR_AGENT_GW_MAX_ANNOUNCE 256
+/* Public addresses at most (an SNAT address per tenant, the floating IPs): the default announce list. */
+#define VR_AGENT_GW_MAX_PUBLIC (VR_AGENT_GW_MAX_TENANTS + VR_AGENT_GW_MAX_FIPS)
+/* A virtual network name (the XMPP node of a VRF), as the port API's vn= (VR_AGENT_VN_MAX of ports.h). */
+#define VR_AGENT_GW_VN_MAX 255
+/* NAT timeouts accepted, in seconds: at most a week. */
+#define VR_AGENT_GW_TIMEOUT_MAX (7 * 24 * 3600)
+#define VR_AGENT_BIRD_PATH_MAX 4096
+
+enum vr_agent_role {
+	VR_AGENT_ROLE_VROUTER,	/* compute host: ports, tunnels */
+	VR_AGENT_ROLE_GATEWAY,	/* also the way out: NAT between tenant VRFs and the external network */
+};
+
+/* A gateway tenant: a VRF (named as the port API names it: its id, and its virtual network, the XMPP node)
+ * that gets a default route out of the external NIC, source NAT to its public address, and floating IPs. */
+struct vr_agent_tenant {
+	char vn[VR_AGENT_GW_VN_MAX + 1];
+	__u32 vrf_id;
+	__be32 snat_addr;		/* 0: none (only its floating IPs reach the outside) */
+	__u16 port_min, port_max;	/* SNAT ports; both 0: the datapath's default 1024..65535 */
+	unsigned int fip_first, n_fips;	/* its floating IPs: gw.fips[fip_first .. fip_first + n_fips) */
+};
+
+struct vr_agent_fip {
+	__be32 public_ip, private_ip;
+	unsigned int tenant;		/* index in gw.tenants */
+};
+
+struct vr_agent_prefix {
+	__be32 addr;
+	__u32 plen;
+};
+
+struct vr_agent_gateway {
+	char ext_dev[IFNAMSIZ];		/* external-device (required with role gateway) */
+	__u32 timeout_tcp, timeout_tcp_transitory, timeout_udp, timeout_icmp; /* seconds */
+	unsigned int n_tenants;
+	struct vr_agent_tenant tenants[VR_AGENT_GW_MAX_TENANTS];
+	unsigned int n_fips;
+	struct vr_agent_fip fips[VR_AGENT_GW_MAX_FIPS];
+	/* announce: the public prefixes for the border; absent (n_announce 0, announce_set false): every public
+	 * address of the tenants as a /32 (vr_agent_gw_announce() gives the effective list). */
+	bool announce_set;
+	unsigned int n_announce;
+	struct vr_agent_prefix announce[VR_AGENT_GW_MAX_ANNOUNCE];
+	/* bird: the BIRD 2 include file the agent writes ("" none) and birdc's control socket ("" its default). */
+	char bird_include[VR_AGENT_BIRD_PATH_MAX];
+	char bird_socket[VR_AGENT_SOCKET_PATH_MAX];
+};
 
 enum vr_agent_log_level {
 	VR_AGENT_LOG_ERROR,
@@ -73,8 +128,9 @@ struct vr_agent_config {
 	 * MPLS-in-UDP, then MPLS-over-GRE. The datapath receives both whatever is configured here. */
 	unsigned int n_encaps;
 	__u8 encaps[VR_AGENT_MAX_ENCAPS];
-	/* Room for later issues: a role (issue 7) becomes a field here and entries in the schema tables of
-	 * config.c. */
+	/* role: and, for a gateway, the gateway: section. */
+	enum vr_agent_role role;
+	struct vr_agent_gateway gw;
 };
 
 /* Every default: no controllers, tunnel encapsulations udp then gre, labels 16..1048575, /sys/fs/bpf/vrouter,
@@ -93,5 +149,10 @@ int vr_agent_config_load(const char *path, struct vr_agent_config *cfg, char *er
 int vr_agent_config_print(FILE *out, const struct vr_agent_config *cfg);
 
 const char *vr_agent_log_level_name(enum vr_agent_log_level level);
+const char *vr_agent_role_name(enum vr_agent_role role);
+
+/* The prefixes a gateway announces to the border: gw.announce when given, else each distinct public address
+ * (SNAT and floating) as a /32, in address order. Returns how many were written to out (room for max). */
+unsigned int vr_agent_gw_announce(const struct vr_agent_gateway *gw, struct vr_agent_prefix *out, unsigned int max);
 
 #endif /* VR_AGENT_CONFIG_H */

@@ -1,7 +1,9 @@
 /* vrouter-agent: the control-plane daemon of bpf-vrouter. Reads its YAML configuration, loads the datapath
  * or adopts the one already pinned, adopts the ports it finds there, serves the port API and resolves
  * underlay neighbours for the datapath, all from one epoll loop. Standalone when no controller is
- * configured; XMPP sessions to the controllers are further sources of the same loop (loop.h).
+ * configured; XMPP sessions to the controllers are further sources of the same loop (loop.h). With role
+ * gateway it also programs the NAT state, publishes each tenant's default route and sweeps the NAT table
+ * (gateway.h).
  * SIGTERM/SIGINT end it cleanly and leave the datapath and the ports in place: forwarding never depends on
  * the agent running. SIGHUP is ignored for now (logged). */
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "config.h"
 #include "libvrouter.h"
 #include "datapath.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "port_api.h"
@@ -200,8 +203,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vr_set_verbosity(verbose ? verbose : cfg.log_level == VR_AGENT_LOG_DEBUG ? 1 : 0);
-	log_info("vrouter-agent starting: config %s, host %s, %u controller(s)%s", path, cfg.host_name,
-		 cfg.n_controllers, cfg.n_controllers ? "" : " (standalone)");
+	log_info("vrouter-agent starting: config %s, host %s, role %s, %u controller(s)%s", path, cfg.host_name,
+		 vr_agent_role_name(cfg.role), cfg.n_controllers, cfg.n_controllers ? "" : " (standalone)");
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -223,6 +226,10 @@ int main(int argc, char **argv)
 		log_err("adopting the ports failed: %s", err);
 		goto out;
 	}
+	/* The gateway role's datapath state (or, for a vrouter, the removal of a former gateway's), before the
+	 * learned routes are adopted: the external default routes are no tunnel routes to adopt. */
+	if (vr_gw_start(&cfg, &ports))
+		goto out;
 	/* A long-lived handle for the event ring, without the writer lock (port changes take it per request). */
 	if (vr_open(cfg.pin_dir, &evh)) {
 		log_err("cannot open the datapath: %s", vr_strerror());
@@ -295,6 +302,7 @@ int main(int argc, char **argv)
 out:
 	if (xmpp_started)
 		vr_xmpp_stop();
+	vr_gw_stop();
 	vr_dp_close();
 	if (routes.bucket)
 		vr_routes_free(&routes);

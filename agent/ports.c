@@ -491,6 +491,11 @@ static int label_pick(struct vr_ports *p, struct vr_handle *h, __u32 *label, cha
 	return fail(err, errlen, -ENOSPC, "no free label in %u..%u", m.first, m.last);
 }
 
+int vr_ports_label_pick(struct vr_ports *p, struct vr_handle *h, __u32 *label, char *err, size_t errlen)
+{
+	return label_pick(p, h, label, err, errlen);
+}
+
 /* ---- add / del ---- */
 
 /* Remove the /32s of ips[0..n) (undo, or delete); failures other than "not there" are logged. */

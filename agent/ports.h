@@ -88,6 +88,10 @@ int vr_ports_adopt(struct vr_ports *p, char *err, size_t errlen);
 int vr_ports_add(struct vr_ports *p, const struct vr_port_req *req, struct vr_port *out, char *err, size_t errlen);
 int vr_ports_del(struct vr_ports *p, const char *name, char *err, size_t errlen);
 const struct vr_port *vr_ports_find(const struct vr_ports *p, const char *name);
+/* The lowest label of the configured range that no label map entry and no port uses (the gateway's per-VRF
+ * labels come from the same range). 0, or -errno with the reason in err. */
+struct vr_handle;
+int vr_ports_label_pick(struct vr_ports *p, struct vr_handle *h, __u32 *label, char *err, size_t errlen);
 /* A vn name the agent accepts: 1..255 of [A-Za-z0-9:._-], starting with a letter or digit. */
 bool vr_vn_valid(const char *s);
 /* Parse "A[,B...]": 1..VR_PORT_IPS_MAX distinct non-zero IPv4 addresses. 0, or -1 with the reason in err. */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include "libvrouter.h"
 #include "datapath.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "xmpp.h"
@@ -92,7 +93,7 @@ static void subs_clear(struct session *s)
 	s->n_subs = 0;
 }
 
-/* The VRF id of a virtual network, from the ports in it (0 and false when no port has it). */
+/* The VRF id of a virtual network, from the ports in it or the gateway's tenants (false when neither has it). */
 static bool vn_vrf(const char *vn, __u32 *vrf_id)
 {
 	for (size_t i = 0; i < X.ports->n; i++)
@@ -100,7 +101,7 @@ static bool vn_vrf(const char *vn, __u32 *vrf_id)
 			*vrf_id = X.ports->port[i].vrf_id;
 			return true;
 		}
-	return false;
+	return vr_gw_vn_vrf(vn, vrf_id);
 }
 
 static void send_subscribe(struct session *s, const char *vn, __u32 vrf_id)
@@ -213,7 +214,45 @@ static void send_port(struct session *s, const struct vr_port *p, bool publish)
 		(publish ? send_publish : send_withdraw)(s, p, k, true);
 }
 
-/* Session up: subscribe to every VRF with ports, then publish every port. */
+/* Gateway: 0.0.0.0/0 in a tenant's VRF, next hop this host with the tenant VRF's label, so that the vRouters of
+ * the tenant send here whatever leaves the VRF (published, or withdrawn, like a port's address). */
+static void send_gw_default(struct session *s, const struct vr_gw_tenant *t, bool publish)
+{
+	struct vr_xmpp_nexthop nh = {
+		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
+		.label = t->label,
+		.encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE,
+		.virtual_network = t->vn,
+	};
+	struct vr_xmpp_entry e = {
+		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 0 },
+		.safi = VR_XMPP_SAFI_UNICAST,
+		.n_nexthops = 1,
+		.nexthops = &nh,
+		.version = 1,
+		.sequence_number = ++X.pub_seq,
+		.local_pref = 100,
+		.virtual_network = t->vn,
+		.sub_protocol = "static",
+	};
+	int rc;
+
+	if (publish)
+		rc = vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, t->vn, &e);
+	else
+		rc = vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, t->vn, VR_XMPP_SAFI_UNICAST, &e.nlri);
+	if (rc) {
+		session_close(s, "output buffer full");
+		return;
+	}
+	if (publish)
+		log_info("xmpp %s: publish 0.0.0.0/0 in %s label %u (gateway)", s->name, t->vn, t->label);
+	else
+		log_info("xmpp %s: withdraw 0.0.0.0/0 in %s (gateway)", s->name, t->vn);
+}
+
+/* Session up: subscribe to every VRF with ports and every gateway tenant's, then publish every port and the
+ * gateway's default routes. */
 static void announce_all(struct session *s)
 {
 	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
@@ -222,12 +261,16 @@ static void announce_all(struct session *s)
 		if (p->vn[0])
 			send_subscribe(s, p->vn, p->vrf_id);
 	}
+	for (size_t i = 0; i < vr_gw_count() && s->state == S_UP && !s->closing; i++)
+		send_subscribe(s, vr_gw_tenant(i)->vn, vr_gw_tenant(i)->vrf_id);
 	for (size_t i = 0; i < X.ports->n && s->state == S_UP && !s->closing; i++) {
 		const struct vr_port *p = &X.ports->port[i];
 
 		if (p->vn[0])
 			send_port(s, p, true);
 	}
+	for (size_t i = 0; i < vr_gw_count() && s->state == S_UP && !s->closing; i++)
+		send_gw_default(s, vr_gw_tenant(i), true);
 }
 
 /* ---- the addresses of local ports ---- */
@@ -288,6 +331,10 @@ static bool is_local(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen)
 	__u64 k = (__u64)vrf_id << 32 | (__u32)prefix;
 
 	(void)arg;
+	/* The gateway's own default route (via the external NIC) holds 0/0 in its tenants' VRFs: default routes
+	 * other gateways publish there are kept but not installed. */
+	if (plen == 0)
+		return vr_gw_owns_default(vrf_id);
 	if (plen != 32 || !L.slot || !prefix)
 		return false;
 	for (size_t i = local_hash(k) & L.mask; L.slot[i]; i = (i + 1) & L.mask)
@@ -1013,6 +1060,10 @@ void vr_xmpp_stop(void)
 	for (unsigned int i = 0; i < X.n; i++) {
 		struct session *s = &X.sess[i];
 
+		/* A stopped gateway takes its default routes back at once, so that the vRouters turn to another
+		 * gateway now rather than after the controller's graceful-restart period. */
+		for (size_t k = 0; k < vr_gw_count() && s->state == S_UP; k++)
+			send_gw_default(s, vr_gw_tenant(k), false);
 		if (s->w.fd >= 0) {
 			if (s->state == S_UP && !vr_xmpp_build_stream_close(&s->out))
 				session_flush(s);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "bird.h"
 #include "config.h"
 #include "libvrouter.h"
 
@@ -96,6 +98,34 @@ static bool same_config(const struct vr_agent_config *a, const struct vr_agent_c
 	DIFF(a->stale_timeout != b->stale_timeout, "graceful-restart.stale-timeout");
 	DIFF(a->log_level != b->log_level, "logging.level");
 	DIFF(strcmp(a->log_file, b->log_file), "logging.file");
+	DIFF(a->role != b->role, "role");
+	DIFF(strcmp(a->gw.ext_dev, b->gw.ext_dev), "gateway.external-device");
+	DIFF(a->gw.timeout_tcp != b->gw.timeout_tcp, "gateway.timeouts.tcp");
+	DIFF(a->gw.timeout_tcp_transitory != b->gw.timeout_tcp_transitory, "gateway.timeouts.tcp-transitory");
+	DIFF(a->gw.timeout_udp != b->gw.timeout_udp, "gateway.timeouts.udp");
+	DIFF(a->gw.timeout_icmp != b->gw.timeout_icmp, "gateway.timeouts.icmp");
+	DIFF(a->gw.n_tenants != b->gw.n_tenants, "number of gateway tenants");
+	for (unsigned int i = 0; i < a->gw.n_tenants && i < VR_AGENT_GW_MAX_TENANTS; i++) {
+		const struct vr_agent_tenant *x = &a->gw.tenants[i], *y = &b->gw.tenants[i];
+
+		DIFF(strcmp(x->vn, y->vn), "gateway.tenants[].vn");
+		DIFF(x->vrf_id != y->vrf_id, "gateway.tenants[].vrf");
+		DIFF(x->snat_addr != y->snat_addr, "gateway.tenants[].snat-address");
+		DIFF(x->port_min != y->port_min || x->port_max != y->port_max, "gateway.tenants[].snat-ports");
+		DIFF(x->fip_first != y->fip_first || x->n_fips != y->n_fips, "gateway.tenants[].floating-ips");
+	}
+	DIFF(a->gw.n_fips != b->gw.n_fips, "number of floating IPs");
+	for (unsigned int i = 0; i < a->gw.n_fips && i < VR_AGENT_GW_MAX_FIPS; i++) {
+		DIFF(a->gw.fips[i].public_ip != b->gw.fips[i].public_ip, "floating-ips[].address");
+		DIFF(a->gw.fips[i].private_ip != b->gw.fips[i].private_ip, "floating-ips[].private");
+		DIFF(a->gw.fips[i].tenant != b->gw.fips[i].tenant, "floating-ips[] tenant");
+	}
+	DIFF(a->gw.announce_set != b->gw.announce_set || a->gw.n_announce != b->gw.n_announce, "gateway.announce");
+	for (unsigned int i = 0; i < a->gw.n_announce && i < VR_AGENT_GW_MAX_ANNOUNCE; i++)
+		DIFF(a->gw.announce[i].addr != b->gw.announce[i].addr || a->gw.announce[i].plen != b->gw.announce[i].plen,
+		     "gateway.announce[]");
+	DIFF(strcmp(a->gw.bird_include, b->gw.bird_include), "gateway.bird.include-file");
+	DIFF(strcmp(a->gw.bird_socket, b->gw.bird_socket), "gateway.bird.control-socket");
 	return true;
 #undef DIFF
 }
@@ -206,6 +236,60 @@ static void set_warning_to_file(struct vr_agent_config *c)
 	strcpy(c->log_file, "/tmp/a");
 }
 
+/* The gateway: a tenant (index i of the table) and a floating IP of the last tenant added. */
+static void gw_tenant(struct vr_agent_config *c, const char *vn, __u32 vrf, const char *snat, __u16 pmin, __u16 pmax)
+{
+	struct vr_agent_tenant *t = &c->gw.tenants[c->gw.n_tenants++];
+
+	*t = (struct vr_agent_tenant){ .vrf_id = vrf, .snat_addr = snat ? ip(snat) : 0, .port_min = pmin,
+				       .port_max = pmax, .fip_first = c->gw.n_fips };
+	strcpy(t->vn, vn);
+}
+
+static void gw_fip(struct vr_agent_config *c, const char *pub, const char *priv)
+{
+	c->gw.fips[c->gw.n_fips++] = (struct vr_agent_fip){ ip(pub), ip(priv), c->gw.n_tenants - 1 };
+	c->gw.tenants[c->gw.n_tenants - 1].n_fips++;
+}
+
+static void set_gw_min(struct vr_agent_config *c)
+{
+	c->role = VR_AGENT_ROLE_GATEWAY;
+	strcpy(c->gw.ext_dev, "eth1");
+	gw_tenant(c, "a:b:c", 3, "198.51.100.1", 0, 0);
+}
+
+static void set_gw_all(struct vr_agent_config *c)
+{
+	c->role = VR_AGENT_ROLE_GATEWAY;
+	strcpy(c->gw.ext_dev, "ext0");
+	c->gw.timeout_tcp = 3600;
+	c->gw.timeout_tcp_transitory = 1;
+	c->gw.timeout_udp = 604800;
+	c->gw.timeout_icmp = 10;
+	gw_tenant(c, "default-domain:tenant-a:net", 0, "198.51.100.1", 2000, 2999);
+	gw_fip(c, "198.51.100.10", "10.0.0.5");
+	gw_fip(c, "203.0.113.7", "10.0.0.6");
+	gw_tenant(c, "t2", 4095, NULL, 0, 0);
+	gw_fip(c, "198.51.100.11", "10.0.0.5");
+	gw_tenant(c, "t3", 7, "198.51.100.1", 3000, 3000);
+	c->gw.announce_set = true;
+	c->gw.n_announce = 2;
+	c->gw.announce[0] = (struct vr_agent_prefix){ ip("198.51.100.0"), 24 };
+	c->gw.announce[1] = (struct vr_agent_prefix){ ip("203.0.113.7"), 32 };
+	strcpy(c->gw.bird_include, "/etc/bird/vr.conf");
+	strcpy(c->gw.bird_socket, "/run/bird/bird.ctl");
+}
+
+static void set_gw_bird_no_socket(struct vr_agent_config *c)
+{
+	set_gw_min(c);
+	strcpy(c->gw.bird_include, "/tmp/x.conf");
+}
+
+/* A gateway with one tenant; lines 4-9. */
+#define GWREQ REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants:\n    - vn: a:b:c\n      vrf: 3\n"
+
 /* Texts that load: the configuration is REQ's (base) changed by set. */
 static const struct good_case {
 	const char *name;
@@ -250,6 +334,30 @@ static const struct good_case {
 	  "  fabric-device: eth0\n# tail\n", set_nothing },
 	{ "CRLF line ends", "host:\r\n  underlay-address: 192.0.2.1\r\n  fabric-device: eth0\r\n", set_nothing },
 	{ "UTF-8 byte order mark", "\xef\xbb\xbf" REQ, set_nothing },
+	{ "role: vrouter written out", REQ "role: vrouter\n", set_nothing },
+	{ "gateway: the required part, every default",
+	  REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants:\n    - vn: a:b:c\n      vrf: 3\n"
+	  "      snat-address: 198.51.100.1\n", set_gw_min },
+	{ "gateway: the section before the role, flow style",
+	  REQ "gateway: {tenants: [{snat-address: 198.51.100.1, vrf: 3, vn: a:b:c}], external-device: eth1}\n"
+	  "role: gateway\n", set_gw_min },
+	{ "gateway: every field; a FIP-only tenant, an SNAT address shared, the same private address in two VRFs",
+	  REQ "role: gateway\n"
+	  "gateway:\n"
+	  "  external-device: ext0\n"
+	  "  timeouts:\n    tcp: 3600\n    tcp-transitory: 1\n    udp: 604800\n    icmp: \"10\"\n"
+	  "  tenants:\n"
+	  "    - vn: default-domain:tenant-a:net\n      vrf: 0\n      snat-address: 198.51.100.1\n"
+	  "      snat-ports: 2000-2999\n"
+	  "      floating-ips:\n        - address: 198.51.100.10\n          private: 10.0.0.5\n"
+	  "        - {private: 10.0.0.6, address: 203.0.113.7}\n"
+	  "    - vn: t2\n      vrf: 4095\n      floating-ips: [{address: 198.51.100.11, private: 10.0.0.5}]\n"
+	  "    - {vn: t3, vrf: 7, snat-address: 198.51.100.1, snat-ports: 3000-3000, floating-ips: []}\n"
+	  "  announce:\n    - 198.51.100.0/24\n    - 203.0.113.7/32\n"
+	  "  bird:\n    include-file: /etc/bird/vr.conf\n    control-socket: /run/bird/bird.ctl\n",
+	  set_gw_all },
+	{ "gateway: bird without a control socket, empty timeouts", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  timeouts: {}\n  bird: {include-file: /tmp/x.conf}\n", set_gw_bird_no_socket },
 };
 
 /* Texts that must fail: ret and the error line after the file name. */
@@ -282,14 +390,14 @@ static const struct bad_case {
 	/* Keys. */
 	{ "unknown top-level key", REQ "hots: x\n", -EINVAL,
 	  ":4:1: hots: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
-	  "graceful-restart, logging)" },
+	  "graceful-restart, logging, role, gateway)" },
 	{ "misspelt key", "host:\n  underlay-address: 192.0.2.1\n  fabric-devcie: eth0\n", -EINVAL,
 	  ":3:3: host.fabric-devcie: unknown key (expected name, underlay-address, fabric-device)" },
 	{ "unknown controller key", REQ "controllers:\n  - address: 192.0.2.100\n    hold_time: 30\n", -EINVAL,
 	  ":6:5: controllers[0].hold_time: unknown key (expected address, port, hold-time)" },
 	{ "keys are case sensitive", REQ "Logging: {}\n", -EINVAL,
 	  ":4:1: Logging: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
-	  "graceful-restart, logging)" },
+	  "graceful-restart, logging, role, gateway)" },
 	{ "duplicate key", REQ "bpffs: /a\nbpffs: /b\n", -EINVAL, ":5:1: bpffs: duplicate key (first given at line 4)" },
 	{ "duplicate nested key", "host:\n  underlay-address: 192.0.2.1\n  fabric-device: eth0\n  fabric-device: eth1\n",
 	  -EINVAL, ":4:3: host.fabric-device: duplicate key (first given at line 3)" },
@@ -437,6 +545,135 @@ static const struct bad_case {
 	  ":5:18: graceful-restart.stale-timeout: 0 is not a timeout in seconds (1..3600)" },
 	{ "stale timeout too long", REQ "graceful-restart:\n  stale-timeout: 3601\n", -EINVAL,
 	  ":5:18: graceful-restart.stale-timeout: 3601 is not a timeout in seconds (1..3600)" },
+	/* The gateway role. */
+	{ "unknown role", REQ "role: router\n", -EINVAL, ":4:7: role: router is not a role (vrouter, gateway)" },
+	{ "gateway section with role vrouter", REQ "gateway:\n  external-device: eth1\n", -EINVAL,
+	  ":4:1: gateway: only with role: gateway (the role is vrouter)" },
+	{ "role gateway without the section", REQ "role: gateway\n", -EINVAL,
+	  ":4:1: gateway: required with role: gateway" },
+	{ "gateway: external-device missing", REQ "role: gateway\ngateway:\n  tenants: [{vn: a, vrf: 1, "
+	  "snat-address: 198.51.100.1}]\n", -EINVAL,
+	  ":6:3: gateway.external-device: required field is missing (role: gateway)" },
+	{ "gateway: external-device is the fabric", REQ "role: gateway\ngateway: {external-device: eth0, tenants: "
+	  "[{vn: a, vrf: 1, snat-address: 198.51.100.1}]}\n", -EINVAL,
+	  ":5:10: gateway.external-device: eth0 is also host.fabric-device: the external NIC must be another one" },
+	{ "gateway: no tenants", REQ "role: gateway\ngateway:\n  external-device: eth1\n", -EINVAL,
+	  ":6:3: gateway.tenants: a gateway needs at least one tenant" },
+	{ "gateway: an empty tenant list", REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants: []\n",
+	  -EINVAL, ":6:3: gateway.tenants: a gateway needs at least one tenant" },
+	{ "gateway: tenants as a mapping", REQ "role: gateway\ngateway:\n  tenants:\n    vn: a\n", -EINVAL,
+	  ":7:5: gateway.tenants: expected a sequence of tenants (\"- vn: NAME\"), found a mapping" },
+	{ "gateway: unknown key", REQ "role: gateway\ngateway:\n  external: eth1\n", -EINVAL,
+	  ":6:3: gateway.external: unknown key (expected external-device, timeouts, tenants, announce, bird)" },
+	{ "gateway: tenant without vn", REQ "role: gateway\ngateway:\n  tenants:\n    - vrf: 3\n", -EINVAL,
+	  ":7:7: gateway.tenants[0].vn: required field is missing" },
+	{ "gateway: tenant without vrf", REQ "role: gateway\ngateway:\n  tenants:\n    - vn: a\n", -EINVAL,
+	  ":7:7: gateway.tenants[0].vrf: required field is missing" },
+	{ "gateway: tenant vrf out of range", GWREQ "      snat-address: 198.51.100.1\n    - {vn: b, vrf: 4096}\n",
+	  -EINVAL, ":11:20: gateway.tenants[1].vrf: 4096 is not a VRF id (0..4095)" },
+	{ "gateway: tenant vrf not a number", REQ "role: gateway\ngateway:\n  tenants:\n    - {vn: a, vrf: a:b}\n",
+	  -EINVAL, ":7:20: gateway.tenants[0].vrf: a:b is not a VRF id (0..4095)" },
+	{ "gateway: vn with a space", REQ "role: gateway\ngateway:\n  tenants:\n    - {vn: \"a b\", vrf: 1}\n",
+	  -EINVAL, ":7:12: gateway.tenants[0].vn: \"a b\" is not a virtual network name (1..255 of letters, digits, "
+	  "':', '.', '_', '-', starting with a letter or digit)" },
+	{ "gateway: vn starting with a colon", REQ "role: gateway\ngateway:\n  tenants:\n    - {vn: \":a\", vrf: 1}\n",
+	  -EINVAL, ":7:12: gateway.tenants[0].vn: :a is not a virtual network name (1..255 of letters, digits, "
+	  "':', '.', '_', '-', starting with a letter or digit)" },
+	{ "gateway: a tenant with no way out", GWREQ, -EINVAL,
+	  ":8:7: gateway.tenants[0]: neither snat-address nor floating-ips: the tenant would have no way out" },
+	{ "gateway: the same vrf twice", GWREQ "      snat-address: 198.51.100.1\n    - {vn: b, vrf: 3, snat-address: "
+	  "198.51.100.2}\n", -EINVAL, ":11:7: gateway.tenants[1]: vrf 3 is already tenants[0]" },
+	{ "gateway: the same vn twice", GWREQ "      snat-address: 198.51.100.1\n    - {vn: a:b:c, vrf: 4, snat-address: "
+	  "198.51.100.2}\n", -EINVAL, ":11:7: gateway.tenants[1]: vn a:b:c is already tenants[0]" },
+	{ "gateway: snat-address multicast", GWREQ "      snat-address: 224.0.0.1\n", -EINVAL,
+	  ":10:21: gateway.tenants[0].snat-address: 224.0.0.1 is not a unicast address" },
+	{ "gateway: snat-address with a length", GWREQ "      snat-address: 198.51.100.0/24\n", -EINVAL,
+	  ":10:21: gateway.tenants[0].snat-address: 198.51.100.0/24 is not an IPv4 address" },
+	{ "gateway: snat-ports a single port", GWREQ "      snat-address: 198.51.100.1\n      snat-ports: 1024\n",
+	  -EINVAL, ":11:19: gateway.tenants[0].snat-ports: 1024 is not a port range MIN-MAX (ports 1..65535, e.g. "
+	  "1024-65535)" },
+	{ "gateway: snat-ports reversed", GWREQ "      snat-address: 198.51.100.1\n      snat-ports: 2000-1000\n",
+	  -EINVAL, ":11:19: gateway.tenants[0].snat-ports: 2000-1000: the first port is above the last" },
+	{ "gateway: snat-ports from 0", GWREQ "      snat-address: 198.51.100.1\n      snat-ports: 0-100\n", -EINVAL,
+	  ":11:19: gateway.tenants[0].snat-ports: 0-100 is not a port range MIN-MAX (ports 1..65535, e.g. "
+	  "1024-65535)" },
+	{ "gateway: snat-ports beyond 65535", GWREQ "      snat-address: 198.51.100.1\n      snat-ports: 1-65536\n",
+	  -EINVAL, ":11:19: gateway.tenants[0].snat-ports: 1-65536 is not a port range MIN-MAX (ports 1..65535, e.g. "
+	  "1024-65535)" },
+	{ "gateway: snat-ports negative", GWREQ "      snat-address: 198.51.100.1\n      snat-ports: -1-5\n",
+	  -EINVAL, ":11:19: gateway.tenants[0].snat-ports: -1-5 is not a port range MIN-MAX (ports 1..65535, e.g. "
+	  "1024-65535)" },
+	{ "gateway: snat-ports without snat-address", GWREQ "      snat-ports: 1024-2047\n      floating-ips: "
+	  "[{address: 198.51.100.9, private: 10.0.0.1}]\n", -EINVAL,
+	  ":10:7: gateway.tenants[0].snat-ports: given without snat-address" },
+	{ "gateway: floating-ips as a mapping", GWREQ "      floating-ips: {address: 198.51.100.9}\n", -EINVAL,
+	  ":10:21: gateway.tenants[0].floating-ips: expected a sequence of floating IPs (\"- {address: PUBLIC, "
+	  "private: PRIVATE}\"), found a mapping" },
+	{ "gateway: floating IP without private", GWREQ "      floating-ips: [{address: 198.51.100.9}]\n", -EINVAL,
+	  ":10:22: gateway.tenants[0].floating-ips[0].private: required field is missing" },
+	{ "gateway: floating IP unknown key", GWREQ "      floating-ips: [{address: 198.51.100.9, vm: x}]\n", -EINVAL,
+	  ":10:46: gateway.tenants[0].floating-ips[0].vm: unknown key (expected address, private)" },
+	{ "gateway: the same floating IP twice", GWREQ "      floating-ips:\n        - {address: 198.51.100.9, "
+	  "private: 10.0.0.1}\n    - {vn: b, vrf: 4, floating-ips: [{address: 198.51.100.9, private: 10.0.0.2}]}\n",
+	  -EINVAL, ":12:38: gateway.tenants[1].floating-ips[0]: 198.51.100.9 is already a floating IP (of tenants[0])" },
+	{ "gateway: two floating IPs for one VM", GWREQ "      floating-ips:\n        - {address: 198.51.100.9, "
+	  "private: 10.0.0.1}\n        - {address: 198.51.100.8, private: 10.0.0.1}\n", -EINVAL,
+	  ":12:11: gateway.tenants[0].floating-ips[1]: 10.0.0.1 already has a floating IP (floating-ips[0])" },
+	{ "gateway: a floating IP that is the tenant's SNAT address", GWREQ "      snat-address: 198.51.100.9\n"
+	  "      floating-ips: [{address: 198.51.100.9, private: 10.0.0.1}]\n", -EINVAL,
+	  ":8:7: gateway.tenants[0]: 198.51.100.9 is both the snat-address of tenants[0] and a floating IP of tenants[0]" },
+	{ "gateway: a floating IP that is another tenant's SNAT address", GWREQ "      snat-address: 198.51.100.9\n"
+	  "    - {vn: b, vrf: 4, floating-ips: [{address: 198.51.100.9, private: 10.0.0.1}]}\n", -EINVAL,
+	  ":11:7: gateway.tenants[1]: 198.51.100.9 is both the snat-address of tenants[0] and a floating IP of tenants[1]" },
+	{ "gateway: an SNAT address that is an earlier tenant's floating IP",
+	  GWREQ "      floating-ips: [{address: 198.51.100.9, private: 10.0.0.1}]\n"
+	  "    - {vn: b, vrf: 4, snat-address: 198.51.100.9}\n", -EINVAL,
+	  ":11:7: gateway.tenants[1]: 198.51.100.9 is both the snat-address of tenants[1] and a floating IP of tenants[0]" },
+	{ "gateway: timeout 0", GWREQ "      snat-address: 198.51.100.1\n  timeouts: {udp: 0}\n", -EINVAL,
+	  ":11:19: gateway.timeouts.udp: 0 is not a timeout in seconds (1..604800)" },
+	{ "gateway: timeout over a week", GWREQ "      snat-address: 198.51.100.1\n  timeouts: {tcp: 604801}\n", -EINVAL,
+	  ":11:19: gateway.timeouts.tcp: 604801 is not a timeout in seconds (1..604800)" },
+	{ "gateway: unknown timeout", GWREQ "      snat-address: 198.51.100.1\n  timeouts: {sctp: 10}\n", -EINVAL,
+	  ":11:14: gateway.timeouts.sctp: unknown key (expected tcp, tcp-transitory, udp, icmp)" },
+	{ "gateway: announce a single value", GWREQ "      snat-address: 198.51.100.1\n  announce: 198.51.100.0/24\n",
+	  -EINVAL, ":11:13: gateway.announce: expected a sequence of prefixes ([198.51.100.0/24]), found the value "
+	  "198.51.100.0/24" },
+	{ "gateway: announce with no value", GWREQ "      snat-address: 198.51.100.1\n  announce:\n", -EINVAL,
+	  ":11:12: gateway.announce: expected a sequence of prefixes ([198.51.100.0/24]), found no value (leave the key "
+	  "out to announce each public address as a /32)" },
+	{ "gateway: announce an empty list", GWREQ "      snat-address: 198.51.100.1\n  announce: []\n", -EINVAL,
+	  ":11:13: gateway.announce: an empty list: name the public prefixes (or leave the key out to announce each "
+	  "public address as a /32)" },
+	{ "gateway: announce an address", GWREQ "      snat-address: 198.51.100.1\n  announce: [198.51.100.1]\n",
+	  -EINVAL, ":11:14: gateway.announce[0]: 198.51.100.1 is not an IPv4 prefix A.B.C.D/N" },
+	{ "gateway: announce host bits", GWREQ "      snat-address: 198.51.100.1\n  announce: [198.51.100.1/24]\n",
+	  -EINVAL, ":11:14: gateway.announce[0]: 198.51.100.1/24 has bits set beyond /24" },
+	{ "gateway: announce the default route", GWREQ "      snat-address: 198.51.100.1\n  announce: [0.0.0.0/0]\n",
+	  -EINVAL, ":11:14: gateway.announce[0]: 0.0.0.0/0: the gateway does not announce a default route" },
+	{ "gateway: announce length 33", GWREQ "      snat-address: 198.51.100.1\n  announce: [198.51.100.1/33]\n",
+	  -EINVAL, ":11:14: gateway.announce[0]: 198.51.100.1/33 is not an IPv4 prefix A.B.C.D/N" },
+	{ "gateway: announce twice", GWREQ "      snat-address: 198.51.100.1\n  announce: [198.51.100.0/24, "
+	  "198.51.100.0/24]\n", -EINVAL, ":11:31: gateway.announce[1]: 198.51.100.0/24 is listed twice (first as "
+	  "announce[0])" },
+	{ "gateway: announce a nested list", GWREQ "      snat-address: 198.51.100.1\n  announce: [[198.51.100.0/24]]\n",
+	  -EINVAL, ":11:14: gateway.announce[0]: expected a prefix A.B.C.D/N, found a sequence" },
+	{ "gateway: announce not covering the SNAT address", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  announce: [198.51.100.128/25]\n", -EINVAL, ":11:13: gateway.announce: does not cover "
+	  "tenants[0].snat-address 198.51.100.1 (the border would not send its traffic here)" },
+	{ "gateway: announce not covering a floating IP", GWREQ "      snat-address: 198.51.100.1\n      floating-ips: "
+	  "[{address: 203.0.113.1, private: 10.0.0.1}]\n  announce: [198.51.100.0/24]\n", -EINVAL,
+	  ":12:13: gateway.announce: does not cover tenants[0].floating-ips[0] 203.0.113.1 (the border would not "
+	  "send its traffic here)" },
+	{ "gateway: bird without include-file", GWREQ "      snat-address: 198.51.100.1\n  bird:\n    control-socket: "
+	  "/run/bird.ctl\n", -EINVAL, ":12:5: gateway.bird.include-file: required field is missing" },
+	{ "gateway: bird with no value", GWREQ "      snat-address: 198.51.100.1\n  bird:\n", -EINVAL,
+	  ":11:8: gateway.bird.include-file: required field is missing" },
+	{ "gateway: bird include-file relative", GWREQ "      snat-address: 198.51.100.1\n  bird: {include-file: vr.conf}\n",
+	  -EINVAL, ":11:24: gateway.bird.include-file: vr.conf is not an absolute path" },
+	{ "gateway: bird control socket too long", GWREQ "      snat-address: 198.51.100.1\n  bird: {include-file: /a, "
+	  "control-socket: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n",
+	  -EINVAL, ":11:44: gateway.bird.control-socket: \"/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is longer than "
+	  "107 bytes (the limit of a Unix socket address)" },
 	/* YAML features that are refused. */
 	{ "anchor", REQ "labels: &l\n  first: 16\n", -EINVAL, ":4:9: labels: anchors (&l) are not supported" },
 	{ "alias", REQ "bpffs: *x\n", -EINVAL, ":4:8: bpffs: aliases (*x) are not supported" },
@@ -615,6 +852,284 @@ static void test_examples(void)
 		fclose(f);
 }
 
+/* The gateway example: its documented values, and the error its header comment quotes. */
+static void test_gateway_example(void)
+{
+	const char *name = "example vrouter-agent-gateway.yaml: documented values";
+	const char *path = VR_EXAMPLES_DIR "/vrouter-agent-gateway.yaml";
+	struct vr_agent_config want, got;
+	char err[512], why[256], *text = NULL, *at;
+	size_t size = 0;
+	FILE *f;
+	int ret;
+
+	base(&want);
+	strcpy(want.host_name, "gateway-1");
+	want.host_ip = ip("192.0.2.10");
+	want.n_controllers = 1;
+	want.controllers[0] = (struct vr_agent_controller){ ip("192.0.2.100"), 5269, 90 };
+	want.role = VR_AGENT_ROLE_GATEWAY;
+	strcpy(want.gw.ext_dev, "eth1");
+	gw_tenant(&want, "default-domain:tenant-a:net", 3, "198.51.100.1", 1024, 65535);
+	gw_fip(&want, "198.51.100.10", "10.0.0.5");
+	gw_tenant(&want, "default-domain:tenant-b:net", 4, "198.51.100.2", 0, 0);
+	want.gw.announce_set = true;
+	want.gw.n_announce = 1;
+	want.gw.announce[0] = (struct vr_agent_prefix){ ip("198.51.100.0"), 24 };
+	strcpy(want.gw.bird_include, "/etc/bird/vrouter-public.conf");
+	strcpy(want.gw.bird_socket, "/run/bird/bird.ctl");
+	ret = vr_agent_config_load(path, &got, err, sizeof(err));
+	if (ret)
+		fail(name, "load returned %d: %s", ret, err);
+	else if (!same_config(&want, &got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else if (!round_trip(&got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else
+		ok(name);
+
+	name = "example vrouter-agent-gateway.yaml: the error its comment shows";
+	f = fopen(path, "r");
+	if (!f || getdelim(&text, &size, '\0', f) < 0 || !(at = strstr(text, "      vrf: 4\n")) ||
+	    !strstr(text, ":37:7: gateway.tenants[1]: vrf 3 is already tenants[0]")) {
+		fail(name, "cannot read the example, or it has no tenant with vrf 4 or no quoted error");
+	} else {
+		at[strlen("      vrf: ")] = '3';
+		expect_error(name, text, strlen(text), -EINVAL, ":37:7: gateway.tenants[1]: vrf 3 is already tenants[0]");
+	}
+	free(text);
+	if (f)
+		fclose(f);
+}
+
+/* The limits of the gateway section, with texts built to reach them. */
+static void test_gateway_limits(void)
+{
+	size_t cap = 1 << 20, n;
+	char *text = malloc(cap);
+	char msg[256];
+	struct vr_agent_config *c = malloc(sizeof(*c));
+	char err[512];
+	int ret;
+
+	if (!text || !c)
+		abort();
+	n = (size_t)snprintf(text, cap, REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants:\n");
+	for (unsigned int i = 0; i < VR_AGENT_GW_MAX_TENANTS; i++)
+		n += (size_t)snprintf(text + n, cap - n, "    - {vn: t%u, vrf: %u, snat-address: 198.51.%u.%u}\n", i, i,
+				      i / 250, i % 250 + 1);
+	ret = vr_agent_config_load(write_tmp(text, n), c, err, sizeof(err));
+	if (ret || c->gw.n_tenants != VR_AGENT_GW_MAX_TENANTS || c->gw.tenants[255].vrf_id != 255 ||
+	    c->gw.tenants[255].snat_addr != ip("198.51.1.6"))
+		fail("gateway: the most tenants", "returned %d (%s), %u tenants", ret, err, c->gw.n_tenants);
+	else
+		ok("gateway: the most tenants");
+	n += (size_t)snprintf(text + n, cap - n, "    - {vn: one-more, vrf: 999, snat-address: 198.51.2.1}\n");
+	snprintf(msg, sizeof(msg), ":%d:7: gateway.tenants[%d]: at most %d tenants are supported",
+		 8 + VR_AGENT_GW_MAX_TENANTS, VR_AGENT_GW_MAX_TENANTS, VR_AGENT_GW_MAX_TENANTS);
+	expect_error("gateway: one tenant too many", text, n, -EINVAL, msg);
+
+	/* Floating IPs are counted over all tenants: two tenants share the table. */
+	n = (size_t)snprintf(text, cap, REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants:\n"
+			     "    - vn: a\n      vrf: 1\n      floating-ips:\n");
+	for (unsigned int i = 0; i < VR_AGENT_GW_MAX_FIPS / 2; i++)
+		n += (size_t)snprintf(text + n, cap - n, "        - {address: 198.%u.%u.1, private: 10.0.%u.%u}\n", 18 + i / 256,
+				      i % 256, i / 256, i % 256);
+	n += (size_t)snprintf(text + n, cap - n, "    - vn: b\n      vrf: 2\n      floating-ips:\n");
+	for (unsigned int i = 0; i < VR_AGENT_GW_MAX_FIPS / 2; i++)
+		n += (size_t)snprintf(text + n, cap - n, "        - {address: 203.%u.%u.1, private: 10.0.%u.%u}\n", i / 256,
+				      i % 256, i / 256, i % 256);
+	ret = vr_agent_config_load(write_tmp(text, n), c, err, sizeof(err));
+	if (ret || c->gw.n_fips != VR_AGENT_GW_MAX_FIPS || c->gw.tenants[1].fip_first != VR_AGENT_GW_MAX_FIPS / 2 ||
+	    c->gw.tenants[1].n_fips != VR_AGENT_GW_MAX_FIPS / 2 || c->gw.fips[VR_AGENT_GW_MAX_FIPS - 1].tenant != 1)
+		fail("gateway: the most floating IPs", "returned %d (%s), %u floating IPs", ret, err, c->gw.n_fips);
+	else
+		ok("gateway: the most floating IPs");
+	n += (size_t)snprintf(text + n, cap - n, "        - {address: 192.0.2.99, private: 10.1.0.1}\n");
+	snprintf(msg, sizeof(msg), ":%d:11: gateway.tenants[1].floating-ips[%d]: at most %d floating IPs are supported "
+		 "(all tenants together)", 8 + 3 + VR_AGENT_GW_MAX_FIPS + 3, VR_AGENT_GW_MAX_FIPS / 2, VR_AGENT_GW_MAX_FIPS);
+	expect_error("gateway: one floating IP too many", text, n, -EINVAL, msg);
+	free(text);
+	free(c);
+}
+
+/* Reads a whole file (static buffer); NULL when it cannot. */
+static const char *slurp(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool have_program(const char *name)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* The BIRD include file (agent/bird.c): exact text, atomic replacement only on change, valid BIRD 2 syntax
+ * (`bird -p`), and `birdc configure` against a BIRD of our own on a private control socket (root). */
+static void test_bird(void)
+{
+	static const char want_default[] =
+		"# Written by vrouter-agent (role gateway): the tenants' public prefixes for the border router.\n"
+		"# Rewritten by the agent; do not edit. Include it at the top level of bird.conf and export\n"
+		"# `where proto = \"vr_public\"` to the border (the routes are blackholes in BIRD: the gateway's\n"
+		"# datapath takes the packets on the external NIC before the host's routing sees them).\n"
+		"protocol static vr_public {\n"
+		"\tipv4;\n"
+		"\troute 198.51.100.1/32 blackhole;\n"
+		"\troute 198.51.100.10/32 blackhole;\n"
+		"\troute 198.51.100.11/32 blackhole;\n"
+		"\troute 203.0.113.7/32 blackhole;\n"
+		"}\n";
+	struct vr_agent_config *c = malloc(sizeof(*c));
+	char path[300], conf[300], sock[300], pidf[300], cmd[1400], err[512], *text = NULL;
+	const char *got;
+	struct stat st1, st2;
+	bool changed;
+	size_t len;
+	int ret;
+
+	if (!c)
+		abort();
+	/* Default announce: each public address once (an SNAT address shared by two tenants too), in order. */
+	base(c);
+	set_gw_all(c);
+	c->gw.announce_set = false;
+	c->gw.n_announce = 0;
+	if (vr_bird_render(&c->gw, &text, &len) || strcmp(text, want_default) || len != strlen(want_default))
+		fail("bird: default announce, exact text", "got\n%s", text ? text : "(nothing)");
+	else
+		ok("bird: default announce, exact text");
+	free(text);
+	text = NULL;
+
+	snprintf(path, sizeof(path), "%s/vr-public.conf", tmpdir);
+	ret = vr_bird_write(path, want_default, strlen(want_default), &changed, err, sizeof(err));
+	got = slurp(path);
+	if (ret || !changed || !got || strcmp(got, want_default) || stat(path, &st1))
+		fail("bird: first write", "returned %d (%s), changed %d", ret, err, changed);
+	else
+		ok("bird: first write");
+	ret = vr_bird_write(path, want_default, strlen(want_default), &changed, err, sizeof(err));
+	if (ret || changed || stat(path, &st2) || st1.st_ino != st2.st_ino)
+		fail("bird: the same text is not rewritten", "returned %d, changed %d", ret, changed);
+	else
+		ok("bird: the same text is not rewritten");
+
+	/* The given announce list replaces the addresses; the file is replaced (a new inode), no temporary left. */
+	set_gw_all(c);
+	if (vr_bird_render(&c->gw, &text, &len) || !strstr(text, "\tipv4;\n\troute 198.51.100.0/24 blackhole;\n"
+							       "\troute 203.0.113.7/32 blackhole;\n}\n")) {
+		fail("bird: announce list", "got\n%s", text ? text : "(nothing)");
+	} else {
+		ret = vr_bird_write(path, text, len, &changed, err, sizeof(err));
+		snprintf(cmd, sizeof(cmd), "%s.tmp", path);
+		got = slurp(path);
+		if (ret || !changed || !got || strcmp(got, text) || stat(path, &st2) || st1.st_ino == st2.st_ino ||
+		    !access(cmd, F_OK))
+			fail("bird: announce list", "returned %d (%s), changed %d", ret, err, changed);
+		else
+			ok("bird: announce list replaces the file atomically");
+	}
+
+	snprintf(cmd, sizeof(cmd), "%s/no-such-dir/vr.conf", tmpdir);
+	ret = vr_bird_write(cmd, "x", 1, &changed, err, sizeof(err));
+	if (ret != -ENOENT || changed || !strstr(err, "no-such-dir/vr.conf.tmp: No such file or directory"))
+		fail("bird: unwritable path", "returned %d: %s", ret, err);
+	else
+		ok("bird: unwritable path");
+
+	if (!have_program("bird") || !have_program("birdc")) {
+		printf("skip bird: syntax and birdc configure: bird/birdc not installed\n");
+		skipped++;
+		goto out;
+	}
+	/* The file as the operator's bird.conf includes it (README). */
+	snprintf(conf, sizeof(conf), "%s/bird.conf", tmpdir);
+	snprintf(cmd, sizeof(cmd), "router id 192.0.2.1;\ninclude \"%s\";\n"
+		 "protocol bgp border { disabled; local as 64512; neighbor 192.0.2.254 as 64496; ipv4 { import none; "
+		 "export where proto = \"vr_public\"; }; }\n", path);
+	if (vr_bird_write(conf, cmd, strlen(cmd), &changed, err, sizeof(err)))
+		abort();
+	snprintf(cmd, sizeof(cmd), "bird -p -c %s 2>&1", conf);
+	if (system(cmd))
+		fail("bird: the include file parses (bird -p)", "%s failed", cmd);
+	else
+		ok("bird: the include file parses (bird -p)");
+	if (geteuid() != 0) {
+		printf("skip bird: birdc configure: needs root to run bird\n");
+		skipped++;
+		goto out;
+	}
+	/* A BIRD of our own: private socket and pid file, no kernel or device protocol, the BGP session disabled:
+	 * it touches nothing outside the test's folder. */
+	snprintf(sock, sizeof(sock), "%s/bird.ctl", tmpdir);
+	snprintf(pidf, sizeof(pidf), "%s/bird.pid", tmpdir);
+	snprintf(cmd, sizeof(cmd), "bird -c %s -s %s -P %s", conf, sock, pidf);
+	if (system(cmd)) {
+		fail("bird: birdc configure", "cannot start %s", cmd);
+		goto out;
+	}
+	for (int i = 0; i < 50 && access(sock, F_OK); i++)
+		usleep(100000);
+	free(text);
+	text = NULL;
+	base(c);
+	set_gw_min(c);
+	if (vr_bird_render(&c->gw, &text, &len) || vr_bird_write(path, text, len, &changed, err, sizeof(err)))
+		abort();
+	ret = vr_bird_configure(sock, err, sizeof(err));
+	snprintf(cmd, sizeof(cmd), "birdc -s %s show route protocol vr_public 2>&1", sock);
+	{
+		FILE *p = popen(cmd, "r");
+		char out[2048] = "";
+		size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+
+		if (p)
+			pclose(p);
+		out[n] = '\0';
+		if (ret)
+			fail("bird: birdc configure takes the new prefixes", "returned %d: %s", ret, err);
+		else if (!strstr(out, "198.51.100.1/32") || !strstr(out, "blackhole") || strstr(out, "198.51.100.0/24") ||
+			 strstr(out, "203.0.113.7"))
+			fail("bird: birdc configure takes the new prefixes", "BIRD has\n%s", out);
+		else
+			ok("bird: birdc configure takes the new prefixes");
+	}
+	/* A broken file: BIRD refuses it (and keeps the old configuration); birdc's words come back. */
+	if (vr_bird_write(path, "protocol static vr_public { ipv4; route nonsense; }\n", 52, &changed, err,
+			  sizeof(err)))
+		abort();
+	ret = vr_bird_configure(sock, err, sizeof(err));
+	if (ret != -EIO || !strstr(err, "birdc: ") || !strstr(err, "vr-public.conf:1:"))
+		fail("bird: a configuration BIRD refuses", "returned %d: %s", ret, err);
+	else
+		ok("bird: a configuration BIRD refuses");
+	snprintf(cmd, sizeof(cmd), "%s/none.ctl", tmpdir);
+	ret = vr_bird_configure(cmd, err, sizeof(err));
+	if (ret != -EIO || !strstr(err, "birdc: Unable to connect to server control socket") || !strstr(err, "none.ctl"))
+		fail("bird: no BIRD on the socket", "returned %d: %s", ret, err);
+	else
+		ok("bird: no BIRD on the socket");
+	got = slurp(pidf);
+	if (got && atoi(got) > 1)
+		kill(atoi(got), SIGTERM);
+out:
+	free(text);
+	free(c);
+}
+
 /* Exact --print-config output. */
 static void test_print(void)
 {
@@ -642,7 +1157,8 @@ static void test_print(void)
 		"  stale-timeout: 3600\n"
 		"logging:\n"
 		"  level: debug\n"
-		"  file: /var/log/vrouter-agent.log\n";
+		"  file: /var/log/vrouter-agent.log\n"
+		"role: vrouter\n";
 	struct vr_agent_config c;
 	char *text = NULL;
 	size_t size = 0;
@@ -777,12 +1293,12 @@ static void test_hostile(void)
 
 	/* The classic billion laughs, as published: refused at its first anchor, nothing expanded. */
 	n = (size_t)sprintf(text, "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-	for (char c = 'b'; c <= 'i'; c++)
+	for (int c = 'b'; c <= 'i'; c++)
 		n += (size_t)sprintf(text + n, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c - 1, c - 1,
 				     c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1);
 	expect_error("billion laughs", text, n, -EINVAL,
 		     ":1:1: a: unknown key (expected host, controllers, tunnel-encapsulation, labels, bpffs, port-api, "
-		     "graceful-restart, logging)");
+		     "graceful-restart, logging, role, gateway)");
 	free(text);
 }
 
@@ -897,6 +1413,9 @@ int main(void)
 	}
 	test_defaults();
 	test_examples();
+	test_gateway_example();
+	test_gateway_limits();
+	test_bird();
 	for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++)
 		run_good(&good_cases[i]);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)

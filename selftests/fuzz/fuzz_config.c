@@ -67,6 +67,49 @@ static void check_path(const char *s, size_t size, const char *what, bool may_be
 		      (unsigned char)s[i]);
 }
 
+/* The gateway section: present exactly with role gateway, within its limits, tenants and public addresses
+ * distinct, every floating IP inside its tenant's slice. */
+static void check_gateway(const struct vr_agent_config *c)
+{
+	const struct vr_agent_gateway *g = &c->gw;
+	unsigned int fips = 0;
+
+	CHECK(c->role == VR_AGENT_ROLE_VROUTER || c->role == VR_AGENT_ROLE_GATEWAY, "role %d", c->role);
+	if (c->role != VR_AGENT_ROLE_GATEWAY) {
+		CHECK(!g->n_tenants && !g->n_fips && !g->ext_dev[0], "gateway fields set with role vrouter");
+		return;
+	}
+	CHECK(g->ext_dev[0] && strcmp(g->ext_dev, c->fabric), "external-device '%s'", g->ext_dev);
+	CHECK(g->n_tenants >= 1 && g->n_tenants <= VR_AGENT_GW_MAX_TENANTS, "%u tenants", g->n_tenants);
+	CHECK(g->n_fips <= VR_AGENT_GW_MAX_FIPS && g->n_announce <= VR_AGENT_GW_MAX_ANNOUNCE, "gateway limits");
+	for (unsigned int i = 0; i < g->n_tenants; i++) {
+		const struct vr_agent_tenant *t = &g->tenants[i];
+
+		CHECK(t->vrf_id < VR_MAX_VRFS && t->vn[0], "tenants[%u] vrf %u vn '%s'", i, t->vrf_id, t->vn);
+		CHECK(t->snat_addr || t->n_fips, "tenants[%u] has no way out", i);
+		CHECK(!t->snat_addr || unicast(t->snat_addr), "tenants[%u] snat-address", i);
+		CHECK(t->port_min <= t->port_max && (!t->port_min || t->snat_addr), "tenants[%u] snat-ports", i);
+		CHECK(t->fip_first == fips && t->fip_first + t->n_fips <= g->n_fips, "tenants[%u] floating IP slice", i);
+		fips += t->n_fips;
+		for (unsigned int j = 0; j < i; j++)
+			CHECK(g->tenants[j].vrf_id != t->vrf_id && strcmp(g->tenants[j].vn, t->vn),
+			      "tenants[%u] and [%u] are the same VRF", j, i);
+	}
+	CHECK(fips == g->n_fips, "floating IPs outside every tenant");
+	for (unsigned int i = 0; i < g->n_fips; i++) {
+		CHECK(unicast(g->fips[i].public_ip) && unicast(g->fips[i].private_ip) && g->fips[i].tenant < g->n_tenants,
+		      "floating IP %u", i);
+		for (unsigned int j = 0; j < i; j++)
+			CHECK(g->fips[j].public_ip != g->fips[i].public_ip, "floating IPs %u and %u are the same", j, i);
+		for (unsigned int t = 0; t < g->n_tenants; t++)
+			CHECK(g->tenants[t].snat_addr != g->fips[i].public_ip, "floating IP %u is an SNAT address", i);
+	}
+	if (g->bird_include[0])
+		check_path(g->bird_include, sizeof(g->bird_include), "gateway.bird.include-file", false);
+	if (g->bird_socket[0])
+		check_path(g->bird_socket, sizeof(g->bird_socket), "gateway.bird.control-socket", false);
+}
+
 static void check_config(const struct vr_agent_config *c)
 {
 	size_t n;
@@ -111,6 +154,7 @@ static void check_config(const struct vr_agent_config *c)
 		for (unsigned int j = 0; j < i; j++)
 			CHECK(c->encaps[j] != c->encaps[i], "encapsulation listed twice");
 	}
+	check_gateway(c);
 }
 
 static void same_config(const struct vr_agent_config *a, const struct vr_agent_config *b, const char *text)
@@ -130,6 +174,25 @@ static void same_config(const struct vr_agent_config *a, const struct vr_agent_c
 	SAME(a->stale_timeout == b->stale_timeout, "graceful-restart.stale-timeout");
 	SAME(a->log_level == b->log_level, "logging.level");
 	SAME(!strcmp(a->log_file, b->log_file), "logging.file");
+	SAME(a->role == b->role, "role");
+	SAME(!strcmp(a->gw.ext_dev, b->gw.ext_dev), "gateway.external-device");
+	SAME(a->gw.timeout_tcp == b->gw.timeout_tcp && a->gw.timeout_tcp_transitory == b->gw.timeout_tcp_transitory &&
+	     a->gw.timeout_udp == b->gw.timeout_udp && a->gw.timeout_icmp == b->gw.timeout_icmp, "gateway.timeouts");
+	SAME(a->gw.n_tenants == b->gw.n_tenants && a->gw.n_fips == b->gw.n_fips, "the number of tenants or floating IPs");
+	for (unsigned int i = 0; i < a->gw.n_tenants; i++)
+		SAME(!strcmp(a->gw.tenants[i].vn, b->gw.tenants[i].vn) && a->gw.tenants[i].vrf_id == b->gw.tenants[i].vrf_id &&
+		     a->gw.tenants[i].snat_addr == b->gw.tenants[i].snat_addr &&
+		     a->gw.tenants[i].port_min == b->gw.tenants[i].port_min &&
+		     a->gw.tenants[i].port_max == b->gw.tenants[i].port_max &&
+		     a->gw.tenants[i].fip_first == b->gw.tenants[i].fip_first &&
+		     a->gw.tenants[i].n_fips == b->gw.tenants[i].n_fips, "a tenant");
+	for (unsigned int i = 0; i < a->gw.n_fips; i++)
+		SAME(a->gw.fips[i].public_ip == b->gw.fips[i].public_ip && a->gw.fips[i].private_ip == b->gw.fips[i].private_ip &&
+		     a->gw.fips[i].tenant == b->gw.fips[i].tenant, "a floating IP");
+	SAME(a->gw.announce_set == b->gw.announce_set && a->gw.n_announce == b->gw.n_announce &&
+	     !memcmp(a->gw.announce, b->gw.announce, a->gw.n_announce * sizeof(a->gw.announce[0])), "gateway.announce");
+	SAME(!strcmp(a->gw.bird_include, b->gw.bird_include) && !strcmp(a->gw.bird_socket, b->gw.bird_socket),
+	     "gateway.bird");
 #undef SAME
 }
 
