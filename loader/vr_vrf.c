@@ -249,6 +249,41 @@ static void vr_vrf_trie_flush(struct vr_handle *h, int fd)
 	}
 }
 
+/* The floating IPs of one VRF, collected to be removed once the walk is over. */
+struct vr_fip_collect {
+	__u32 vrf_id;
+	__be32 addrs[VR_MAX_FIPS];
+	__u32 n;
+};
+
+static int vr_fip_collect_cb(__be32 public_ip, const struct vr_fip_key *priv, void *arg)
+{
+	struct vr_fip_collect *c = arg;
+
+	if (priv->vrf_id == c->vrf_id && c->n < VR_MAX_FIPS)
+		c->addrs[c->n++] = public_ip;
+	return 0;
+}
+
+/* A deleted VRF's public addresses go with it: its source-NAT address and its floating IPs (the gateway would
+ * otherwise keep taking packets for a tenant that is gone). Connections already open expire by themselves. */
+static void vr_vrf_nat_release(struct vr_handle *h, __u32 vrf_id)
+{
+	struct vr_snat sn = {};
+	struct vr_fip_collect *c;
+
+	if (!vr_snat_get(h, vrf_id, &sn) && sn.addr)
+		vr_snat_set(h, vrf_id, 0, 0, 0);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->vrf_id = vrf_id;
+	vr_fip_foreach(h, vr_fip_collect_cb, c);
+	for (__u32 i = 0; i < c->n; i++)
+		vr_fip_del(h, c->addrs[i]);
+	free(c);
+}
+
 int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 {
 	struct vr_vif_count vc = { .vrf_id = vrf_id };
@@ -294,6 +329,8 @@ int vr_vrf_del(struct vr_handle *h, __u32 vrf_id)
 	vr_vrf_fds_close(fd);
 	if (err)
 		return err;
+	vr_vrf_nat_release(h, vrf_id);
+	vr_err_clear();
 	return vr_host_flush_vrf(h, vrf_id);
 }
 

@@ -289,6 +289,17 @@ vr_check_match "nat list with a bad argument: exit 2" "^2\|.*expected nothing or
 r=$(rc_err nat frob)
 vr_check_match "an unknown nat command: exit 2" "^2\|.*unknown command 'frob'" "$r"
 
+# ---- a deleted VRF takes its public addresses with it
+vr_must vrctl "$h" vrf add 7
+vr_must vrctl "$h" nat snat set vrf 7 203.0.113.77
+vr_must vrctl "$h" nat fip add 203.0.113.78 vrf 7 ip 10.7.0.8
+vr_check "vrf del 7 (with a source-NAT address and a floating IP)" vrctl "$h" vrf del 7
+vr_check_eq "... its source-NAT address is gone" "" \
+	"$(vrctl "$h" -j nat snat list | jq -r '.[] | select(.vrf == 7) | .addr')"
+vr_check_eq "... and its floating IP" "" "$(vrctl "$h" -j nat fip list | jq -r '.[] | select(.vrf == 7) | .public')"
+vr_check_eq "... and neither is a public address of the gateway any more" "0" \
+	"$(nat_addrs | grep -c '203\.0\.113\.7[78]')"
+
 # ---- unload takes the gateway's link with it
 if [ -e "$pin/link_ext" ]; then
 	vr_check "unload" vrctl "$h" unload
