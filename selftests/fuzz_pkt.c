@@ -34,6 +34,26 @@
  * sequence, routing, version bits), label stacks, inner IPv4/IPv6/garbage, outer options and fragments,
  * from known, configured and unknown hosts, and the host's own traffic.
  *
+ * Odd seeds make the vRouter a gateway as well (vr_ext_xdp on an external NIC ext0 with routes to outside
+ * prefixes; tenants with per-VRF labels, routes EXTERNAL, SNAT addresses with small and large port ranges,
+ * floating IPs, random timeouts, sometimes a small connection table) and spend a third of their packets on it:
+ * VMs' packets to the outside (TCP, UDP, ICMP echo and errors, other protocols, fragments; flows repeated)
+ * through vr_fabric_xdp and vr_fabric_tc, and frames on ext0 through vr_ext_xdp (answers to the connections
+ * the fuzzer saw leave, ICMP errors quoting what left, damaged or not, anything to the public addresses, the
+ * host's own traffic, garbage). The gateway's invariants:
+ *   (a) a packet out of ext0 leaves only towards a neighbour the host's routes give there, with the tenant's
+ *       SNAT address and a port of its range or the VM's floating IP (never another tenant's), nothing changed
+ *       but source, port, TTL (one less) and checksums, IPv4 and TCP/UDP/ICMP checksums valid if they were;
+ *   (b) a packet to a public address delivered goes where the VRF of the floating IP's or connection's tenant
+ *       routes that VM (tunnel or vif), with the VM's address and port (an ICMP error: by the connection of the
+ *       packet it quotes, whose source and port are given back), checksums valid (the quoted IPv4 header's too);
+ *   (c) a drop counts one reason once; vr_ext_xdp passes exactly the frames not to a public address, untouched;
+ *       a refused new connection (nat_table_full) finds the table full;
+ *   (d) the connection table, walked with vr_nat_foreach every 8192 packets: every outbound entry has its
+ *       inbound twin naming the same tenant, VM and port, the tenant's address and range, no public side twice,
+ *       and every live connection is one the fuzzer saw made (its model of connections is the outputs' public
+ *       sides, and the table's entry for each packet it sent out).
+ *
  * Usage: fuzz_pkt [--short | --long] [--seconds N] [--seed S] [--packets N] [-v]
  *   --short    (make check) seed 1, then a seed from the clock, about 12 s each
  *   --long     (make fuzz) FUZZ_PKT_SECONDS (300) in all, a new seed (new tables) every 60 s
@@ -181,6 +201,83 @@ static int nlabels;
 static uint16_t fabric_mtu;
 static bool fabric_tc_mode;
 
+/* The gateway (odd seeds): an external NIC ext0 (100.100.0.1/24, neighbours .2 and .3, outside prefixes routed
+ * through them, one behind a neighbour that never resolves), tenants whose VRFs route to the outside through
+ * an EXTERNAL nexthop, their SNAT addresses (198.19.0.0/24) and floating IPs (198.19.1.0/24). */
+#define EXT_IP IP4(100, 100, 0, 1)
+#define SNAT_BASE IP4(198, 19, 0, 0)
+#define FIP_BASE IP4(198, 19, 1, 0)
+#define MAX_FIPS 16
+#define CONN_SLOTS 32768
+#define NRECENT 256
+#define NFLOWS 128
+#define NOUTS 64
+static const uint8_t ext_mac[6] = { 2, 0, 0, 0, 0xe0, 1 };
+
+/* The host's routes through ext0 as set up: nbr is the last MAC byte of the neighbour a packet to the prefix
+ * leaves for (0: it must not leave: no neighbour, or the host's own address), mtu the route's (0: ext0's). */
+struct ext_route {
+	uint32_t addr, plen;
+	int nbr;
+	uint16_t mtu;
+};
+static const struct ext_route ext_routes[] = {
+	{ IP4(100, 100, 0, 0), 24, 0, 0 },   /* the external subnet: no neighbour but .2 and .3; .1 is ours */
+	{ IP4(100, 100, 0, 2), 32, 2, 0 },
+	{ IP4(100, 100, 0, 3), 32, 3, 0 },
+	{ IP4(93, 184, 216, 0), 24, 2, 0 },  /* via 100.100.0.2 */
+	{ IP4(8, 8, 0, 0), 16, 3, 0 },       /* via 100.100.0.3 */
+	{ IP4(45, 0, 0, 0), 8, 2, 1280 },    /* via 100.100.0.2, MTU 1280 */
+	{ IP4(151, 101, 0, 0), 16, 0, 0 },   /* via 100.100.0.9, which never answers */
+};
+
+struct gtenant {
+	bool gw;              /* routes to the outside */
+	uint32_t snat;        /* 0: none */
+	uint16_t pmin, pmax;
+};
+struct gfip {
+	uint32_t pub, priv;
+	int vrf;
+};
+/* A connection as the fuzzer saw it leave (or found it made for a packet it sent): its public side -> the VM. */
+struct gconn {
+	uint32_t pub, remote, vm;
+	uint16_t pport, rport, vport;
+	uint8_t proto, used;
+	int vrf;
+};
+/* A flow a tenant's VM sent to the outside, to send more of it. */
+struct gflow {
+	int vrf;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+/* A translated packet that left by ext0, for the ICMP errors that quote it. */
+struct gout {
+	uint8_t ip[192];
+	size_t n;
+};
+
+static bool gw_seed;
+static int ext_ifindex;
+static struct gtenant gt[MAX_VRFS];
+static struct gfip fips[MAX_FIPS];
+static int nfips;
+static struct vr_nat_config natcfg;
+static __u32 nat_size;
+static struct gconn *conns;
+static int nconns;
+static bool conns_full;
+static uint32_t recent[NRECENT];
+static unsigned nrecent;
+static struct gflow flows[NFLOWS];
+static unsigned nflows;
+static struct gout outs[NOUTS];
+static unsigned nouts;
+static int gw_out_port; /* the public port the last vr_fabric_xdp run's output showed (-1: none) */
+
 /* The other devices test runs may name: the fabric NIC and a device that is no vif. */
 static int fab_ifindex, novif_ifindex, lo_ifindex;
 
@@ -298,17 +395,18 @@ static bool endpoint_may_be_known(uint32_t ip)
 /* ---------------------------------------------------------------------------------------------------- */
 /* Results                                                                                               */
 
-enum { P_VIF_XDP, P_VIF_TC, P_FAB_XDP, P_FAB_TC, NPROG };
-static const char *const prog_name[NPROG] = { "vr_vif_xdp", "vr_vif_tc", "vr_fabric_xdp", "vr_fabric_tc" };
+enum { P_VIF_XDP, P_VIF_TC, P_FAB_XDP, P_FAB_TC, P_EXT_XDP, NPROG };
+static const char *const prog_name[NPROG] = { "vr_vif_xdp", "vr_vif_tc", "vr_fabric_xdp", "vr_fabric_tc",
+					      "vr_ext_xdp" };
 static const char *const prog_pin[NPROG] = { "prog_vr_vif_xdp", "prog_vr_vif_tc", "prog_vr_fabric_xdp",
-					     "prog_vr_fabric_tc" };
+					     "prog_vr_fabric_tc", "prog_vr_ext_xdp" };
 enum { C_ISOL, C_FORM, C_DROPS, C_VERDICT, NCLASS };
 static const char *const class_name[NCLASS] = { "(a) isolation", "(b) well-formed output", "(c) drop accounting",
 						"(d) verdicts" };
 
 static bool is_xdp(int p)
 {
-	return p == P_VIF_XDP || p == P_FAB_XDP;
+	return p == P_VIF_XDP || p == P_FAB_XDP || p == P_EXT_XDP;
 }
 
 static uint64_t seed;
@@ -316,7 +414,7 @@ static int verbose;
 /* FUZZ_PKT_SHOW=REASON: print the first frames dropped for that reason (what reaches a path, for a report). */
 static int show_reason = -1, shown_reason;
 static int n_pass, n_fail;
-static int prog_fd[NPROG] = { -1, -1, -1, -1 };
+static int prog_fd[NPROG] = { -1, -1, -1, -1, -1 };
 
 /* What each program did, for the coverage lines. */
 struct pstats {
@@ -328,6 +426,10 @@ struct pstats {
 	uint64_t bad_csum_forwarded; /* forwarded although the input's IPv4 header checksum was wrong */
 	uint64_t violations[NCLASS];
 	int shown[NCLASS];
+	/* The gateway's: out of ext0 with the SNAT address or a floating IP, back in by connection, floating IP or
+	 * as an ICMP error, tenant to tenant through a public address (hairpin). */
+	uint64_t gw_snat, gw_fip, gw_in_conn, gw_in_fip, gw_in_err, gw_hairpin;
+	uint64_t gw_lost; /* vr_ext_xdp: handed over to TC on ext0, where no TC program takes it (own check line) */
 };
 static struct pstats ps[NPROG];
 
@@ -501,6 +603,22 @@ static int setup_devices(void)
 	if (sh("ip route add 198.51.100.0/24 via 192.0.2.2 dev fab0 mtu lock 1400") ||
 	    sh("ip route add blackhole 203.0.113.0/24"))
 		return -1;
+	/* The gateway's external side, as ext_routes[] describes it. */
+	if (gw_seed) {
+		mac_str(ext_mac, m);
+		if (sh("ip link add ext0 address %s type veth peer name ext0p", m) || sh("ip link set ext0 up") ||
+		    sh("ip link set ext0p up") || sh("ip addr add 100.100.0.1/24 dev ext0") ||
+		    sh("ip neigh replace 100.100.0.2 lladdr 02:00:00:00:e0:02 dev ext0 nud permanent") ||
+		    sh("ip neigh replace 100.100.0.3 lladdr 02:00:00:00:e0:03 dev ext0 nud permanent") ||
+		    sh("ip route add 93.184.216.0/24 via 100.100.0.2 dev ext0") ||
+		    sh("ip route add 8.8.0.0/16 via 100.100.0.3 dev ext0") ||
+		    sh("ip route add 45.0.0.0/8 via 100.100.0.2 dev ext0 mtu lock 1280") ||
+		    sh("ip route add 151.101.0.0/16 via 100.100.0.9 dev ext0"))
+			return -1;
+		ext_ifindex = ifidx("ext0");
+		if (ext_ifindex <= 0)
+			return -1;
+	}
 	for (int i = 0; i < nvifs; i++) {
 		struct fvif *v = &vifs[i];
 
@@ -577,6 +695,10 @@ static void rand_nh(int vrf, struct froute *r)
 	int v = rand_vif_in(vrf);
 
 	r->nmem = 0;
+	if (gw_seed && chance(5)) { /* out of the gateway, for this prefix only */
+		r->nh = (struct fnh){ .type = VR_NH_EXTERNAL };
+		return;
+	}
 	if (k < 30 && v >= 0) {
 		r->nh = (struct fnh){ .type = VR_NH_ENCAP, .vif = v };
 	} else if (k < 68) {
@@ -857,6 +979,232 @@ static int label_cb(__u32 label, __u32 nh_id, const struct vr_nexthop *nh, void 
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* The gateway's model: tenants, public addresses, connections                                          */
+
+static const char *ip4s(uint32_t a);
+
+static bool is_public(uint32_t a)
+{
+	for (int v = 0; v < nvrfs; v++)
+		if (gt[v].snat == a && a)
+			return true;
+	for (int i = 0; i < nfips; i++)
+		if (fips[i].pub == a)
+			return true;
+	return false;
+}
+
+static const struct gfip *fip_by_pub(uint32_t a)
+{
+	for (int i = 0; i < nfips; i++)
+		if (fips[i].pub == a)
+			return &fips[i];
+	return NULL;
+}
+
+static const struct gfip *fip_of(int vrf, uint32_t priv)
+{
+	for (int i = 0; i < nfips; i++)
+		if (fips[i].vrf == vrf && fips[i].priv == priv)
+			return &fips[i];
+	return NULL;
+}
+
+static int vrf_index(__u32 id)
+{
+	for (int v = 0; v < nvrfs; v++)
+		if (vrfs[v].id == id)
+			return v;
+	return -1;
+}
+
+/* The longest of ext_routes[] that covers a (NULL: no route through ext0 at all). */
+static const struct ext_route *ext_route_of(uint32_t a)
+{
+	const struct ext_route *best = NULL;
+
+	for (size_t i = 0; i < sizeof(ext_routes) / sizeof(ext_routes[0]); i++) {
+		const struct ext_route *r = &ext_routes[i];
+
+		if ((r->plen == 0 || ((a ^ r->addr) >> (32 - r->plen)) == 0) && (!best || r->plen > best->plen))
+			best = r;
+	}
+	return best;
+}
+
+static uint32_t conn_hash(uint32_t pub, uint16_t pport, uint8_t proto, uint32_t remote, uint16_t rport)
+{
+	uint64_t z = ((uint64_t)pub << 32 | remote) ^ ((uint64_t)pport << 48 | (uint64_t)rport << 16 | proto);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)(z ^ (z >> 31));
+}
+
+/* The connection of a public side (pub:pport, proto, from remote:rport), found or (add) made. NULL: none, or
+ * the model is full (conns_full: deliveries it cannot name are then not judged). */
+static struct gconn *conn_slot(uint32_t pub, uint16_t pport, uint8_t proto, uint32_t remote, uint16_t rport, bool add)
+{
+	uint32_t s = conn_hash(pub, pport, proto, remote, rport) % CONN_SLOTS;
+
+	if (!conns)
+		return NULL;
+	for (uint32_t i = 0; i < CONN_SLOTS; i++, s = (s + 1) % CONN_SLOTS) {
+		struct gconn *c = &conns[s];
+
+		if (!c->used) {
+			if (!add)
+				return NULL;
+			if (nconns >= CONN_SLOTS * 3 / 4) {
+				conns_full = true;
+				return NULL;
+			}
+			nconns++;
+			*c = (struct gconn){ .pub = pub, .pport = pport, .proto = proto, .remote = remote, .rport = rport,
+					     .used = 1 };
+			recent[nrecent++ % NRECENT] = s;
+			return c;
+		}
+		if (c->pub == pub && c->pport == pport && c->proto == proto && c->remote == remote && c->rport == rport)
+			return c;
+	}
+	return NULL;
+}
+
+/* The connection now holding a public side names this VM (a later one may take over an expired one's). */
+static void conn_put(uint32_t pub, uint16_t pport, uint8_t proto, uint32_t remote, uint16_t rport, int vrf,
+		     uint32_t vm, uint16_t vport)
+{
+	struct gconn *c = conn_slot(pub, pport, proto, remote, rport, true);
+
+	if (c) {
+		c->vrf = vrf;
+		c->vm = vm;
+		c->vport = vport;
+	}
+}
+
+/* An address of a VM of tenant v: one its VRF routes to a vif or a tunnel. */
+static uint32_t pick_tenant_vm(int v)
+{
+	for (int tries = 0; tries < 24; tries++) {
+		const struct froute *r = &routes[rnd((uint32_t)nroutes)];
+
+		if (r->vrf == v && r->fam == 4 && r->plen >= 8 &&
+		    (r->nh.type == VR_NH_ENCAP || r->nh.type == VR_NH_TUNNEL || r->nh.type == VR_NH_COMPOSITE))
+			return get4(r->addr) | (r->plen < 32 ? (uint32_t)rnd64() & (~0u >> r->plen) : 0);
+	}
+	return IP4(10, 0, rnd(16), 1 + rnd(250));
+}
+
+static bool vrf_has_label(int v)
+{
+	for (int i = 0; i < nlabels; i++)
+		if (labels[i].vif < 0 && labels[i].vrf == v)
+			return true;
+	return false;
+}
+
+/* Add route r, or point the one with its prefix at r's nexthop (the model follows). */
+static int route_set(const struct froute *r)
+{
+	for (int i = 0; i < nroutes; i++)
+		if (routes[i].vrf == r->vrf && routes[i].fam == r->fam && routes[i].plen == r->plen &&
+		    !memcmp(routes[i].addr, r->addr, 16)) {
+			if (route_install(r, true))
+				return -1;
+			routes[i] = *r;
+			return 0;
+		}
+	return add_route(r);
+}
+
+/* The gateway: ext0 with random timeouts; tenants (VRFs 0 and 1 and some more) with a per-VRF label (the far
+ * ends send their VMs' outbound packets with it), a route to the outside (mostly 0.0.0.0/0), SNAT addresses
+ * (some shared between tenants) with small or large port ranges, a tenant without one now and then, floating
+ * IPs of VMs their VRFs route to. */
+static int setup_gateway(void)
+{
+	struct vr_gateway_spec gs = { .ext_ifname = "ext0" };
+	__u32 *t[4] = { &gs.timeout_tcp, &gs.timeout_tcp_transitory, &gs.timeout_udp, &gs.timeout_icmp };
+
+	for (int i = 0; i < 4; i++)
+		*t[i] = chance(40) ? 0 : chance(60) ? 1 + rnd(3) : 10 + rnd(50);
+	if (vr_gateway_set(&h, &gs) || vr_gateway_get(&h, &natcfg))
+		return setup_fail("vr_gateway_set ext0: %s", vr_strerror());
+	for (int v = 0; v < nvrfs; v++) {
+		struct gtenant *g = &gt[v];
+		struct froute r = { .vrf = v, .fam = 4, .nh = { .type = VR_NH_EXTERNAL } };
+
+		g->gw = v < 2 || chance(60);
+		if (!g->gw)
+			continue;
+		if (!vrf_has_label(v)) {
+			struct vr_label_req lr = { .label = rand_free_label(), .vrf_id = vrfs[v].id };
+
+			if (vr_label_add(&h, &lr))
+				return setup_fail("vr_label_add %u -> VRF %u: %s", lr.label, vrfs[v].id, vr_strerror());
+			add_label(lr.label, -1, v);
+		}
+		if (chance(85)) {
+			if (route_set(&r))
+				return -1;
+			if (chance(30)) {
+				struct froute r6 = r;
+
+				r6.fam = 6;
+				if (route_set(&r6))
+					return -1;
+			}
+		} else { /* only some of the outside */
+			r.plen = 24;
+			put4(r.addr, IP4(93, 184, 216, 0));
+			if (route_set(&r))
+				return -1;
+			r.plen = 8;
+			put4(r.addr, IP4(8, 0, 0, 0));
+			if (route_set(&r))
+				return -1;
+		}
+		if (v >= 2 && chance(15))
+			continue; /* no public address: its packets out are counted drops */
+		g->snat = v && chance(15) && gt[v - 1].snat ? gt[v - 1].snat : SNAT_BASE + 1 + (uint32_t)v;
+		if (chance(40)) { /* a handful of ports: the port search and its failure */
+			g->pmin = (uint16_t)(1024 + rnd(60000));
+			g->pmax = (uint16_t)(g->pmin + rnd(8));
+		} else if (chance(50)) {
+			g->pmin = g->pmax = 0; /* the default 1024..65535 */
+		} else {
+			g->pmin = (uint16_t)(1 + rnd(30000));
+			g->pmax = (uint16_t)(g->pmin + 1000 + rnd(34000));
+		}
+		if (vr_snat_set(&h, vrfs[v].id, htonl(g->snat), g->pmin, g->pmax))
+			return setup_fail("vr_snat_set VRF %u %s %u-%u: %s", vrfs[v].id, ip4s(g->snat), g->pmin, g->pmax,
+					  vr_strerror());
+		if (!g->pmin && !g->pmax) {
+			g->pmin = 1024;
+			g->pmax = 65535;
+		}
+	}
+	for (int k = 0; k < 8 && nfips < 1 + 2 * nvrfs && nfips < MAX_FIPS; k++) {
+		int v = (int)rnd((uint32_t)nvrfs);
+		struct gfip f = { .pub = FIP_BASE + 1 + (uint32_t)nfips, .vrf = v };
+
+		if (!gt[v].gw && chance(70))
+			f.vrf = v = 0;
+		f.priv = pick_tenant_vm(v);
+		if (fip_of(v, f.priv))
+			continue;
+		if (vr_fip_add(&h, htonl(f.pub), vrfs[v].id, htonl(f.priv)))
+			return setup_fail("vr_fip_add %s -> %s in VRF %u: %s", ip4s(f.pub), ip4s(f.priv), vrfs[v].id,
+					  vr_strerror());
+		fips[nfips++] = f;
+	}
+	conns = calloc(CONN_SLOTS, sizeof(*conns));
+	return conns ? 0 : setup_fail("out of memory");
+}
+
 static int setup_vrouter(void)
 {
 	struct vr_load_opts lo = { .fabric = "fab0", .host_ip = htonl(HOST_IP), .fabric_mode = VR_FABRIC_TC,
@@ -864,6 +1212,11 @@ static int setup_vrouter(void)
 	struct lcheck lc = { 0 };
 	char path[512];
 
+	/* The connection table's size is fixed when the maps are made: a small one now and then (each seed loads
+	 * afresh in its own bpffs), so that it fills up. */
+	if (gw_seed && chance(30))
+		lo.nat_entries = 2 + rnd(chance(50) ? 16 : 300);
+	nat_size = lo.nat_entries ? lo.nat_entries : VR_MAX_NAT;
 	if (vr_load(pin_dir, &lo))
 		return setup_fail("vr_load: %s", vr_strerror());
 	if (vr_open(pin_dir, &h))
@@ -875,7 +1228,7 @@ static int setup_vrouter(void)
 	if (bpf_map_update_elem(h.config_fd, &(__u32){ 0 }, &cfg, BPF_ANY))
 		return setup_fail("writing the configuration: %s", strerror(errno));
 	fabric_tc_mode = true;
-	if (build_tables())
+	if (build_tables() || (gw_seed && setup_gateway()))
 		return -1;
 	vr_label_foreach(&h, label_cb, &lc);
 	if (lc.bad || lc.seen != nlabels)
@@ -1420,6 +1773,288 @@ inner:
 		ip4_offs[n_ip4++] = ipo;
 }
 
+/* An address outside for a tenant's packet: behind ext0's routes mostly, else one without a way out there
+ * (no neighbour, the host's own, the fabric's, a blackhole, nowhere), a public address (tenant to tenant
+ * through the gateway), or one of the tables'. */
+static uint32_t pick_outside(void)
+{
+	switch (rnd(20)) {
+	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+		return IP4(93, 184, 216, rnd(256));
+	case 8: case 9: case 10:
+		return IP4(8, 8, rnd(256), rnd(256));
+	case 11:
+		return IP4(45, rnd(256), rnd(256), rnd(256));
+	case 12:
+		return IP4(151, 101, rnd(256), rnd(256));
+	case 13:
+		return IP4(100, 100, 0, 1 + rnd(4));
+	case 14: case 15: {
+		int v = (int)rnd((uint32_t)nvrfs);
+
+		return nfips && (chance(60) || !gt[v].snat) ? fips[rnd((uint32_t)nfips)].pub : gt[v].snat;
+	}
+	case 16:
+		return chance(50) ? IP4(203, 0, 113, rnd(256)) : IP4(192, 0, 2, rnd(256));
+	case 17:
+		return (uint32_t)rnd64();
+	default:
+		return pick_addr4(-1);
+	}
+}
+
+/* A source of tenant v: a VM with a floating IP, another one its VRF routes, or any address. */
+static uint32_t pick_tenant_src(int v)
+{
+	int f[MAX_FIPS], n = 0;
+
+	for (int i = 0; i < nfips; i++)
+		if (fips[i].vrf == v)
+			f[n++] = i;
+	if (n && chance(30))
+		return fips[f[rnd((uint32_t)n)]].priv;
+	return chance(80) ? pick_tenant_vm(v) : IP4(10, 0, rnd(16), rnd(256));
+}
+
+static bool icmp_is_error(uint8_t type)
+{
+	return type == ICMP_DEST_UNREACH_ || type == 11 || type == 12;
+}
+
+/* The L4 part of a gateway test packet after the IPv4 header at ipo: TCP, UDP or ICMP echo with these ports
+ * (ICMP: sport is the identifier, itype the type), an ICMP error quoting something made up, or bytes. */
+static void build_gw_l4(struct pkt *p, size_t ipo, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t itype,
+			bool frag_tail)
+{
+	static const uint8_t flags[] = { TCP_SYN, TCP_SYN, TCP_ACK, TCP_ACK | TCP_PSH, TCP_SYN | TCP_ACK, TCP_FIN | TCP_ACK,
+					 0x04, 0x14 };
+	size_t room = MAX_IN > p->len + 40 ? MAX_IN - p->len - 40 : 0, off;
+
+	if (frag_tail) {
+		pkt_payload(p, pick_paylen(room), (uint8_t)rnd64());
+		return;
+	}
+	switch (proto) {
+	case IPPROTO_UDP_:
+		off = pkt_udp(p, sport, dport);
+		pkt_payload(p, pick_paylen(room), (uint8_t)rnd64());
+		pkt_udp_end(p, ipo, off, chance(85));
+		break;
+	case IPPROTO_TCP_:
+		off = pkt_tcp(p, sport, dport, (uint32_t)rnd64(), (uint32_t)rnd64(), flags[rnd(sizeof(flags))]);
+		pkt_payload(p, pick_paylen(room), (uint8_t)rnd64());
+		pkt_tcp_end(p, ipo, off);
+		break;
+	case IPPROTO_ICMP_:
+		if (icmp_is_error(itype)) {
+			struct pkt q;
+			size_t qo;
+
+			pkt_init(&q);
+			qo = pkt_ipv4(&q, &(struct ipv4_spec){ .ttl = 64, .proto = IPPROTO_UDP_, .src = pick_outside(),
+							       .dst = pick_outside() });
+			pkt_udp(&q, (uint16_t)rnd64(), (uint16_t)rnd64());
+			pkt_ipv4_end(&q, qo);
+			off = pkt_icmp_error(p, itype, (uint8_t)rnd(16), 0, q.b, q.len);
+		} else {
+			off = pkt_icmp_echo(p, itype, sport, (uint16_t)rnd64());
+			pkt_payload(p, pick_paylen(room), (uint8_t)rnd64());
+		}
+		pkt_icmp_end(p, off);
+		break;
+	default:
+		pkt_payload(p, pick_paylen(room), (uint8_t)rnd64());
+		break;
+	}
+}
+
+/* An IPv4 packet for the gateway (options, DF, fragments and TTLs as build_ip4 has them). */
+static size_t build_gw_ip(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport,
+			  uint8_t itype)
+{
+	struct ipv4_spec s = { .ttl = chance(85) ? (uint8_t)(64 - rnd(8)) : pick_ttl(), .proto = proto, .src = src,
+			       .dst = dst, .id = (uint16_t)rnd64() };
+	bool tail = false;
+	size_t ipo;
+
+	if (chance(6))
+		s.ihl = (uint8_t)(6 + rnd(10));
+	if (chance(50))
+		s.frag = IP_DF_;
+	if (chance(6)) {
+		s.frag = (uint16_t)(chance(50) ? IP_MF_ : 0) | (uint16_t)(chance(60) ? 1 + rnd(200) : 0);
+		tail = (s.frag & 0x1fff) != 0;
+	}
+	ipo = pkt_ipv4(p, &s);
+	build_gw_l4(p, ipo, proto, sport, dport, itype, tail);
+	pkt_ipv4_end(p, ipo);
+	if (n_ip4 < 4)
+		ip4_offs[n_ip4++] = ipo;
+	return ipo;
+}
+
+static uint16_t pick_port(void)
+{
+	static const uint16_t well_known[] = { 80, 443, 53, 123, 22, 179, 0, 65535 };
+
+	return chance(40) ? well_known[rnd(sizeof(well_known) / sizeof(well_known[0]))] : (uint16_t)rnd64();
+}
+
+/* A VM's packet to the outside, tunnelled to the gateway with its tenant's per-VRF label: a flow seen before
+ * (the same connection again) or a new one; TCP, UDP, ICMP echo, ICMP errors, other protocols, fragments. */
+static void build_gw_fabric_frame(struct pkt *p)
+{
+	uint8_t nbr[6] = { 2, 0, 0, 0, 0, (uint8_t)(2 + rnd(3)) };
+	uint32_t lab[MAX_LABELS];
+	int v, nl = 0;
+	struct gflow f;
+	struct ipv4_spec o = { .ttl = 64, .dst = HOST_IP,
+			       .src = chance(80) ? configured_eps[rnd(2)] : remotes[rand_remote()].ip };
+	uint8_t itype = ICMP_ECHO_;
+	size_t ipo, l4o;
+
+	if (nflows && chance(45)) {
+		f = flows[rnd(nflows < NFLOWS ? nflows : NFLOWS)];
+		v = f.vrf;
+	} else {
+		uint32_t k = rnd(100);
+
+		do
+			v = (int)rnd((uint32_t)nvrfs);
+		while (!gt[v].gw && chance(90));
+		f = (struct gflow){ .vrf = v, .src = pick_tenant_src(v), .dst = pick_outside(),
+				    .sport = chance(90) ? (uint16_t)(1024 + rnd(64512)) : (uint16_t)rnd64(),
+				    .dport = pick_port() };
+		f.proto = k < 35 ? IPPROTO_UDP_ : k < 65 ? IPPROTO_TCP_ : k < 88 ? IPPROTO_ICMP_ :
+			  k < 94 ? IPPROTO_GRE_ : (uint8_t)rnd64();
+		if (f.proto == IPPROTO_UDP_ || f.proto == IPPROTO_TCP_ || f.proto == IPPROTO_ICMP_)
+			flows[nflows++ % NFLOWS] = f;
+	}
+	if (f.proto == IPPROTO_ICMP_ && chance(12))
+		itype = chance(70) ? (uint8_t)(chance(50) ? ICMP_DEST_UNREACH_ : 11) : (uint8_t)rnd(20);
+	for (int i = 0; i < nlabels; i++)
+		if (labels[i].vif < 0 && labels[i].vrf == v)
+			lab[nl++] = labels[i].label;
+	pkt_init(p);
+	n_ip4 = 0;
+	build_eth(p, fab_mac, nbr, ETHTYPE_IP);
+	o.proto = chance(70) ? IPPROTO_UDP_ : IPPROTO_GRE_;
+	ipo = pkt_ipv4(p, &o);
+	l4o = p->len;
+	if (o.proto == IPPROTO_UDP_)
+		pkt_udp(p, (uint16_t)(49152 + rnd(16384)), cfg.udp_port);
+	else
+		pkt_gre(p, 0, ETHTYPE_MPLS);
+	pkt_mpls(p, nl ? lab[rnd((uint32_t)nl)] : pick_in_label(), (uint8_t)rnd(8), true, 64);
+	build_gw_ip(p, f.src, f.dst, f.proto, f.sport, f.dport, itype);
+	if (o.proto == IPPROTO_UDP_)
+		pkt_udp_end(p, ipo, l4o, false);
+	else
+		pkt_gre_end(p, l4o);
+	pkt_ipv4_end(p, ipo);
+	if (n_ip4 < 4)
+		ip4_offs[n_ip4++] = ipo;
+}
+
+/* A frame on ext0: an answer to a connection the fuzzer saw leave, something to a floating IP, an ICMP error
+ * quoting a packet that left (as it left, or damaged), anything to a public address; and what is the host's:
+ * to its own address (its BGP session), ARP, IPv6, other addresses; garbage. */
+static void build_ext_frame(struct pkt *p)
+{
+	uint8_t border[6] = { 2, 0, 0, 0, 0xe0, (uint8_t)(2 + rnd(2)) };
+	uint32_t k = rnd(100);
+
+	pkt_init(p);
+	n_ip4 = 0;
+	if (k < 36 && nrecent) {
+		const struct gconn *c = &conns[recent[rnd(nrecent < NRECENT ? nrecent : NRECENT)]];
+
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		if (c->proto == IPPROTO_ICMP_)
+			build_gw_ip(p, c->remote, c->pub, IPPROTO_ICMP_, c->pport, 0, chance(90) ? ICMP_ECHO_REPLY_ : ICMP_ECHO_);
+		else
+			build_gw_ip(p, c->remote, c->pub, c->proto, chance(95) ? c->rport : (uint16_t)rnd64(),
+				    chance(95) ? c->pport : (uint16_t)(c->pport + 1), 0);
+	} else if (k < 46 && nfips) {
+		uint32_t q = rnd(10);
+		uint8_t proto = q < 4 ? IPPROTO_TCP_ : q < 7 ? IPPROTO_UDP_ : q < 9 ? IPPROTO_ICMP_ : (uint8_t)rnd64();
+
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		build_gw_ip(p, pick_outside(), fips[rnd((uint32_t)nfips)].pub, proto, (uint16_t)rnd64(), pick_port(),
+			    chance(60) ? ICMP_ECHO_ : chance(50) ? ICMP_ECHO_REPLY_ : (uint8_t)rnd(20));
+	} else if (k < 58 && nouts) {
+		const struct gout *g = &outs[rnd(nouts < NOUTS ? nouts : NOUTS)];
+		size_t hl = (size_t)(g->ip[0] & 0xf) * 4, qn, ipo, off;
+		uint8_t q[sizeof(g->ip)], type;
+		uint32_t dst = get4(g->ip + 12);
+
+		switch (rnd(10)) {
+		case 0: qn = hl + rnd(8); break;        /* too little of it */
+		case 1: case 2: qn = g->n; break;       /* all we kept */
+		default: qn = hl + 8; break;            /* RFC 792 */
+		}
+		if (qn > g->n)
+			qn = g->n;
+		memcpy(q, g->ip, qn);
+		if (chance(20)) { /* a damaged quote: a byte of its headers, its header checksum fixed or not */
+			q[rnd((uint32_t)(qn < 32 ? qn : 32))] ^= (uint8_t)(1u << rnd(8));
+			if (chance(50) && qn >= 20) {
+				uint16_t c;
+
+				q[10] = q[11] = 0;
+				c = csum_fold(csum_add(0, q, hl <= qn ? hl : qn));
+				q[10] = (uint8_t)(c >> 8);
+				q[11] = (uint8_t)c;
+			}
+		}
+		if (chance(10))
+			dst = pick_outside();
+		type = chance(60) ? ICMP_DEST_UNREACH_ : chance(60) ? 11 : 12;
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		ipo = pkt_ipv4(p, &(struct ipv4_spec){ .ttl = chance(95) ? 60 : pick_ttl(), .proto = IPPROTO_ICMP_,
+						       .src = chance(50) ? IP4(100, 100, 0, 2) : get4(g->ip + 16), .dst = dst,
+						       .id = (uint16_t)rnd64() });
+		off = pkt_icmp_error(p, type, type == ICMP_DEST_UNREACH_ ? (uint8_t)(chance(60) ? ICMP_FRAG_NEEDED_ : rnd(16)) : 0,
+				     type == ICMP_DEST_UNREACH_ ? 1280 : 0, q, qn);
+		pkt_icmp_end(p, off);
+		pkt_ipv4_end(p, ipo);
+		ip4_offs[n_ip4++] = ipo;
+	} else if (k < 68) {
+		uint32_t q = rnd(10), dst;
+		int v = (int)rnd((uint32_t)nvrfs);
+
+		dst = gt[v].snat && (chance(70) || !nfips) ? gt[v].snat : nfips ? fips[rnd((uint32_t)nfips)].pub : EXT_IP;
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		build_gw_ip(p, pick_outside(), dst, q < 4 ? IPPROTO_TCP_ : q < 7 ? IPPROTO_UDP_ : q < 9 ? IPPROTO_ICMP_ : (uint8_t)rnd64(),
+			    (uint16_t)rnd64(), (uint16_t)rnd64(), chance(50) ? ICMP_ECHO_ : (uint8_t)rnd(20));
+	} else if (k < 76) {
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		build_gw_ip(p, IP4(100, 100, 0, 2), EXT_IP, IPPROTO_TCP_, 179, (uint16_t)rnd64(), 0);
+	} else if (k < 81) {
+		pkt_eth(p, bcast, border, ETHTYPE_ARP);
+		pkt_arp(p, ARP_REQUEST, border, IP4(100, 100, 0, 2), (uint8_t[6]){ 0 }, chance(50) ? EXT_IP : pick_outside());
+	} else if (k < 86) {
+		pkt_eth(p, ext_mac, border, ETHTYPE_IP);
+		build_gw_ip(p, pick_outside(), pick_outside(), IPPROTO_UDP_, (uint16_t)rnd64(), (uint16_t)rnd64(), 0);
+	} else if (k < 90) {
+		uint8_t a[16], b[16];
+
+		pick_addr6(-1, a);
+		pick_addr6(-1, b);
+		pkt_eth(p, ext_mac, border, ETHTYPE_IPV6);
+		build_ip6(p, a, b);
+	} else {
+		size_t n = 14 + rnd(chance(80) ? 80 : 1600);
+
+		p->len = n;
+		rnd_bytes(p->b, n);
+		if (chance(70))
+			pkt_put16(p, 12, ETHTYPE_IP);
+		if (chance(60) && n >= 34)
+			pkt_put32(p, 30, chance(50) && nfips ? fips[rnd((uint32_t)nfips)].pub : gt[0].snat);
+	}
+}
+
 /* Damage the frame: bits, bytes, its end, its length fields; then fix the IPv4 checksums or not. */
 static void mutate(struct pkt *p)
 {
@@ -1766,20 +2401,18 @@ static void judge_forwarded(const uint8_t *ip, size_t len, const uint8_t *in, si
 		violation(C_FORM, "%s: TTL %d became %d", what, ti, to);
 }
 
-static void judge_tunnelled(int s, const struct pkt *in, const uint8_t *o, size_t olen)
+/* The outer headers of a tunnel packet this host sent (o, olen bytes): parsed into *t; false when it is none. */
+static bool tunnel_outer_check(const uint8_t *o, size_t olen, struct tun *tp)
 {
 	struct tun t = parse_tunnel(o, olen);
 	const struct remote *rm;
-	const struct froute *r;
 	const uint8_t *ip = o + 14;
-	uint8_t dst[16];
-	uint32_t label;
 
+	*tp = t;
 	if (!t.ok || t.outer_hlen != 20 || get2(ip + 2) + 14u != olen) {
 		violation(C_ISOL, "redirected, not delivered to a vif, and not a tunnel packet of the right length");
-		return;
+		return false;
 	}
-	label = t.shim >> 12;
 	if (!ipv4_csum_ok(ip, 20))
 		violation(C_FORM, "outer IPv4 header checksum wrong");
 	if (t.src != HOST_IP || ip[8] != VR_OUTER_TTL)
@@ -1800,6 +2433,19 @@ static void judge_tunnelled(int s, const struct pkt *in, const uint8_t *o, size_
 		violation(C_FORM, "MPLS bottom of stack not set");
 	if ((t.shim & 0xff) != ip[t.inner - 14 + ((ip[t.inner - 14] >> 4) == 4 ? 8 : 7)])
 		violation(C_FORM, "MPLS TTL %u is not the inner packet's", t.shim & 0xff);
+	return true;
+}
+
+static void judge_tunnelled(int s, const struct pkt *in, const uint8_t *o, size_t olen)
+{
+	const struct froute *r;
+	uint8_t dst[16];
+	uint32_t label;
+	struct tun t;
+
+	if (!tunnel_outer_check(o, olen, &t))
+		return;
+	label = t.shim >> 12;
 	/* The inner packet: the VM's, TTL one less. */
 	judge_forwarded(o + t.inner, olen - t.inner, in->b + 14, in->len - 14, true, "tunnelled inner packet");
 	/* Isolation: the ingress VRF's route for the destination names this remote host and label. */
@@ -1817,6 +2463,664 @@ static void judge_tunnelled(int s, const struct pkt *in, const uint8_t *o, size_
 			  "name", label, ip4s(t.dst), t.gre ? "GRE" : "UDP", vrfs[vifs[s].vrf].id);
 }
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* Judging the gateway: translated packets out of ext0, packets back in, tenant to tenant                */
+
+/* An IPv4 packet as the gateway sees it, parsed here independently of the datapath. */
+struct ip4i {
+	bool ok;           /* version 4, IHL >= 5, total length within the bytes there */
+	size_t hlen, tot;
+	uint8_t proto, ttl;
+	uint32_t src, dst;
+	bool frag;         /* MF or an offset */
+	bool l4;           /* the TCP (20 bytes), UDP or ICMP (8) header is there, in the first fragment */
+	uint16_t sport, dport; /* TCP/UDP; ICMP echo: the identifier in sport */
+	uint8_t itype;
+	bool hcsum;        /* header checksum valid */
+	int l4csum;        /* 1 valid, 0 wrong, 2 UDP without checksum, -1 not judged (fragment, other protocol) */
+};
+
+static struct ip4i ip4_parse(const uint8_t *ip, size_t avail)
+{
+	struct ip4i r = { .l4csum = -1 };
+	const uint8_t *l4;
+	size_t n;
+	uint32_t sum;
+
+	if (avail < 20 || (ip[0] >> 4) != 4 || (ip[0] & 0xf) < 5)
+		return r;
+	r.hlen = (size_t)(ip[0] & 0xf) * 4;
+	r.tot = get2(ip + 2);
+	if (r.hlen > avail || r.tot < r.hlen || r.tot > avail)
+		return r;
+	r.ok = true;
+	r.proto = ip[9];
+	r.ttl = ip[8];
+	r.src = get4(ip + 12);
+	r.dst = get4(ip + 16);
+	r.frag = (get2(ip + 6) & 0x3fff) != 0;
+	r.hcsum = csum_fold(csum_add(0, ip, r.hlen)) == 0;
+	l4 = ip + r.hlen;
+	n = r.tot - r.hlen;
+	if (r.frag)
+		return r;
+	switch (r.proto) {
+	case IPPROTO_TCP_:
+	case IPPROTO_UDP_:
+		if (n < (r.proto == IPPROTO_TCP_ ? 20u : 8u))
+			return r;
+		r.l4 = true;
+		r.sport = get2(l4);
+		r.dport = get2(l4 + 2);
+		if (r.proto == IPPROTO_UDP_ && !get2(l4 + 6)) {
+			r.l4csum = 2;
+			return r;
+		}
+		sum = csum_add(r.proto + (uint32_t)n, ip + 12, 8);
+		r.l4csum = csum_fold(csum_add(sum, l4, n)) == 0;
+		return r;
+	case IPPROTO_ICMP_:
+		if (n < 8)
+			return r;
+		r.l4 = true;
+		r.itype = l4[0];
+		r.sport = get2(l4 + 4);
+		r.l4csum = csum_fold(csum_add(0, l4, n)) == 0;
+		return r;
+	default:
+		return r;
+	}
+}
+
+/* The offset in the L4 header of the field that carries a packet's port (src: its source port; ICMP: the echo
+ * identifier either way) and of its checksum. */
+static size_t port_field(uint8_t proto, bool src)
+{
+	return proto == IPPROTO_ICMP_ ? 4 : src ? 0 : 2;
+}
+
+static size_t csum_field(uint8_t proto)
+{
+	return proto == IPPROTO_TCP_ ? 16 : proto == IPPROTO_UDP_ ? 6 : 2;
+}
+
+/* Are a and b (n bytes) equal but at the offsets of the skip ranges? */
+struct skips {
+	size_t off[12], len[12];
+	int n;
+};
+
+static void skip(struct skips *s, size_t off, size_t len)
+{
+	if (s->n < 12) {
+		s->off[s->n] = off;
+		s->len[s->n++] = len;
+	}
+}
+
+static bool same_but(const uint8_t *a, const uint8_t *b, size_t n, const struct skips *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool skipped = false;
+
+		if (a[i] == b[i])
+			continue;
+		for (int k = 0; k < s->n && !skipped; k++)
+			skipped = i >= s->off[k] && i < s->off[k] + s->len[k];
+		if (!skipped)
+			return false;
+	}
+	return true;
+}
+
+/* Checksums of a translated packet: valid wherever the input's were. */
+static void gw_csums(const struct ip4i *in, const struct ip4i *out, const char *what)
+{
+	if (in->hcsum && !out->hcsum)
+		violation(C_FORM, "%s: IPv4 header checksum wrong", what);
+	if (in->l4csum == 1 && out->l4csum != 1)
+		violation(C_FORM, "%s: %s checksum wrong (the input's was right)", what,
+			  in->proto == IPPROTO_TCP_ ? "TCP" : in->proto == IPPROTO_UDP_ ? "UDP" : "ICMP");
+	if (in->l4csum == 2 && out->l4csum != 2)
+		violation(C_FORM, "%s: a UDP datagram without checksum got one", what);
+}
+
+/* The source translation of tenant vrf's packet in (out: as it left): the VM's floating IP, ports untouched,
+ * or the tenant's own SNAT address with a port of its range; never another tenant's. Returns the floating IP
+ * used (NULL: SNAT). */
+static const struct gfip *gw_check_src(int vrf, const struct ip4i *in, const struct ip4i *out, bool ports,
+				       const char *what)
+{
+	const struct gfip *f = fip_of(vrf, in->src);
+	const struct gtenant *g = &gt[vrf];
+
+	if (f) {
+		if (out->src != f->pub)
+			violation(C_ISOL, "%s: %s of VRF %u left as %s, not as its floating IP %s", what, ip4s(in->src),
+				  vrfs[vrf].id, ip4s(out->src), ip4s(f->pub));
+		else if (ports && in->l4 && out->sport != in->sport)
+			violation(C_FORM, "%s: floating IP, yet the source port %u became %u", what, in->sport, out->sport);
+		return f;
+	}
+	if (!g->snat) {
+		violation(C_ISOL, "%s: translated to %s, but VRF %u has neither a SNAT address nor a floating IP for %s",
+			  what, ip4s(out->src), vrfs[vrf].id, ip4s(in->src));
+		return NULL;
+	}
+	if (out->src != g->snat) {
+		const struct gfip *of = fip_by_pub(out->src);
+		int other = -1;
+
+		for (int v = 0; v < nvrfs; v++)
+			if (gt[v].snat == out->src)
+				other = v;
+		violation(C_ISOL, "%s: VRF %u's packet from %s left as %s (%s), not as the tenant's SNAT address %s", what,
+			  vrfs[vrf].id, ip4s(in->src), ip4s(out->src),
+			  of ? "a floating IP" : other >= 0 ? "another tenant's SNAT address" : "no address of ours",
+			  ip4s(g->snat));
+	} else if (ports && (out->sport < g->pmin || out->sport > g->pmax)) {
+		violation(C_ISOL, "%s: public port %u outside VRF %u's range %u-%u", what, out->sport, vrfs[vrf].id,
+			  g->pmin, g->pmax);
+	}
+	return NULL;
+}
+
+/* Whom a packet to the public side (pub:pport, proto, from remote:rport) is for: the floating IP's VM (port
+ * -1: ports untouched), or the VM of the connection the model has for it. */
+struct gtarget {
+	int vrf;
+	uint32_t vm;
+	int port;
+	const char *how;
+};
+
+static bool gw_target(uint32_t pub, uint16_t pport, uint8_t proto, uint32_t remote, uint16_t rport, bool conn_ok,
+		      struct gtarget *t)
+{
+	const struct gfip *f = fip_by_pub(pub);
+	const struct gconn *c;
+
+	if (f) {
+		*t = (struct gtarget){ .vrf = f->vrf, .vm = f->priv, .port = -1, .how = "floating IP" };
+		return true;
+	}
+	if (!conn_ok || !(c = conn_slot(pub, pport, proto, remote, proto == IPPROTO_ICMP_ ? 0 : rport, false)))
+		return false;
+	*t = (struct gtarget){ .vrf = c->vrf, .vm = c->vm, .port = c->vport, .how = "connection" };
+	return true;
+}
+
+/* A packet for the VM of target tg: where it went (tunnelled, or vif d) must be where tg's VRF routes the VM.
+ * Returns the inner packet's offset in o (0: none). */
+static size_t gw_check_dest(const struct gtarget *tg, const uint8_t *o, size_t olen, int d, const char *what)
+{
+	const struct froute *r;
+	uint8_t a[4];
+	struct tun t;
+
+	put4(a, tg->vm);
+	r = model_lookup(tg->vrf, 4, a);
+	if (d >= 0) {
+		if (!route_to_vif(r, d))
+			violation(C_ISOL, "%s: delivered to %s (VRF %u), which VRF %u's route for %s (the %s's VM) does not "
+				  "name", what, vifs[d].name, vrfs[vifs[d].vrf].id, vrfs[tg->vrf].id, ip4s(tg->vm), tg->how);
+		if (memcmp(o, vifs[d].mac, 6) || memcmp(o + 6, cfg.vr_mac, 6) || get2(o + 12) != ETHTYPE_IP)
+			violation(C_FORM, "%s: Ethernet header for %s is not vRouter -> its VM, IPv4", what, vifs[d].name);
+		return 14;
+	}
+	if (!tunnel_outer_check(o, olen, &t))
+		return 0;
+	if (!route_to_tunnel(r, t.dst, t.shim >> 12, t.gre ? VR_ENCAP_GRE : VR_ENCAP_UDP))
+		violation(C_ISOL, "%s: tunnelled with label %u to %s, which VRF %u's route for %s (the %s's VM) does not "
+			  "name", what, t.shim >> 12, ip4s(t.dst), vrfs[tg->vrf].id, ip4s(tg->vm), tg->how);
+	return t.inner;
+}
+
+/* A packet to a public address went to a VM (tunnelled, or to vif d): in is it as it reached the gateway's
+ * inbound half (from outside, or a tenant's translated one: hairpin, vrf its source tenant, spent the TTL
+ * one more hop), o the output frame. */
+static void gw_judge_in(const uint8_t *inb, const struct ip4i *in, const uint8_t *o, size_t olen, int d, int hairpin_vrf)
+{
+	struct pstats *st = &ps[cur.prog];
+	const char *what = hairpin_vrf >= 0 ? "tenant to public address" : "from outside to a public address";
+	bool err = in->proto == IPPROTO_ICMP_ && in->l4 && icmp_is_error(in->itype);
+	struct ip4i pub = *in, out, q = { 0 };
+	const struct gfip *sf = NULL;
+	struct gtarget tg;
+	struct skips sk = { .n = 0 };
+	size_t io, qo = in->hlen + 8, qport = 0;
+	bool found;
+
+	if (!in->l4 && !err) {
+		violation(C_ISOL, "%s: forwarded a packet without ports to translate (fragment or short)", what);
+		return;
+	}
+	/* Tenant to tenant: the source as the outbound half made it (checked like a packet out of ext0). */
+	if (hairpin_vrf >= 0) {
+		size_t at = d >= 0 ? 14 : parse_tunnel(o, olen).inner;
+
+		if (!at || at >= olen)
+			return;
+		out = ip4_parse(o + at, olen - at);
+		if (!out.ok)
+			goto bad_len;
+		/* (An echo's identifier is also what the inbound half translates: not judged here.) */
+		sf = gw_check_src(hairpin_vrf, in, &out, in->proto != IPPROTO_ICMP_, what);
+		pub.src = out.src;
+		if (!sf && in->proto != IPPROTO_ICMP_)
+			pub.sport = out.sport;
+	}
+	if (err) {
+		/* The error is about the packet it quotes: that packet's connection or floating IP. */
+		if ((in->tot < qo + 20) || (inb[qo] >> 4) != 4 || (inb[qo] & 0xf) < 5) {
+			violation(C_ISOL, "%s: an ICMP error whose quote is no IPv4 header was forwarded", what);
+			return;
+		}
+		q.hlen = (size_t)(inb[qo] & 0xf) * 4;
+		q.proto = inb[qo + 9];
+		q.src = get4(inb + qo + 12);
+		q.dst = get4(inb + qo + 16);
+		q.hcsum = q.hlen <= in->tot - qo && csum_fold(csum_add(0, inb + qo, q.hlen)) == 0;
+		qport = qo + q.hlen + port_field(q.proto, true);
+		if (qport + 2 > in->tot && !fip_by_pub(q.src)) {
+			violation(C_ISOL, "%s: an ICMP error whose quote is cut before its ports was forwarded", what);
+			return;
+		}
+		found = gw_target(q.src, qport + 2 <= in->tot ? get2(inb + qport) : 0, q.proto, q.dst,
+				  q.proto == IPPROTO_ICMP_ || qo + q.hlen + 4 > in->tot ? 0 : get2(inb + qo + q.hlen + 2),
+				  q.proto == IPPROTO_TCP_ || q.proto == IPPROTO_UDP_ || q.proto == IPPROTO_ICMP_, &tg);
+	} else {
+		found = gw_target(pub.dst, pub.proto == IPPROTO_ICMP_ ? pub.sport : pub.dport, pub.proto, pub.src, pub.sport,
+				  pub.proto != IPPROTO_ICMP_ || pub.itype == ICMP_ECHO_REPLY_, &tg);
+	}
+	if (!found) {
+		if (!conns_full)
+			violation(C_ISOL, "%s: delivered, but neither a floating IP nor a connection the fuzzer saw leave "
+				  "names %s %s:%u -> %s:%u", what, err ? "the quoted" : "", ip4s(err ? q.dst : pub.src),
+				  err ? 0 : pub.sport, ip4s(err ? q.src : pub.dst), err ? 0 : pub.dport);
+		return;
+	}
+	io = gw_check_dest(&tg, o, olen, d, what);
+	if (!io || io >= olen)
+		return;
+	out = ip4_parse(o + io, olen - io);
+	if (!out.ok || out.tot != olen - io) {
+bad_len:
+		violation(C_FORM, "%s: the delivered packet's IPv4 header or length is wrong", what);
+		return;
+	}
+	if (hairpin_vrf >= 0)
+		st->gw_hairpin++;
+	else if (err)
+		st->gw_in_err++;
+	else if (tg.port < 0)
+		st->gw_in_fip++;
+	else
+		st->gw_in_conn++;
+	/* The packet itself: the destination the VM's, its port the VM's (a connection), one hop spent (two
+	 * tenant to tenant), nothing else changed but the checksums; an ICMP error's quote gets the VM's source
+	 * address and port back. */
+	if (out.dst != tg.vm || out.tot != in->tot || out.proto != in->proto ||
+	    out.ttl != in->ttl - (hairpin_vrf >= 0 ? 2 : 1) || (hairpin_vrf < 0 && out.src != in->src))
+		violation(C_ISOL, "%s: %s -> %s TTL %u came out as %s -> %s TTL %u; the %s names %s in VRF %u", what,
+			  ip4s(in->src), ip4s(in->dst), in->ttl, ip4s(out.src), ip4s(out.dst), out.ttl, tg.how, ip4s(tg.vm),
+			  vrfs[tg.vrf].id);
+	skip(&sk, 8, 1);
+	skip(&sk, 10, 2);
+	skip(&sk, 16, 4);
+	skip(&sk, in->hlen + csum_field(in->proto), 2);
+	if (hairpin_vrf >= 0) {
+		skip(&sk, 12, 4);
+		skip(&sk, in->hlen + port_field(in->proto, true), 2);
+	}
+	if (err) {
+		skip(&sk, qo + 10, 2);
+		skip(&sk, qo + 12, 4);
+		skip(&sk, qport, 2);
+		if (get4(o + io + qo + 12) != tg.vm)
+			violation(C_ISOL, "%s: the ICMP error's quote has source %s, not the VM's %s", what,
+				  ip4s(get4(o + io + qo + 12)), ip4s(tg.vm));
+		if (tg.port >= 0 && get2(o + io + qport) != tg.port)
+			violation(C_ISOL, "%s: the ICMP error's quote has port %u, not the VM's %u", what,
+				  get2(o + io + qport), tg.port);
+		if (q.hcsum && csum_fold(csum_add(0, o + io + qo, q.hlen)) != 0)
+			violation(C_FORM, "%s: the ICMP error's quoted IPv4 header checksum is wrong", what);
+	} else {
+		size_t pf = in->hlen + port_field(in->proto, false);
+
+		skip(&sk, pf, 2);
+		if (tg.port >= 0 && get2(o + io + pf) != tg.port)
+			violation(C_ISOL, "%s: port %u, not the VM's %u of its connection", what, get2(o + io + pf), tg.port);
+		if (tg.port < 0 && !(hairpin_vrf >= 0 && in->proto == IPPROTO_ICMP_) && get2(o + io + pf) != get2(inb + pf))
+			violation(C_FORM, "%s: floating IP, yet port %u became %u", what, get2(inb + pf), get2(o + io + pf));
+	}
+	if (!same_but(o + io, inb, in->tot, &sk))
+		violation(C_FORM, "%s: more changed than addresses, ports, TTL and checksums", what);
+	gw_csums(in, &out, what);
+}
+
+/* A tenant's packet (in, of tenant vrf) left by ext0: to a destination ext0's routes have a neighbour for,
+ * translated (gw_check_src), one hop spent, nothing else changed but checksums, and those right. */
+static void gw_judge_ext_out(const uint8_t *inb, const struct ip4i *in, const uint8_t *o, size_t olen, int vrf)
+{
+	const char *what = "out of the external NIC";
+	const struct ext_route *er = ext_route_of(in->dst);
+	struct ip4i out;
+	const struct gfip *f;
+	struct skips sk = { .n = 0 };
+	struct pstats *st = &ps[cur.prog];
+
+	if (olen < 34 || get2(o + 12) != ETHTYPE_IP) {
+		violation(C_FORM, "%s: no IPv4 frame", what);
+		return;
+	}
+	if (!er || !er->nbr)
+		violation(C_ISOL, "%s: to %s, which the host's routes through ext0 give no neighbour", what, ip4s(in->dst));
+	else if (o[5] != er->nbr || memcmp(o, ext_mac, 5))
+		violation(C_FORM, "%s: destination MAC is not the neighbour's towards %s", what, ip4s(in->dst));
+	out = ip4_parse(o + 14, olen - 14);
+	if (!out.ok || out.tot != olen - 14) {
+		violation(C_FORM, "%s: the IPv4 header or length is wrong", what);
+		return;
+	}
+	if (out.tot > (er && er->mtu ? er->mtu : 1500))
+		violation(C_FORM, "%s: %zu bytes, more than the route's MTU", what, out.tot);
+	if (!in->l4) {
+		violation(C_ISOL, "%s: a packet without ports to translate (fragment or short) left", what);
+		return;
+	}
+	f = gw_check_src(vrf, in, &out, true, what);
+	if (out.dst != in->dst || out.tot != in->tot || out.proto != in->proto || out.ttl != in->ttl - 1)
+		violation(C_FORM, "%s: %s TTL %u, %zu bytes came out as %s TTL %u, %zu bytes", what, ip4s(in->dst), in->ttl,
+			  in->tot, ip4s(out.dst), out.ttl, out.tot);
+	skip(&sk, 8, 1);
+	skip(&sk, 10, 2);
+	skip(&sk, 12, 4);
+	skip(&sk, in->hlen + port_field(in->proto, true), 2);
+	skip(&sk, in->hlen + csum_field(in->proto), 2);
+	if (!same_but(o + 14, inb, in->tot, &sk))
+		violation(C_FORM, "%s: more changed than the source, its port, TTL and checksums", what);
+	gw_csums(in, &out, what);
+	if (f) {
+		st->gw_fip++;
+	} else {
+		st->gw_snat++;
+		gw_out_port = out.sport;
+		conn_put(out.src, out.sport, in->proto, in->dst, in->proto == IPPROTO_ICMP_ ? 0 : in->dport, vrf, in->src,
+			 in->sport);
+	}
+	memcpy(outs[nouts % NOUTS].ip, o + 14, out.tot < sizeof(outs[0].ip) ? out.tot : sizeof(outs[0].ip));
+	outs[nouts % NOUTS].n = out.tot < sizeof(outs[0].ip) ? out.tot : sizeof(outs[0].ip);
+	nouts++;
+}
+
+/* A fabric frame the gateway's outbound half takes: a tunnel packet with a per-VRF label whose VRF routes the
+ * inner IPv4 destination EXTERNAL. */
+struct gwf {
+	int vrf;
+	size_t inner, avail;
+};
+
+static bool gw_frame_of(const struct pkt *in, struct gwf *g)
+{
+	struct tun t = parse_tunnel(in->b, in->len);
+	const struct flabel *l;
+	const struct froute *r;
+
+	if (!gw_seed || !t.ok || !(l = model_label(t.shim >> 12)) || l->vif >= 0 || t.inner + 20 > in->len ||
+	    (in->b[t.inner] >> 4) != 4)
+		return false;
+	r = model_lookup(l->vrf, 4, in->b + t.inner + 16);
+	if (!r || r->nh.type != VR_NH_EXTERNAL)
+		return false;
+	g->vrf = l->vrf;
+	g->inner = t.inner;
+	g->avail = t.inner_avail < in->len - t.inner ? t.inner_avail : in->len - t.inner;
+	return true;
+}
+
+static __u32 nat_full_checked;
+
+/* A run of vr_ext_xdp (g NULL), or of a fabric program on a frame for the gateway's outbound half. */
+static void judge_gw(int prog, const struct pkt *in, const struct outcome *oc, const struct gwf *g)
+{
+	struct pstats *st = &ps[prog];
+	__u32 v = oc->verdict, dropv = is_xdp(prog) ? XDP_DROP : TC_ACT_SHOT;
+	__u32 passv = is_xdp(prog) ? XDP_PASS : TC_ACT_OK, redirv = is_xdp(prog) ? XDP_REDIRECT : TC_ACT_REDIRECT;
+	bool idle = prog == P_FAB_TC && !fabric_tc_mode;
+	bool to_pub = !g && in->len >= 34 && get2(in->b + 12) == ETHTYPE_IP && is_public(get4(in->b + 30));
+	const uint8_t *ip = g ? in->b + g->inner : in->b + 14;
+	struct ip4i I = ip4_parse(ip, g ? g->avail : in->len - 14);
+
+	st->runs++;
+	if (v != dropv && v != passv && v != redirv) {
+		violation(C_VERDICT, "unexpected verdict %u", v);
+		return;
+	}
+	if ((oc->meta && (v != XDP_PASS || !is_xdp(prog) || oc->meta != sizeof(struct vr_xdp_meta))) ||
+	    (idle && (v != passv || oc->dsum || oc->ntx)))
+		violation(C_VERDICT, "verdict %u with %u bytes of metadata%s", v, oc->meta,
+			  idle ? ": this program must leave the frame to the other path" : "");
+	if (v == dropv) {
+		st->dropped++;
+		if (oc->nreasons == 1 && oc->dsum == 1 && oc->reason < VR_DROP_MAX)
+			st->reason[oc->reason]++;
+		else
+			violation(C_DROPS, "dropped, and %d drop reasons moved by %lld in all (must be one, by one)",
+				  oc->nreasons, (long long)oc->dsum);
+		if (oc->ntx)
+			violation(C_DROPS, "dropped, yet the tx counter of %d vif(s) moved", oc->ntx);
+		if (!g && !to_pub)
+			violation(C_VERDICT, "dropped a frame that is not to a public address (the host's)");
+		/* A full table refuses new connections, and only then: it holds (nearly: the inbound half is
+		 * taken back when the outbound one finds no room) as many entries as it can. */
+		if (oc->reason == VR_DROP_NAT_FULL && nat_full_checked++ < 20) {
+			__u32 used = 0, max = 0;
+
+			if (vr_nat_usage(&h, &used, &max) || used + 1 < max)
+				violation(C_DROPS, "refused as nat_table_full with %u of %u entries in the table", used, max);
+		}
+		return;
+	}
+	if (oc->dsum || oc->nreasons)
+		violation(C_DROPS, "not dropped, yet %d drop reason(s) moved by %lld (reason %s)", oc->nreasons,
+			  (long long)oc->dsum, vr_drop_name(oc->reason));
+	if (oc->ntx > 1 || oc->tx_pkts > 1) {
+		violation(C_DROPS, "the tx counters of %d vifs moved by %llu packets", oc->ntx, (unsigned long long)oc->tx_pkts);
+		return;
+	}
+	if (v == passv && !oc->meta) {
+		st->passed++;
+		if (oc->olen != in->len || memcmp(oc->out, in->b, oc->olen))
+			violation(C_FORM, "passed, but changed");
+		if (oc->ntx)
+			violation(C_DROPS, "passed, yet a vif's tx counter moved");
+		if (to_pub)
+			violation(C_VERDICT, "passed a frame to public address %s to the host", ip4s(get4(in->b + 30)));
+		return;
+	}
+	if (!g && !to_pub) {
+		violation(C_ISOL, "took a frame that is not to a public address (verdict %u)", v);
+		return;
+	}
+	if (prog == P_FAB_TC) {
+		violation(C_ISOL, "forwarded a packet whose VRF route is EXTERNAL (only XDP translates)");
+		return;
+	}
+	if (!I.ok) {
+		violation(C_FORM, "forwarded a packet whose IPv4 header is not valid");
+		return;
+	}
+	if (oc->ntx == 1) {
+		int d = oc->tx_vif;
+		bool handed = v == XDP_PASS && oc->meta == sizeof(struct vr_xdp_meta);
+		__u32 note[2] = { 0, 0 };
+
+		st->delivered++;
+		if (oc->tx_bytes != oc->olen)
+			violation(C_DROPS, "%s tx counted %llu bytes for a %zu-byte frame", vifs[d].name,
+				  (unsigned long long)oc->tx_bytes, oc->olen);
+		if (handed)
+			memcpy(note, oc->out - sizeof(note), sizeof(note));
+		/* The gateway redirects to a local vif of either mode: a hand-over would need a TC program on the
+		 * external NIC, and the packet is a single frame anyway. */
+		if (v != XDP_REDIRECT || handed)
+			violation(C_ISOL, "delivered to %s (mode %s) with verdict %u and hand-over note %#x -> ifindex %u "
+				  "(the gateway redirects to local vifs of both modes)", vifs[d].name,
+				  vifs[d].tc ? "tc" : "xdp", v, note[0], note[1]);
+		if (!g && handed && st->gw_lost++ < 3) {
+			printf("! seed %llu vr_ext_xdp packet #%llu: handed over (XDP_PASS + note) to TC on the external NIC "
+			       "for %s (mode tc), but no TC program runs on ext0: the packet is lost\n",
+			       (unsigned long long)seed, (unsigned long long)cur.index, vifs[d].name);
+			hexdump("in", in->b, in->len);
+			hexdump("out", oc->out, oc->olen);
+		}
+		if (oc->olen >= 34)
+			gw_judge_in(ip, &I, oc->out, oc->olen, d, g ? g->vrf : -1);
+		return;
+	}
+	if (v != redirv) {
+		violation(C_VERDICT, "verdict %u with a hand-over note, but no vif's tx counter moved", v);
+		return;
+	}
+	if (g && oc->olen >= 14 && !memcmp(oc->out + 6, ext_mac, 6)) {
+		gw_judge_ext_out(ip, &I, oc->out, oc->olen, g->vrf);
+		return;
+	}
+	st->tunnelled++;
+	gw_judge_in(ip, &I, oc->out, oc->olen, -1, g ? g->vrf : -1);
+}
+
+/* After vr_fabric_xdp ran a frame for the gateway: the connection its packet has now (made by this run, or
+ * before), from the datapath's table; a run that dropped after translating (no neighbour, no route, too big)
+ * made one too, and the answers to it will come. The port must be the one the output showed. */
+static void gw_learn(const struct pkt *in, const struct gwf *g)
+{
+	struct ip4i I = ip4_parse(in->b + g->inner, g->avail);
+	struct vr_nat_key k = { 0 };
+	struct vr_nat_entry e;
+
+	if (!I.ok || !I.l4 || fip_of(g->vrf, I.src) || (I.proto == IPPROTO_ICMP_ && I.itype != ICMP_ECHO_))
+		return;
+	k.src = htonl(I.src);
+	k.dst = htonl(I.dst);
+	k.sport = htons(I.sport);
+	k.dport = I.proto == IPPROTO_ICMP_ ? 0 : htons(I.dport);
+	k.proto = I.proto;
+	k.dir = VR_NAT_OUT;
+	k.vrf_id = vrfs[g->vrf].id;
+	if (bpf_map_lookup_elem(h.nat_fd, &k, &e)) {
+		if (gw_out_port >= 0)
+			violation(C_ISOL, "left with public port %d, but the connection table has no connection for it",
+				  gw_out_port);
+		return;
+	}
+	if (gw_out_port >= 0 && ntohs(e.port) != gw_out_port)
+		violation(C_ISOL, "left with public port %d, the connection table says %u", gw_out_port, ntohs(e.port));
+	conn_put(ntohl(e.addr), ntohs(e.port), I.proto, I.dst, I.proto == IPPROTO_ICMP_ ? 0 : I.dport, g->vrf, I.src,
+		 I.sport);
+}
+
+/* (d) The connection table, walked with vr_nat_foreach: every outbound entry has its inbound twin naming the same
+ * tenant, VM and port; its public address is its tenant's SNAT address and the port in its range; no two
+ * connections share a public (address, port, protocol, remote end); and a live connection is one the fuzzer
+ * saw made, for the same VM. */
+struct ntuple {
+	uint32_t pub, remote;
+	uint16_t pport, rport;
+	uint8_t proto;
+};
+static struct ntuple *ntuples;
+static size_t n_ntuples, cap_ntuples;
+static uint64_t nat_walks, nat_checked, nat_bad;
+
+static void nat_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void nat_violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nat_bad++ >= 3)
+		return;
+	printf("! seed %llu gateway connection table, walk %llu: ", (unsigned long long)seed,
+	       (unsigned long long)nat_walks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static int nat_cb(const struct vr_nat_conn *c, void *arg)
+{
+	int v = vrf_index(c->out_key.vrf_id);
+	uint32_t pub = ntohl(c->out.addr), vm = ntohl(c->out_key.src), remote = ntohl(c->out_key.dst);
+	uint16_t port = ntohs(c->out.port), vport = ntohs(c->out_key.sport), rport = ntohs(c->out_key.dport);
+	const struct gconn *m;
+
+	(void)arg;
+	nat_checked++;
+	if (v < 0 || !gt[v].snat) {
+		nat_violation("a connection of VRF %u, which has no SNAT address", c->out_key.vrf_id);
+		return 0;
+	}
+	if (pub != gt[v].snat || port < gt[v].pmin || port > gt[v].pmax)
+		nat_violation("VRF %u's connection %s:%u -> %s:%u has public side %s:%u (the tenant's: %s, ports %u-%u)",
+			      vrfs[v].id, ip4s(vm), vport, ip4s(remote), rport, ip4s(pub), port, ip4s(gt[v].snat),
+			      gt[v].pmin, gt[v].pmax);
+	if (c->in.addr != c->out_key.src || c->in.port != c->out_key.sport || c->in.vrf_id != c->out_key.vrf_id)
+		nat_violation("VRF %u's connection %s:%u -> %s:%u (proto %u, public port %u): its inbound twin names %s:%u "
+			      "of VRF %u", vrfs[v].id, ip4s(vm), vport, ip4s(remote), rport, c->out_key.proto, port,
+			      ip4s(ntohl(c->in.addr)), ntohs(c->in.port), c->in.vrf_id);
+	m = conn_slot(pub, port, c->out_key.proto, remote, rport, false);
+	if (!c->expired && !conns_full && (!m || m->vrf != v || m->vm != vm || m->vport != vport))
+		nat_violation("live connection %s:%u -> %s:%u (proto %u) of VRF %u as %s:%u: the fuzzer %s", ip4s(vm),
+			      vport, ip4s(remote), rport, c->out_key.proto, vrfs[v].id, ip4s(pub), port,
+			      m ? "saw that public side given to another VM" : "never saw it made");
+	if (n_ntuples == cap_ntuples) {
+		size_t cap = cap_ntuples ? cap_ntuples * 2 : 4096;
+		struct ntuple *p = realloc(ntuples, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		ntuples = p;
+		cap_ntuples = cap;
+	}
+	ntuples[n_ntuples++] = (struct ntuple){ .pub = pub, .remote = remote, .pport = port, .rport = rport,
+						.proto = c->out_key.proto };
+	return 0;
+}
+
+static int ntuple_cmp(const void *a, const void *b)
+{
+	const struct ntuple *x = a, *y = b;
+
+	if (x->pub != y->pub)
+		return x->pub < y->pub ? -1 : 1;
+	if (x->remote != y->remote)
+		return x->remote < y->remote ? -1 : 1;
+	if (x->pport != y->pport)
+		return x->pport < y->pport ? -1 : 1;
+	if (x->rport != y->rport)
+		return x->rport < y->rport ? -1 : 1;
+	return (int)x->proto - (int)y->proto;
+}
+
+static void nat_walk_check(void)
+{
+	int err;
+
+	n_ntuples = 0;
+	err = vr_nat_foreach(&h, nat_cb, NULL);
+	if (err)
+		nat_violation("vr_nat_foreach: %s", vr_strerror());
+	qsort(ntuples, n_ntuples, sizeof(*ntuples), ntuple_cmp);
+	for (size_t i = 1; i < n_ntuples; i++)
+		if (!ntuple_cmp(&ntuples[i - 1], &ntuples[i]))
+			nat_violation("two connections share the public side %s:%u (proto %u) towards %s:%u",
+				      ip4s(ntuples[i].pub), ntuples[i].pport, ntuples[i].proto, ip4s(ntuples[i].remote),
+				      ntuples[i].rport);
+	nat_walks++;
+}
+
 /* Judge a run of program prog on frame in, received on vif s (vif programs; -1: a device that is no vif). */
 static void judge(int prog, int s, const struct pkt *in, const struct outcome *oc)
 {
@@ -1828,7 +3132,16 @@ static void judge(int prog, int s, const struct pkt *in, const struct outcome *o
 	const uint8_t *o = oc->out;
 	size_t olen = oc->olen;
 	__u32 want_reason = 0;
+	struct gwf g;
 
+	if (prog == P_EXT_XDP) {
+		judge_gw(prog, in, oc, NULL);
+		return;
+	}
+	if ((prog == P_FAB_XDP || prog == P_FAB_TC) && gw_frame_of(in, &g)) {
+		judge_gw(prog, in, oc, &g);
+		return;
+	}
 	st->runs++;
 	if (v != dropv && v != passv && v != redirv) {
 		violation(C_VERDICT, "unexpected verdict %u", v);
@@ -2105,6 +3418,9 @@ static void batch_change(void)
 		int i = n_fixed_routes + (int)rnd((uint32_t)(nroutes - n_fixed_routes));
 		struct froute r = routes[i];
 
+		/* The tenants' ways out stay (other routes may turn EXTERNAL and back). */
+		if (gw_seed && r.plen == 0)
+			return;
 		rand_nh(r.vrf, &r);
 		if (route_install(&r, true)) {
 			if (!replace_failed++)
@@ -2138,8 +3454,10 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 	double t0, t1;
 	int nx = 0, nt = 0;
 	cpu_set_t cpus;
+	uint32_t kind;
 
 	rng = seed;
+	gw_seed = seed & 1; /* odd seeds make the vRouter a gateway too */
 	fabric_mtu = chance(75) ? 1500 : 9000;
 	plan_tables();
 	if (setup_isolation() || setup_devices() || setup_vrouter()) {
@@ -2174,6 +3492,21 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 		      "%d labels (read back as bound), fabric MTU %u, UDP port %u", (unsigned long long)seed, nvrfs, ids,
 		      nvifs, nx, nt, n4, n6, nlabels, fabric_mtu, cfg.udp_port);
 	}
+	if (gw_seed) {
+		char ten[512] = "";
+		size_t n = 0;
+
+		for (int v = 0; v < nvrfs && n < sizeof(ten); v++)
+			if (gt[v].gw)
+				n += (size_t)snprintf(ten + n, sizeof(ten) - n, "%sVRF %u %s", n ? ", " : "", vrfs[v].id,
+						      gt[v].snat ? ip4s(gt[v].snat) : "without SNAT");
+		for (int v = 0; v < nvrfs && n < sizeof(ten); v++)
+			if (gt[v].gw && gt[v].snat)
+				n += (size_t)snprintf(ten + n, sizeof(ten) - n, "%s%u-%u", n ? " " : "", gt[v].pmin, gt[v].pmax);
+		check(true, "seed %llu gateway setup: ext0, tenants out: %s; %d floating IPs, connection table of %u "
+		      "entries, timeouts tcp %u/%u udp %u icmp %u s", (unsigned long long)seed, ten, nfips, nat_size,
+		      natcfg.timeout_tcp, natcfg.timeout_tcp_transitory, natcfg.timeout_udp, natcfg.timeout_icmp);
+	}
 	/* Per-CPU counters are read whole, but one CPU keeps the runs' deltas apart from nothing else. */
 	CPU_ZERO(&cpus);
 	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
@@ -2183,10 +3516,32 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 	for (packets = 0; !max_packets || packets < max_packets; packets++) {
 		if (!(packets & 255) && now_s() - t0 > seconds)
 			break;
-		if (!(packets & 2047))
+		if (!(packets & 2047)) {
+			if (gw_seed && !(packets & 8191))
+				nat_walk_check();
 			batch_change();
+		}
 		cur.index = packets;
-		if (packets & 1) {
+		/* A gateway seed spends a third of its packets on the gateway: VMs' packets to the outside through
+		 * vr_fabric_xdp and vr_fabric_tc, frames on ext0 through vr_ext_xdp. */
+		kind = gw_seed ? rnd(100) : (packets & 1) ? 0 : 50;
+		if (kind >= 83) {
+			build_ext_frame(&in_pkt);
+			if (chance(20))
+				mutate(&in_pkt);
+			run_and_judge(P_EXT_XDP, -1, ext_ifindex, "ext0", &in_pkt, 0);
+		} else if (kind >= 66) {
+			struct gwf g;
+
+			build_gw_fabric_frame(&in_pkt);
+			if (chance(20))
+				mutate(&in_pkt);
+			gw_out_port = -1;
+			run_and_judge(P_FAB_XDP, -1, fab_ifindex, "fab0", &in_pkt, 0);
+			if (gw_frame_of(&in_pkt, &g))
+				gw_learn(&in_pkt, &g);
+			run_and_judge(P_FAB_TC, -1, fab_ifindex, "fab0", &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
+		} else if (kind < 33) {
 			int s = chance(3) ? -1 : (int)rnd((uint32_t)nvifs);
 			const char *dev = s >= 0 ? vifs[s].name : other_dev[rnd(3)];
 			int ifx = s >= 0 ? vifs[s].ifindex : (int)if_nametoindex(dev);
@@ -2197,10 +3552,15 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 			run_and_judge(P_VIF_XDP, s, ifx, dev, &in_pkt, 0);
 			run_and_judge(P_VIF_TC, s, ifx, dev, &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
 		} else {
+			struct gwf g;
+
 			build_fabric_frame(&in_pkt);
 			if (chance(25))
 				mutate(&in_pkt);
+			gw_out_port = -1;
 			run_and_judge(P_FAB_XDP, -1, fab_ifindex, "fab0", &in_pkt, 0);
+			if (gw_frame_of(&in_pkt, &g))
+				gw_learn(&in_pkt, &g);
 			run_and_judge(P_FAB_TC, -1, fab_ifindex, "fab0", &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
 		}
 		if (counters_broken)
@@ -2210,6 +3570,8 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 	runs = 0;
 	for (int p = 0; p < NPROG; p++)
 		runs += ps[p].runs;
+	if (gw_seed)
+		nat_walk_check();
 	if (counters_broken)
 		check(false, "seed %llu: reading the counters failed after packet #%llu: %s", (unsigned long long)seed,
 		      (unsigned long long)packets, strerror(errno));
@@ -2219,6 +3581,8 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 		size_t n = 0;
 		int distinct = 0;
 
+		if (p == P_EXT_XDP && !gw_seed)
+			continue; /* no gateway, no external NIC */
 		for (int r = 1; r < VR_DROP_MAX; r++)
 			if (s->reason[r]) {
 				distinct++;
@@ -2233,6 +3597,12 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 		       (unsigned long long)s->answer[1], (unsigned long long)s->answer[2], (unsigned long long)s->answer[3],
 		       (unsigned long long)s->passed, (unsigned long long)s->dropped, distinct, reasons,
 		       (unsigned long long)s->refused);
+		if (gw_seed && (p == P_FAB_XDP || p == P_EXT_XDP))
+			printf("# seed %llu %s gateway: %llu out of ext0 with a SNAT address, %llu with a floating IP; back in "
+			       "by connection %llu, by floating IP %llu, ICMP errors %llu; tenant to tenant %llu\n",
+			       (unsigned long long)seed, prog_name[p], (unsigned long long)s->gw_snat,
+			       (unsigned long long)s->gw_fip, (unsigned long long)s->gw_in_conn, (unsigned long long)s->gw_in_fip,
+			       (unsigned long long)s->gw_in_err, (unsigned long long)s->gw_hairpin);
 		if (s->bad_csum_forwarded)
 			printf("# seed %llu %s: %llu packets with a wrong IPv4 header checksum were forwarded (not verified)\n",
 			       (unsigned long long)seed, prog_name[p], (unsigned long long)s->bad_csum_forwarded);
@@ -2249,6 +3619,19 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 	      "frames", (unsigned long long)seed);
 	check(ps[P_FAB_TC].delivered && ps[P_FAB_TC].passed, "seed %llu vr_fabric_tc coverage: delivered and passed "
 	      "frames", (unsigned long long)seed);
+	if (gw_seed) {
+		check(!nat_bad && nat_walks > 1, "seed %llu gateway connection table (d): %llu walks, %llu connections "
+		      "checked (%d seen made), %llu violations%s", (unsigned long long)seed, (unsigned long long)nat_walks,
+		      (unsigned long long)nat_checked, nconns, (unsigned long long)nat_bad,
+		      conns_full ? " (the fuzzer's model filled up: later connections not named)" : "");
+		check(!ps[P_EXT_XDP].gw_lost, "seed %llu vr_ext_xdp deliveries to local vifs in mode tc: %llu handed over "
+		      "to TC on ext0, which has no TC program to take them", (unsigned long long)seed,
+		      (unsigned long long)ps[P_EXT_XDP].gw_lost);
+		check(ps[P_FAB_XDP].gw_snat && ps[P_FAB_XDP].gw_fip && ps[P_EXT_XDP].gw_in_conn && ps[P_EXT_XDP].gw_in_fip &&
+		      ps[P_EXT_XDP].gw_in_err && ps[P_EXT_XDP].passed && ps[P_EXT_XDP].reason[VR_DROP_NAT_NO_CONN],
+		      "seed %llu gateway coverage: out by SNAT and floating IP, back in by connection, floating IP and as "
+		      "ICMP errors, host's frames passed, unknown ones dropped", (unsigned long long)seed);
+	}
 	check(!replace_failed, "seed %llu: %d route replacements and fabric mode flips between batches%s%s",
 	      (unsigned long long)seed, replaced, replace_failed ? ": " : "", replace_failed ? replace_err : "");
 	printf("# seed %llu: %llu packets, %llu program runs in %.1f s (%.0f packets/s, %.0f runs/s)\n",

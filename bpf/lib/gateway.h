@@ -77,6 +77,17 @@ static __always_inline int vr_xdp_gw_in(struct xdp_md *ctx, const struct vr_conf
 		return vr_xdp_encap(ctx, nh, NULL, cfg, hlen, bpf_ntohs(iph->tot_len), hash, false);
 	case VR_NH_ENCAP:
 		vr_ipv4_ttl_dec(iph);
+		/* A vif in mode tc takes its frames from TC after a hand-over; the external NIC has no TC program to
+		 * take one, so this single frame goes straight to the vif's device. */
+		if (nh->flags & VR_NH_F_SKB) {
+			struct ethhdr *eth = data;
+
+			if ((void *)(eth + 1) > end)
+				return vr_drop(0, VR_DROP_MALFORMED);
+			vr_eth_to_vm(eth, nh, cfg, bpf_htons(ETH_P_IP));
+			vr_count_tx(nh->vif_id, end - data);
+			return bpf_redirect(nh->ifindex, 0);
+		}
 		return vr_xdp_deliver(ctx, nh, cfg, 0, bpf_htons(ETH_P_IP));
 	default:
 		return vr_drop(0, VR_DROP_NH_INVALID);

@@ -171,7 +171,9 @@ static __always_inline __u32 vr_nat_new(const struct vr_nat_config *nc, const st
 	struct vr_nat_entry oe = { .addr = sn->addr, .state = VR_NAT_S_NEW, .last_seen = now, .packets = 1,
 				   .bytes = bytes };
 	struct vr_nat_key ik = { .src = k->dst, .dst = sn->addr, .proto = k->proto, .dir = VR_NAT_IN };
-	long rc;
+	/* 32 bits: kernels before 6.4 call the map's update through an int-returning function directly, and the
+	 * upper half of the helper's 64-bit result is then undefined (-EEXIST arrives as 0x00000000ffffffef). */
+	int rc;
 
 	if (!range || range > 65536)
 		return VR_DROP_NAT_NO_PORT;
@@ -186,7 +188,7 @@ static __always_inline __u32 vr_nat_new(const struct vr_nat_config *nc, const st
 			ik.sport = k->dport;
 			ik.dport = port;
 		}
-		rc = bpf_map_update_elem(&vr_nat, &ik, &ie, BPF_NOEXIST);
+		rc = (int)bpf_map_update_elem(&vr_nat, &ik, &ie, BPF_NOEXIST);
 		if (rc == -17 /* EEXIST */) {
 			/* Taken: by a connection that is over? Then it is ours. */
 			struct vr_nat_entry *old = bpf_map_lookup_elem(&vr_nat, &ik), *oo;
@@ -200,7 +202,7 @@ static __always_inline __u32 vr_nat_new(const struct vr_nat_config *nc, const st
 				continue;
 			if (oo)
 				bpf_map_delete_elem(&vr_nat, &ok);
-			rc = bpf_map_update_elem(&vr_nat, &ik, &ie, BPF_ANY);
+			rc = (int)bpf_map_update_elem(&vr_nat, &ik, &ie, BPF_ANY);
 		}
 		if (rc)
 			return VR_DROP_NAT_FULL;
@@ -332,6 +334,9 @@ static __always_inline __u32 vr_nat_in_icmp_error(struct iphdr *iph, __u32 hlen,
 
 	if ((void *)(q + 1) > end || q->version != 4 || q->ihl < 5)
 		return VR_DROP_MALFORMED;
+	/* An error about a packet we sent comes back to the address that sent it. */
+	if (q->saddr != iph->daddr)
+		return VR_DROP_NAT_NO_CONN;
 	qhlen = q->ihl * 4;
 	qport = (void *)q + qhlen;
 	if ((void *)(qport + 2) > end)
