@@ -179,7 +179,8 @@ check: deps
 	$(Q)bash selftests/run.sh
 
 # Benchmarks (root): packet rate (64-byte frames, one core) and TCP VM -> VM through bpf-vrouter beside a bare
-# XDP redirect, kernel VXLAN and plain routing, and the control plane; results in $(BUILD)/bench/.
+# XDP redirect, kernel VXLAN and plain routing, the gateway (decap + NAT) beside the kernel's MASQUERADE, and the
+# control plane; results in $(BUILD)/bench/.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)VR_BUILD=$(abspath $(BUILD)) bash selftests/bench.sh

@@ -4,7 +4,8 @@
  *
  *   bench_gen    the traffic generator, run with BPF_PROG_TEST_RUN in live-frames mode: writes the whole frame
  *                template over every frame (live-frames pages are reused as the last program left them), varies
- *                the UDP source port at flow_off over n_flows flows and redirects into gen_ifindex
+ *                the UDP source port at flow_off over n_flows flows (and the destination port after it, for
+ *                more flows than 1 << sport_bits) and redirects into gen_ifindex
  *   bench_count  the receiver: counts frames and bytes in a per-CPU array and drops them
  *   bench_fwd    the bare-redirect baseline: redirects every frame to fwd_ifindex, no lookup, no rewrite
  *
@@ -20,6 +21,11 @@ const volatile __u32 tmpl_len = 0;          /* bytes of it that are the frame (8
 const volatile __u32 flow_off = 0;          /* offset of the 16-bit port to vary; 0: none */
 const volatile __u16 flow_base = 0;         /* first port, host order */
 const volatile __u32 n_flows = 1;           /* power of two */
+/* Flows beyond one port range (the gateway benchmark's 100k flows, which a NAT cannot fit into the ports
+ * towards one destination): the flow number's low sport_bits bits pick the source port, the rest the
+ * destination port (dport_base upwards, the port after the source port at flow_off). */
+const volatile __u32 sport_bits = 16;
+const volatile __u16 dport_base = 0;
 const volatile __u32 gen_ifindex = 0;
 const volatile __u32 fwd_ifindex = 0;
 
@@ -60,10 +66,12 @@ int bench_gen(struct xdp_md *ctx)
 		*(__u64 *)(data + len - 8) = *(const volatile __u64 *)((const volatile __u8 *)tmpl + len - 8);
 	if (flow_off) {
 		__u16 *p = data + flow_off;
+		__u32 i = seq & (n_flows - 1);
 
-		if ((void *)(p + 1) > end)
+		if ((void *)(p + 2) > end)
 			return XDP_ABORTED;
-		*p = __builtin_bswap16((__u16)(flow_base + (seq & (n_flows - 1))));
+		*p = __builtin_bswap16((__u16)(flow_base + (i & ((1U << sport_bits) - 1))));
+		p[1] = __builtin_bswap16((__u16)(dport_base + (i >> sport_bits)));
 	}
 	seq++;
 	return bpf_redirect(gen_ifindex, 0);

@@ -5,7 +5,7 @@
  * runs the generator with BPF_PROG_TEST_RUN in live-frames mode in the namespace it was started in:
  *
  *   bench_pps run --tx-dev DEV --frame SPEC --rx-dev DEV [--rx-netns PATH] [--fwd DEV:TODEV [--fwd-netns PATH]]
- *                 [--seconds S] [--runs N] [--warmup S] [--flows N] [-v]
+ *                 [--seconds S] [--runs N] [--warmup S] [--flows N [--flow-sports M]] [-v]
  *   bench_pps frame SPEC           print the frame SPEC describes, in hex, and the offset of its flow port
  *
  * run prints one JSON object per run on stdout: frames sent and counted (and their mean length at the receiver,
@@ -21,7 +21,9 @@
  *              Ethernet/IPv4/UDP/MPLS (RFC 7510) around an ilen-byte IPv4/UDP packet src -> dst
  *   kind=vxlan dmac smac osrc odst vni idmac ismac src dst [osport 49153] [oport 4789] [ilen 46]
  *              Ethernet/IPv4/UDP/VXLAN/Ethernet around an ilen-byte IPv4/UDP packet
- * The UDP source port of the innermost packet varies over --flows flows (sport, default 10000, upwards).
+ * The UDP source port of the innermost packet varies over --flows flows (sport, default 10000, upwards);
+ * with --flow-sports M (fewer than the flows, both powers of two) over M source ports, and the destination
+ * port over flows / M ports (dport upwards): more flows than one destination's ports (a NAT's limit).
  * len is the frame without FCS: the default 60 is a 64-byte frame on a wire. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -87,6 +89,7 @@ struct frame {
 	unsigned int len;
 	unsigned int flow_off; /* offset of the innermost UDP source port */
 	uint16_t flow_base;
+	uint16_t dport_base; /* the innermost UDP destination port (varied with --flow-sports) */
 };
 
 struct spec {
@@ -271,6 +274,7 @@ static void build_frame(const char *text, struct frame *f)
 	parse_spec(text, &sp);
 	memset(f, 0, sizeof(*f));
 	f->flow_base = sp.sport;
+	f->dport_base = sp.dport;
 	if (!strcmp(sp.kind, "udp")) {
 		need(&sp, K_DMAC | K_SMAC | K_SRC | K_DST, "dmac smac src dst");
 		if (sp.len < 14 + 28 || sp.len > FRAME_MAX)
@@ -534,7 +538,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: bench_pps run --tx-dev DEV --frame SPEC --rx-dev DEV [--rx-netns PATH]\n"
 		"                     [--fwd DEV:TODEV [--fwd-netns PATH]] [--seconds S] [--runs N] [--warmup S]\n"
-		"                     [--flows N] [-v]\n"
+		"                     [--flows N [--flow-sports M]] [-v]\n"
 		"       bench_pps frame SPEC\n"
 		"SPEC: kind=udp|mpls|vxlan,key=value,... (see the head of selftests/bench_pps.c)\n");
 }
@@ -554,12 +558,13 @@ static int cmd_run(int argc, char **argv)
 		{ "fwd", required_argument, NULL, 'w' },    { "fwd-netns", required_argument, NULL, 'W' },
 		{ "seconds", required_argument, NULL, 's' }, { "runs", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'u' }, { "flows", required_argument, NULL, 'F' },
+		{ "flow-sports", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *tx_dev = NULL, *rx_dev = NULL, *rx_ns = NULL, *fwd = NULL, *fwd_ns = NULL, *frame_spec = NULL;
 	double seconds = 2, warmup = 0.5;
-	unsigned int runs = 3, flows = 256;
+	unsigned int runs = 3, flows = 256, sports = 0, sport_bits = 0;
 	int self_ns, rx_ns_fd, fwd_ns_fd, tx_ifindex, rx_ifindex, fwd_from = 0, fwd_to = 0, opt, err, run, gen_fd;
 	struct bpf_link *count_link, *fwd_link = NULL;
 	struct bench_pps *skel;
@@ -580,7 +585,12 @@ static int cmd_run(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'n': runs = parse_uint(optarg, 100, "--runs"); break;
 		case 'u': warmup = atof(optarg); break;
-		case 'F': flows = parse_uint(optarg, 65536, "--flows"); break;
+		case 'F': flows = parse_uint(optarg, 1U << 24, "--flows"); break;
+		case 'P':
+			sports = parse_uint(optarg, 65536, "--flow-sports");
+			if (!sports)
+				die("--flow-sports must be a power of two up to --flows");
+			break;
 		case 'v': verbose++; break;
 		default: usage(stderr); return 2;
 		}
@@ -594,8 +604,16 @@ static int cmd_run(int argc, char **argv)
 	if (!flows || (flows & (flows - 1)))
 		die("--flows must be a power of two");
 	build_frame(frame_spec, &f);
-	if (f.flow_base + flows - 1 > 65535)
-		die("sport + flows exceeds 65535");
+	if (!sports)
+		sports = flows;
+	if (!sports || (sports & (sports - 1)) || sports > flows)
+		die("--flow-sports must be a power of two up to --flows");
+	while ((1U << sport_bits) < sports)
+		sport_bits++;
+	if (f.flow_base + sports - 1 > 65535)
+		die("sport + flows exceeds 65535 (spread them over destination ports with --flow-sports)");
+	if (f.dport_base + (flows >> sport_bits) - 1 > 65535)
+		die("dport + flows / --flow-sports exceeds 65535");
 
 	/* Device names are resolved in their own namespaces; the generator runs in ours. */
 	self_ns = open_netns(NULL);
@@ -626,6 +644,8 @@ static int cmd_run(int argc, char **argv)
 	skel->rodata->flow_off = f.flow_off;
 	skel->rodata->flow_base = f.flow_base;
 	skel->rodata->n_flows = flows;
+	skel->rodata->sport_bits = sport_bits;
+	skel->rodata->dport_base = f.dport_base;
 	skel->rodata->gen_ifindex = tx_ifindex;
 	skel->rodata->fwd_ifindex = fwd_to;
 	if (!fwd)

@@ -5,8 +5,8 @@
 # its baselines, per-packet cost against the route table's size, and TCP throughput per underlay.
 #
 # Parts (each optional: a part that did not run is reported as missing):
-#   pps.json (bench_pps.sh), cost.json (test_datapath --cost), fabric-xdp/tcp.json and fabric-tc/tcp.json
-#   (bench_tcp.sh), control.json (bench_control.sh), scale.json (bench_scale).
+#   pps.json (bench_pps.sh), gw.json (bench_gw.sh), cost.json (test_datapath --cost), fabric-xdp/tcp.json and
+#   fabric-tc/tcp.json (bench_tcp.sh), control.json (bench_control.sh), scale.json (bench_scale).
 # Run after the parts: bash selftests/bench_report.sh (make bench does). Needs jq and gnuplot.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,6 +20,7 @@ part() { if [ -s "$dir/$1" ] && jq -e . "$dir/$1" >/dev/null 2>&1; then cat "$di
 
 jq -n \
 	--argjson pps "$(part pps.json)" \
+	--argjson gw "$(part gw.json)" \
 	--argjson cost "$(part cost.json)" \
 	--argjson tcp_xdp "$(part fabric-xdp/tcp.json)" \
 	--argjson tcp_tc "$(part fabric-tc/tcp.json)" \
@@ -35,6 +36,8 @@ def tcp($t; $mode; $variant): ($t.results // [] | map(select(.mode == $mode and 
   summary: {
     pps_mpps: (if $pps then ($pps.results | map({key: .cell, value: .mpps}) | from_entries) else null end),
     pps_ratios: ($pps.ratios // null),
+    gateway_mpps: (if $gw then ($gw.results | map({key: .cell, value: .mpps}) | from_entries) else null end),
+    gateway_ratios: ($gw.ratios // null),
     cost_ns: (if $cost then {paths: ($cost.rows | map({key: .path, value: .ns}) | from_entries), tables: $cost.tables} else null end),
     tcp_gbps: {
       fabric_xdp: {defaults: {ours: tcp($tcp_xdp; "defaults"; "vrouter"), vxlan: tcp($tcp_xdp; "defaults"; "vxlan"), plain: tcp($tcp_xdp; "defaults"; "plain")},
@@ -45,15 +48,17 @@ def tcp($t; $mode; $variant): ($t.results // [] | map(select(.mode == $mode and 
     control: $control,
     scale: $scale
   },
-  parts: {pps: $pps, cost: $cost, tcp_fabric_xdp: $tcp_xdp, tcp_fabric_tc: $tcp_tc, control: $control, scale: $scale}
+  parts: {pps: $pps, gateway: $gw, cost: $cost, tcp_fabric_xdp: $tcp_xdp, tcp_fabric_tc: $tcp_tc, control: $control, scale: $scale}
 }' >"$out" || { echo "bench_report: could not write $out"; exit 1; }
 
 echo "=== summary ($out)"
-for p in pps.json cost.json fabric-xdp/tcp.json fabric-tc/tcp.json control.json scale.json; do
+for p in pps.json gw.json cost.json fabric-xdp/tcp.json fabric-tc/tcp.json control.json scale.json; do
 	[ -s "$dir/$p" ] || echo "  missing part: $p (that part did not run or failed)"
 done
 jq -r '.summary.pps_ratios // {} | to_entries[] | select((.value.ratio_per_cpu // .value.ratio) != null) |
 	"  pps \(.key): \(.value.ratio_per_cpu // .value.ratio)x per core (target \(if .value.target then ">= \(.value.target)" else "-" end))"' "$out"
+jq -r '.summary.gateway_ratios // {} | to_entries | sort_by(.key)[] | select(.value.ratio != null) |
+	"  gateway \(.key | sub("/"; " flows / ")): \(.value.ratio)x (\(.value.ratio_per_cpu)x per core)"' "$out"
 jq -r '.summary.cost_ns // empty | .tables[] |
 	"  lookup+encap, \(.table) routes: \(.cached_ns) ns cached, \(.front_ns) ns hash, \(.trie_ns) ns trie only"' "$out"
 jq -r '.summary.tcp_gbps | to_entries[] | .key as $f | .value | to_entries[] |
