@@ -2,6 +2,34 @@
  * packet walks as vr_vif_xdp, on skbs that may be GSO super-packets with checksum offload pending); on vifs
  * in mode xdp it finishes what XDP handed over and routes what XDP passed up. */
 
+/* A VM's routed skb (at ip: IPv4 with hlen bytes of header, or IPv6 (v6); len bytes; inner-flow hash hash) at
+ * its nexthop. */
+static __always_inline int vr_vif_tc_forward(struct __sk_buff *skb, const struct vr_nexthop *nh, const struct vr_vif *vif,
+					     const struct vr_config *cfg, void *ip, __u32 hlen, __u32 len, __u32 hash,
+					     bool v6)
+{
+	switch (nh->type) {
+	case VR_NH_ENCAP:
+		if (v6)
+			((struct ipv6hdr *)ip)->hop_limit--;
+		else
+			vr_ipv4_ttl_dec(ip);
+		if (skb->len > sizeof(struct ethhdr) + len && bpf_skb_change_tail(skb, sizeof(struct ethhdr) + len, 0))
+			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_tc_deliver(skb, nh, cfg, vif->vif_id, v6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP));
+	case VR_NH_TUNNEL:
+		if (!cfg->host_ip || !cfg->fabric_ifindex)
+			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+		return vr_tc_encap(skb, nh, vif, cfg, hlen, len, hash, v6);
+	case VR_NH_RECEIVE:
+		return TC_ACT_OK;
+	case VR_NH_DISCARD:
+		return vr_tc_drop(vif->vif_id, VR_DROP_DISCARD);
+	default:
+		return vr_tc_drop(vif->vif_id, VR_DROP_NH_INVALID);
+	}
+}
+
 static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr_vif *vif, const struct vr_config *cfg)
 {
 	void *data = (void *)(long)skb->data;
@@ -14,25 +42,7 @@ static __always_inline int vr_vif_tc_ipv4(struct __sk_buff *skb, const struct vr
 	reason = vr_vif_ipv4_route(iph, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &hlen, &hash);
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
-
-	switch (nh->type) {
-	case VR_NH_ENCAP:
-		vr_ipv4_ttl_dec(iph);
-		if (skb->len > sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len) &&
-		    bpf_skb_change_tail(skb, sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len), 0))
-			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_tc_deliver(skb, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IP));
-	case VR_NH_TUNNEL:
-		if (!cfg->host_ip || !cfg->fabric_ifindex)
-			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_tc_encap(skb, nh, vif, cfg, hlen, bpf_ntohs(iph->tot_len), hash, false);
-	case VR_NH_RECEIVE:
-		return TC_ACT_OK;
-	case VR_NH_DISCARD:
-		return vr_tc_drop(vif->vif_id, VR_DROP_DISCARD);
-	default:
-		return vr_tc_drop(vif->vif_id, VR_DROP_NH_INVALID);
-	}
+	return vr_vif_tc_forward(skb, nh, vif, cfg, iph, hlen, bpf_ntohs(iph->tot_len), hash, false);
 }
 
 /* A VM's IPv6 skb: NDP is answered here; anything else is routed in the vif's VRF like IPv4. */
@@ -52,24 +62,7 @@ static __always_inline int vr_vif_tc_ipv6(struct __sk_buff *skb, const struct vr
 	reason = vr_vif_ipv6_route(ip6, end, skb->len - sizeof(struct ethhdr), vif, cfg, &nh, &len, &hash);
 	if (reason)
 		return vr_tc_drop(vif->vif_id, reason);
-
-	switch (nh->type) {
-	case VR_NH_ENCAP:
-		ip6->hop_limit--;
-		if (skb->len > sizeof(struct ethhdr) + len && bpf_skb_change_tail(skb, sizeof(struct ethhdr) + len, 0))
-			return vr_tc_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_tc_deliver(skb, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IPV6));
-	case VR_NH_TUNNEL:
-		if (!cfg->host_ip || !cfg->fabric_ifindex)
-			return vr_tc_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_tc_encap(skb, nh, vif, cfg, sizeof(*ip6), len, hash, true);
-	case VR_NH_RECEIVE:
-		return TC_ACT_OK;
-	case VR_NH_DISCARD:
-		return vr_tc_drop(vif->vif_id, VR_DROP_DISCARD);
-	default:
-		return vr_tc_drop(vif->vif_id, VR_DROP_NH_INVALID);
-	}
+	return vr_vif_tc_forward(skb, nh, vif, cfg, ip6, sizeof(*ip6), len, hash, true);
 }
 
 SEC("tc")

@@ -1,6 +1,34 @@
 /* vr_vif_xdp: XDP on a VM-facing device. Packet walks 1 (VM -> VM here), 2 (VM -> other host) and 4 (ARP, NDP),
  * for IPv4 and IPv6 alike. */
 
+/* A VM's routed packet (at ip: IPv4 with hlen bytes of header, or IPv6 (v6); len bytes; inner-flow hash hash)
+ * at its nexthop. */
+static __always_inline int vr_vif_xdp_forward(struct xdp_md *ctx, const struct vr_nexthop *nh, const struct vr_vif *vif,
+					      const struct vr_config *cfg, void *ip, __u32 hlen, __u32 len, __u32 hash,
+					      bool v6)
+{
+	switch (nh->type) {
+	case VR_NH_ENCAP:
+		if (v6)
+			((struct ipv6hdr *)ip)->hop_limit--;
+		else
+			vr_ipv4_ttl_dec(ip);
+		if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + len))
+			return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
+		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id, v6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP));
+	case VR_NH_TUNNEL:
+		if (!cfg->host_ip || !cfg->fabric_ifindex)
+			return vr_drop(vif->vif_id, VR_DROP_NO_CONFIG);
+		return vr_xdp_encap(ctx, nh, vif, cfg, hlen, len, hash, v6);
+	case VR_NH_RECEIVE:
+		return XDP_PASS;
+	case VR_NH_DISCARD:
+		return vr_drop(vif->vif_id, VR_DROP_DISCARD);
+	default:
+		return vr_drop(vif->vif_id, VR_DROP_NH_INVALID);
+	}
+}
+
 /* A VM's IPv4 packet: route lookup in the vif's VRF, then the nexthop decides. */
 static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg)
 {
@@ -14,24 +42,7 @@ static __always_inline int vr_vif_xdp_ipv4(struct xdp_md *ctx, const struct vr_v
 	reason = vr_vif_ipv4_route(iph, end, end - (void *)iph, vif, cfg, &nh, &hlen, &hash);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
-
-	switch (nh->type) {
-	case VR_NH_ENCAP:
-		vr_ipv4_ttl_dec(iph);
-		if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + bpf_ntohs(iph->tot_len)))
-			return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IP));
-	case VR_NH_TUNNEL:
-		if (!cfg->host_ip || !cfg->fabric_ifindex)
-			return vr_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_xdp_encap(ctx, nh, vif, cfg, hlen, bpf_ntohs(iph->tot_len), hash, false);
-	case VR_NH_RECEIVE:
-		return XDP_PASS;
-	case VR_NH_DISCARD:
-		return vr_drop(vif->vif_id, VR_DROP_DISCARD);
-	default:
-		return vr_drop(vif->vif_id, VR_DROP_NH_INVALID);
-	}
+	return vr_vif_xdp_forward(ctx, nh, vif, cfg, iph, hlen, bpf_ntohs(iph->tot_len), hash, false);
 }
 
 /* A VM's IPv6 packet: NDP is answered here; anything else is routed in the vif's VRF like IPv4. */
@@ -51,24 +62,7 @@ static __always_inline int vr_vif_xdp_ipv6(struct xdp_md *ctx, const struct vr_v
 	reason = vr_vif_ipv6_route(ip6, end, end - (void *)ip6, vif, cfg, &nh, &len, &hash);
 	if (reason)
 		return vr_drop(vif->vif_id, reason);
-
-	switch (nh->type) {
-	case VR_NH_ENCAP:
-		ip6->hop_limit--;
-		if (vr_xdp_trim_to(ctx, sizeof(struct ethhdr) + len))
-			return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-		return vr_xdp_deliver(ctx, nh, cfg, vif->vif_id, bpf_htons(ETH_P_IPV6));
-	case VR_NH_TUNNEL:
-		if (!cfg->host_ip || !cfg->fabric_ifindex)
-			return vr_drop(vif->vif_id, VR_DROP_NO_CONFIG);
-		return vr_xdp_encap(ctx, nh, vif, cfg, sizeof(*ip6), len, hash, true);
-	case VR_NH_RECEIVE:
-		return XDP_PASS;
-	case VR_NH_DISCARD:
-		return vr_drop(vif->vif_id, VR_DROP_DISCARD);
-	default:
-		return vr_drop(vif->vif_id, VR_DROP_NH_INVALID);
-	}
+	return vr_vif_xdp_forward(ctx, nh, vif, cfg, ip6, sizeof(*ip6), len, hash, true);
 }
 
 SEC("xdp")
