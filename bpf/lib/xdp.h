@@ -54,40 +54,23 @@ static __always_inline int vr_xdp_deliver(struct xdp_md *ctx, const struct vr_ne
 	return bpf_redirect_map(&vr_tx, nh->vif_id, 0);
 }
 
-/* The VM's packet (IPv4 header of hlen bytes after Ethernet) is too big for the tunnel and has DF: turn the
- * frame into an ICMP fragmentation-needed reply quoting it, and send that back to the VM. */
-static __always_inline int vr_xdp_frag_needed(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
-					      __u32 hlen, __u16 mtu)
+/* The VM's packet (hlen bytes of IP header after Ethernet) is too big for the tunnel: turn the frame into the
+ * ICMP error quoting it, and send that back to the VM: fragmentation needed for IPv4 with DF, Packet Too Big for
+ * IPv6 (v6; the packet is longer than the quote: it did not fit an MTU of at least 1280 - overhead). */
+static __always_inline int vr_xdp_too_big(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
+					  __u32 hlen, __u16 mtu, bool v6)
 {
 	__u32 keep = sizeof(struct ethhdr) + hlen + VR_ICMP_QUOTE;
+	int room = v6 ? VR_ICMP6_ROOM : VR_ICMP_ROOM;
 	void *data, *end;
 
-	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -(int)VR_ICMP_ROOM))
+	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -room))
 		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
+	if (v6 ? vr_icmp6_too_big_fill(data, end, vif, cfg, mtu) : vr_icmp_frag_needed_fill(data, end, vif, cfg, mtu))
 		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
-	vr_count_drop(vif->vif_id, VR_DROP_FRAG_NEEDED);
-	vr_count_tx(vif->vif_id, end - data);
-	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
-}
-
-/* The VM's IPv6 packet is too big for the tunnel: turn the frame into an ICMPv6 Packet Too Big quoting it (the
- * packet is longer than the quote: it did not fit an MTU of at least 1280 - overhead), back to the VM. */
-static __always_inline int vr_xdp_pkt_too_big(struct xdp_md *ctx, const struct vr_vif *vif, const struct vr_config *cfg,
-					      __u16 mtu)
-{
-	__u32 keep = sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + VR_ICMP_QUOTE;
-	void *data, *end;
-
-	if (vr_xdp_trim_to(ctx, keep) || bpf_xdp_adjust_head(ctx, -(int)VR_ICMP6_ROOM))
-		return vr_drop(vif->vif_id, VR_DROP_ADJUST_FAIL);
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	if (vr_icmp6_too_big_fill(data, end, vif, cfg, mtu))
-		return vr_drop(vif->vif_id, VR_DROP_MALFORMED);
-	vr_count_drop(vif->vif_id, VR_DROP_PKT_TOO_BIG);
+	vr_count_drop(vif->vif_id, v6 ? VR_DROP_PKT_TOO_BIG : VR_DROP_FRAG_NEEDED);
 	vr_count_tx(vif->vif_id, end - data);
 	return bpf_redirect_map(&vr_tx, vif->vif_id, 0);
 }
@@ -139,7 +122,7 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 		if ((void *)(ip6 + 1) > end)
 			return vr_drop(vif_id, VR_DROP_MALFORMED);
 		if (inner_len + overhead > u->mtu)
-			return vif ? vr_xdp_pkt_too_big(ctx, vif, cfg, u->mtu - overhead) : vr_drop(0, VR_DROP_TOO_BIG);
+			return vif ? vr_xdp_too_big(ctx, vif, cfg, hlen, u->mtu - overhead, true) : vr_drop(0, VR_DROP_TOO_BIG);
 		ip6->hop_limit--;
 		tos = vr_ipv6_tclass(ip6);
 		ttl = ip6->hop_limit;
@@ -150,7 +133,7 @@ static __always_inline int vr_xdp_encap(struct xdp_md *ctx, const struct vr_next
 			return vr_drop(vif_id, VR_DROP_MALFORMED);
 		if (inner_len + overhead > u->mtu) {
 			if (vif && (inner->frag_off & bpf_htons(VR_IP_DF)))
-				return vr_xdp_frag_needed(ctx, vif, cfg, hlen, u->mtu - overhead);
+				return vr_xdp_too_big(ctx, vif, cfg, hlen, u->mtu - overhead, false);
 			return vr_drop(vif_id, VR_DROP_TOO_BIG);
 		}
 		vr_ipv4_ttl_dec(inner);
