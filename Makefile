@@ -82,7 +82,7 @@ $(BUILD)/churn: selftests/churn.c $(BUILD)/libvrouter.a
 # --long (FUZZ_PKT_SECONDS, 300).
 all: $(BUILD)/fuzz_pkt
 
-$(BUILD)/fuzz_pkt: selftests/fuzz_pkt.c selftests/pkt.h $(BUILD)/libvrouter.a
+$(BUILD)/fuzz_pkt: selftests/fuzz_pkt.c selftests/pkt.h selftests/setup.h $(BUILD)/libvrouter.a
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests $< $(BUILD)/libvrouter.a $(LDLIBS) -o $@
 

@@ -11,40 +11,28 @@
 #include "vr_hash.h"
 
 
+/* vr_host_walk's callback and family, carried through vr_map_walk. */
+struct vr_host_walk_ctx {
+	int family;
+	vr_host_cb cb;
+	void *arg;
+};
+
+static int vr_host_walk_cb(const void *key, const void *val, void *arg)
+{
+	const struct vr_host_walk_ctx *c = arg;
+	__u32 nh_id;
+
+	memcpy(&nh_id, val, sizeof(nh_id));
+	return c->cb(c->family, key, nh_id, c->arg);
+}
+
 int vr_host_walk(struct vr_handle *h, int family, vr_host_cb cb, void *arg)
 {
-	enum { CHUNK = 1024 };
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t ksz = vr_af_key_size(family);
-	__u8 *keys = malloc(CHUNK * ksz);
-	__u32 *vals = malloc(CHUNK * sizeof(*vals));
-	__u32 token = 0, count;
-	void *in = NULL;
-	int err = 0;
+	struct vr_host_walk_ctx c = { .family = family, .cb = cb, .arg = arg };
 
-	if (!keys || !vals) {
-		err = vr_err(-ENOMEM, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		int rc;
-
-		count = CHUNK;
-		rc = bpf_map_lookup_batch(vr_host_map_fd(h, family), in, &token, keys, vals, &count, &opts);
-		if (rc && errno != ENOENT) {
-			err = vr_err(-errno, "reading the host routes failed: %s", strerror(errno));
-			break;
-		}
-		for (__u32 i = 0; i < count && !err; i++)
-			err = cb(family, keys + i * ksz, vals[i], arg);
-		if (rc || err)
-			break;
-		in = &token;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	return vr_map_walk(vr_host_map_fd(h, family), vr_af_key_size(family), sizeof(__u32), "host routes",
+			   vr_host_walk_cb, &c);
 }
 
 /* The host routes of one VRF in one family's table, collected (the table must not change during a walk). */

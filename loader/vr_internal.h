@@ -151,6 +151,12 @@ int vr_nh_spec_resolve(struct vr_handle *h, __u32 vrf_id, const struct vr_nh_spe
 /* Routes (vr_route.c): the error of a refused route add, recorded. */
 int vr_route_add_err(int err, __u32 vrf_id);
 
+/* Read a whole hash map in batches of lookups (vr_map.c): cb sees each key and value (key_size and val_size
+ * bytes), returns non-zero to stop the walk (that value is returned) and must not change the map. A failed read
+ * is reported as "reading the <what> failed". */
+typedef int (*vr_map_walk_cb)(const void *key, const void *val, void *arg);
+int vr_map_walk(int fd, size_t key_size, size_t val_size, const char *what, vr_map_walk_cb cb, void *arg);
+
 /* The host-route tables (vr_host.c): /32 routes in host4, /128 routes in host6. Walks go in batches of lookups
  * (a million entries take a thousand system calls, not a million); cb gets a key of the family's layout
  * (struct vr_host4_key or vr_host6_key), returns non-zero to stop and must not change the table. */

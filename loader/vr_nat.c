@@ -536,39 +536,25 @@ static bool vr_nat_expired(const struct vr_nat_clock *c, const struct vr_nat_key
 /* Walk the table in batches of lookups; cb sees each entry and may not change the table. */
 typedef int (*vr_nat_walk_cb)(const struct vr_nat_key *k, const struct vr_nat_entry *e, void *arg);
 
+/* vr_nat_walk's typed callback, carried through vr_map_walk. */
+struct vr_nat_walk_ctx {
+	vr_nat_walk_cb cb;
+	void *arg;
+};
+
+static int vr_nat_walk_entry(const void *key, const void *val, void *arg)
+{
+	const struct vr_nat_walk_ctx *c = arg;
+
+	return c->cb(key, val, c->arg);
+}
+
 static int vr_nat_walk(struct vr_handle *h, vr_nat_walk_cb cb, void *arg)
 {
-	enum { CHUNK = 1024 };
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct vr_nat_key *keys = malloc(CHUNK * sizeof(*keys));
-	struct vr_nat_entry *vals = malloc(CHUNK * sizeof(*vals));
-	__u32 token = 0, count;
-	void *in = NULL;
-	int err = 0;
+	struct vr_nat_walk_ctx c = { .cb = cb, .arg = arg };
 
-	if (!keys || !vals) {
-		err = vr_err(-ENOMEM, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		int rc;
-
-		count = CHUNK;
-		rc = bpf_map_lookup_batch(h->nat_fd, in, &token, keys, vals, &count, &opts);
-		if (rc && errno != ENOENT) {
-			err = vr_err(-errno, "reading the NAT connection table failed: %s", strerror(errno));
-			break;
-		}
-		for (__u32 i = 0; i < count && !err; i++)
-			err = cb(&keys[i], &vals[i], arg);
-		if (rc || err)
-			break;
-		in = &token;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	return vr_map_walk(h->nat_fd, sizeof(struct vr_nat_key), sizeof(struct vr_nat_entry),
+			   "NAT connection table", vr_nat_walk_entry, &c);
 }
 
 static int vr_nat_count_cb(const struct vr_nat_key *k, const struct vr_nat_entry *e, void *arg)

@@ -32,22 +32,30 @@ int vr_parse_ipv4(const char *s, __be32 *out)
 	return 0;
 }
 
-int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen)
+/* The core of both families' prefix parsers: "ADDR[/LEN]" split into the address text (copied into buf, which
+ * also bounds the whole string's length) and *plen, max_plen where no length is given. */
+static int vr_parse_prefix_split(const char *s, char *buf, size_t size, __u32 max_plen, __u32 *plen)
 {
-	char buf[INET_ADDRSTRLEN + 4];
 	char *slash;
 
-	if (!s || strlen(s) >= sizeof(buf))
+	if (!s || strlen(s) >= size)
 		return -EINVAL;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (!slash) {
-		*plen = 32;
-	} else {
-		*slash = '\0';
-		if (vr_parse_u32(slash + 1, 32, plen))
-			return -EINVAL;
+		*plen = max_plen;
+		return 0;
 	}
+	*slash = '\0';
+	return vr_parse_u32(slash + 1, max_plen, plen) ? -EINVAL : 0;
+}
+
+int vr_parse_prefix4(const char *s, __be32 *addr, __u32 *plen)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+
+	if (vr_parse_prefix_split(s, buf, sizeof(buf), 32, plen))
+		return -EINVAL;
 	return vr_parse_ipv4(buf, addr);
 }
 
@@ -66,20 +74,8 @@ int vr_parse_prefix6(const char *s, struct in6_addr *addr, __u32 *plen)
 {
 	char buf[INET6_ADDRSTRLEN + 5];
 	struct in6_addr a;
-	char *slash;
 
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash) {
-		*plen = 128;
-	} else {
-		*slash = '\0';
-		if (vr_parse_u32(slash + 1, 128, plen))
-			return -EINVAL;
-	}
-	if (vr_parse_ipv6(buf, &a))
+	if (vr_parse_prefix_split(s, buf, sizeof(buf), 128, plen) || vr_parse_ipv6(buf, &a))
 		return -EINVAL;
 	/* No bits beyond the length: a prefix, not an address with a length. */
 	for (__u32 i = *plen; i < 128; i++)

@@ -36,6 +36,7 @@
 # bash selftests/bench_gw.sh (make bench runs it).
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 BENCH_TIME=${VR_BENCH_TIME:-1.5}   # 1.5 s (bench_pps.sh: 2) keeps the part near 60 s with its 7 cells
 BENCH_RUNS=${VR_BENCH_RUNS:-3}
@@ -65,10 +66,7 @@ vr_require_root
 vr_require_cmds ip nsenter ethtool jq taskset awk iptables
 vr_require_build "$VRCTL" "$BENCH_PPS"
 vr_require_bpffs
-if ! [[ "$BENCH_CPU" =~ ^[0-9]+$ ]] || [ "$BENCH_CPU" -ge "$(nproc)" ]; then
-	echo "VR_BENCH_CPU: no CPU '$BENCH_CPU'" >&2
-	exit 2
-fi
+bench_check_cpu
 for f in $FLOW_COUNTS; do
 	if ! [[ "$f" =~ ^[0-9]+$ ]] || [ "$f" -lt 1 ] || [ "$f" -gt 1048576 ] || [ $((f & (f - 1))) -ne 0 ]; then
 		echo "VR_GW_FLOWS: '$f' is not a power of two from 1 to 1048576" >&2
@@ -84,8 +82,6 @@ FAB="vr${VR_ID}f"
 EXT="vr${VR_ID}e"
 BDDEV="vr${VR_ID}b"
 VXDEV="vr${VR_ID}x"
-mac_of() { ip -n "$(pns "$1" "$2")" -j link show "$3" | jq -r '.[0].address'; }
-fmt() { LC_ALL=C printf "%.${2:-2}f" "$1"; }
 gwin() { local v=$1; shift; ip netns exec "$(pns "$v" gw)" "$@"; }
 
 # ------------------------------------------------------------------ topology (one per variant)
@@ -179,7 +175,7 @@ gen() {
 
 # measure CELL LABEL VARIANT FRAME FLOWS [FWD]: the creation pass, then VR_BENCH_RUNS measured runs.
 measure() {
-	local cell=$1 label=$2 v=$3 frame=$4 flows=$5 fwd=${6:-} out c0 c1 d0 n
+	local cell=$1 label=$2 v=$3 frame=$4 flows=$5 fwd=${6:-} out c0 c1 d0
 	out=$VR_TMP/cell-$cell.jsonl
 	CELLS+=("$cell")
 	CELL_NAME[$cell]=$label CELL_FLOWS[$cell]=$flows CELL_VAR[$cell]=$v
@@ -195,40 +191,19 @@ measure() {
 	fi
 	[ "$v" = vr ] && d0=$(drops_json)
 	gen "$v" "$out" "$frame" "$flows" "$BENCH_TIME" "$BENCH_RUNS" 0.5 "$fwd"
-	n=$(grep -c '^{' "$out")
-	if [ "$n" -eq 0 ] || [ "$(jq -s 'map(.received) | add' "$out")" = 0 ]; then
-		vr_failed "$cell ($label): nothing measured"
-		_vr_show_output "$out.err"
-		[ "$v" = vr ] && echo "#   drop counters now: $(drops_json)"
-		return
-	fi
+	bench_runs "$cell" "$label" "$v" "$out" || return
 	if [ "$v" != xd ]; then
 		c1=$(conns "$v")
 		CONNS[$cell]=$c1
 		if [ "$c1" != "$c0" ]; then
 			vr_failed "$cell ($label): connections moved from $c0 to $c1 while measuring (not the steady state)"
 		else
-			vr_pass "$cell: $n runs over $c1 established connections" >/dev/null
+			vr_pass "$cell: $BENCH_NRUNS runs over $c1 established connections" >/dev/null
 		fi
 	else
-		vr_pass "$cell: $n runs" >/dev/null
+		vr_pass "$cell: $BENCH_NRUNS runs" >/dev/null
 	fi
-	# shellcheck disable=SC2046 # one number per line
-	MED[$cell]=$(vr_median $(jq -r .mpps "$out"))
-	# shellcheck disable=SC2046
-	MEDC[$cell]=$(vr_median $(jq -r .mpps_per_cpu "$out"))
-	WARN[$cell]=$(jq -rs 'map(.sent) as $s | map(.received) as $r | (($s | add) - ($r | add)) / ($s | add) * 100
-		| if . > 1 then "lost \(. * 10 | round / 10)% of the frames between generator and counter" else "" end' "$out")
-	if [ "$v" = vr ]; then
-		DROPS[$cell]=$(jq -cn --argjson a "$d0" --argjson b "$(drops_json)" \
-			'$b | with_entries(.value -= ($a[.key] // 0)) | with_entries(select(.value != 0))')
-		if [ "$(jq -rs --argjson d "${DROPS[$cell]}" '([$d[]] | add // 0) > 0.001 * (map(.sent) | add)' "$out")" = true ]; then
-			WARN[$cell]+="${WARN[$cell]:+; }bpf-vrouter dropped: ${DROPS[$cell]}"
-		fi
-	fi
-	[ -n "${WARN[$cell]}" ] && echo "# WARNING $cell ($label): ${WARN[$cell]}"
-	printf '#   %-12s %-44s %s Mpps (runs: %s)\n' "$cell" "$label" "$(fmt "${MED[$cell]}")" \
-		"$(jq -r '.mpps * 100 | round / 100' "$out" | paste -sd' ')"
+	bench_figures "$cell" "$label" "$v" "$out" "${d0:-}" 12 44
 }
 
 # Frame specs, from hv to the gateway's fabric end: ours MPLS-in-UDP with VRF 7's label, the kernel's the same
@@ -243,13 +218,7 @@ vxlan_frame() {
 
 # ------------------------------------------------------------------ run
 
-START=$SECONDS
-LOAD_BEFORE=$(vr_loadavg)
-BUSY_BEFORE=$(vr_cpu_busy_over 1)
-echo "# bpf-vrouter gateway packet-rate benchmark, run $VR_ID, $(nproc) CPUs, kernel $(uname -r); generator pinned to CPU $BENCH_CPU"
-echo "# machine before: loadavg $LOAD_BEFORE, CPUs ${BUSY_BEFORE}% busy over 1 s (other sessions)"
-[ "$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)" = 1 ] &&
-	echo "# WARNING kernel.bpf_stats_enabled=1: every XDP program run costs ~46 ns more; figures are low"
+bench_start "bpf-vrouter gateway packet-rate benchmark"
 for v in $VARIANTS; do
 	topo_up "$v"
 done
@@ -267,11 +236,6 @@ LOAD_AFTER=$(vr_loadavg)
 
 # ------------------------------------------------------------------ report
 
-cell_stat() {   # cell_stat CELL FIELD: the median of one field over the cell's runs
-	[ -s "$VR_TMP/cell-$1.jsonl" ] || return 0
-	# shellcheck disable=SC2046 # one number per line
-	vr_median $(jq -r ".$2" "$VR_TMP/cell-$1.jsonl")
-}
 div() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
 
 echo
@@ -315,10 +279,7 @@ echo "# 'sirqd' ksoftirqd/$BENCH_CPU's share, 'core' CPU $BENCH_CPU busy, 'other
 echo "# means another session was running. 'rx len' the mean frame length at the border (60: the inner packet alone,"
 echo "# 92: the bare redirect's untouched MPLS-in-UDP frame). 'conns' the gateway's connections after the runs (equal"
 echo "# to the count after the creation pass, checked)."
-for c in "${CELLS[@]}"; do
-	[ -n "${WARN[$c]:-}" ] && echo "# WARNING ${CELL_NAME[$c]}: ${WARN[$c]}"
-done
-echo "# machine after: loadavg $LOAD_AFTER; runtime $((SECONDS - START)) s"
+bench_warnings_and_load
 
 mkdir -p "$BENCH_OUT"
 results=$(for c in "${CELLS[@]}"; do

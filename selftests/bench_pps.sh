@@ -30,6 +30,7 @@
 # (default $VR_BUILD/bench). Run as root after make: bash selftests/bench_pps.sh (or make bench).
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 BENCH_TIME=${VR_BENCH_TIME:-2}
 BENCH_RUNS=${VR_BENCH_RUNS:-3}
@@ -60,10 +61,7 @@ vr_require_root
 vr_require_cmds ip nsenter ethtool jq taskset awk
 vr_require_build "$VRCTL" "$BENCH_PPS"
 vr_require_bpffs
-if ! [[ "$BENCH_CPU" =~ ^[0-9]+$ ]] || [ "$BENCH_CPU" -ge "$(nproc)" ]; then
-	echo "VR_BENCH_CPU: no CPU '$BENCH_CPU'" >&2
-	exit 2
-fi
+bench_check_cpu
 vr_tmp_init bench-pps
 vr_trap_cleanup
 
@@ -75,9 +73,7 @@ VIF2="vr${VR_ID}v2"
 FAB=$(vr_fabric_dev)
 RTDEV=$(vr_rt_dev h1)
 VXDEV="vr${VR_ID}x"
-mac_of() { ip -n "$(pns "$1" "$2")" -j link show "$3" | jq -r '.[0].address'; }
 ip_of() { awk -v a="$1" 'BEGIN { printf "%d.%d.%d.%d", int(a / 16777216) % 256, int(a / 65536) % 256, int(a / 256) % 256, a % 256 }'; }
-fmt() { LC_ALL=C printf "%.${2:-2}f" "$1"; }
 
 # The measured remote VM: route number PICK of the large table (not the first nor the last).
 PICK=$(((RANDOM * 32768 + RANDOM) % (BENCH_ROUTES > 2 ? BENCH_ROUTES - 2 : 1) + 1))
@@ -227,7 +223,7 @@ drops_json() { vrctl vr-h -j stats 2>/dev/null | jq -c '.drops // {} | with_entr
 
 # measure CELL LABEL VARIANT GEN_ROLE TX_DEV RX_ROLE RX_DEV FRAME [FWD]: one cell, VR_BENCH_RUNS runs.
 measure() {
-	local cell=$1 label=$2 v=$3 gen=$4 txdev=$5 rx=$6 rxdev=$7 frame=$8 fwd=${9:-} out d0 fwdargs=() n
+	local cell=$1 label=$2 v=$3 gen=$4 txdev=$5 rx=$6 rxdev=$7 frame=$8 fwd=${9:-} out d0 fwdargs=()
 	out=$VR_TMP/cell-$cell.jsonl
 	[ -z "$BENCH_CELLS" ] || [[ " $BENCH_CELLS " == *" $cell "* ]] || return 0
 	CELLS+=("$cell")
@@ -238,32 +234,9 @@ measure() {
 	taskset -c "$BENCH_CPU" nsenter --net="/run/netns/$(pns "$v" "$gen")" "$BENCH_PPS" run --tx-dev "$txdev" \
 		--rx-netns "/run/netns/$(pns "$v" "$rx")" --rx-dev "$rxdev" --frame "$frame" "${fwdargs[@]}" \
 		--seconds "$BENCH_TIME" --runs "$BENCH_RUNS" --flows "$BENCH_FLOWS" >"$out" 2>"$out.err" 9>&-
-	n=$(grep -c '^{' "$out")
-	if [ "$n" -eq 0 ] || [ "$(jq -s 'map(.received) | add' "$out")" = 0 ]; then
-		vr_failed "$cell ($label): nothing measured"
-		_vr_show_output "$out.err"
-		[ "$v" = vr ] && echo "#   drop counters now: $(drops_json)"
-		return
-	fi
-	vr_pass "$cell: $n runs" >/dev/null
-	# shellcheck disable=SC2046 # one number per line
-	MED[$cell]=$(vr_median $(jq -r .mpps "$out"))
-	# shellcheck disable=SC2046
-	MEDC[$cell]=$(vr_median $(jq -r .mpps_per_cpu "$out"))
-	# Frames the generator sent that never reached the counter (dropped in between, by the router or a ring).
-	WARN[$cell]=$(jq -rs 'map(.sent) as $s | map(.received) as $r | (($s | add) - ($r | add)) / ($s | add) * 100
-		| if . > 1 then "lost \(. * 10 | round / 10)% of the frames between generator and counter" else "" end' "$out")
-	if [ "$v" = vr ]; then
-		DROPS[$cell]=$(jq -cn --argjson a "$d0" --argjson b "$(drops_json)" \
-			'$b | with_entries(.value -= ($a[.key] // 0)) | with_entries(select(.value != 0))')
-		# A meaningful share: more than 0.1% of the frames sent (a stray frame or two is not worth a warning).
-		if [ "$(jq -rs --argjson d "${DROPS[$cell]}" '([$d[]] | add // 0) > 0.001 * (map(.sent) | add)' "$out")" = true ]; then
-			WARN[$cell]+="${WARN[$cell]:+; }bpf-vrouter dropped: ${DROPS[$cell]}"
-		fi
-	fi
-	[ -n "${WARN[$cell]}" ] && echo "# WARNING $cell ($label): ${WARN[$cell]}"
-	printf '#   %-10s %-34s %s Mpps (runs: %s)\n' "$cell" "$label" "$(fmt "${MED[$cell]}")" \
-		"$(jq -r '.mpps * 100 | round / 100' "$out" | paste -sd' ')"
+	bench_runs "$cell" "$label" "$v" "$out" || return
+	vr_pass "$cell: $BENCH_NRUNS runs" >/dev/null
+	bench_figures "$cell" "$label" "$v" "$out" "${d0:-}" 10 34
 }
 
 # Frame specs. From vm1: to the vif's MAC (the vRouter's in 'vr', the kernel gateway's otherwise).
@@ -277,14 +250,7 @@ vxlan_from_rt() {
 
 # ------------------------------------------------------------------ run
 
-START=$SECONDS
-LOAD_BEFORE=$(vr_loadavg)
-BUSY_BEFORE=$(vr_cpu_busy_over 1)
-echo "# bpf-vrouter packet-rate benchmark, run $VR_ID, $(nproc) CPUs, kernel $(uname -r); generator pinned to CPU $BENCH_CPU"
-echo "# machine before: loadavg $LOAD_BEFORE, CPUs ${BUSY_BEFORE}% busy over 1 s (other sessions)"
-# Per-program run-time statistics add ~46 ns to every program run (PITFALLS.md): say so, do not change it.
-[ "$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)" = 1 ] &&
-	echo "# WARNING kernel.bpf_stats_enabled=1: every XDP program run costs ~46 ns more; figures are low"
+bench_start "bpf-vrouter packet-rate benchmark"
 
 for v in $VARIANTS; do
 	topo_up "$v"
@@ -319,11 +285,6 @@ LOAD_AFTER=$(vr_loadavg)
 
 # ------------------------------------------------------------------ report
 
-cell_stat() {   # cell_stat CELL FIELD: the median of one field over the cell's runs
-	[ -s "$VR_TMP/cell-$1.jsonl" ] || return 0
-	# shellcheck disable=SC2046 # one number per line
-	vr_median $(jq -r ".$2" "$VR_TMP/cell-$1.jsonl")
-}
 ratio() { [ -n "${MED[$1]:-}" ] && [ -n "${MED[$2]:-}" ] && awk -v a="${MED[$1]}" -v b="${MED[$2]}" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
 ratio_core() { [ -n "${MEDC[$1]:-}" ] && [ -n "${MEDC[$2]:-}" ] && awk -v a="${MEDC[$1]}" -v b="${MEDC[$2]}" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
 # verdict RATIO TARGET: "ok" / "MISS" / "" (no target)
@@ -399,10 +360,7 @@ echo "# wall (includes the softirq work run in its context: veth polls, router, 
 echo "# share (softirq work deferred to it); 'core' CPU $BENCH_CPU busy, 'other' the other CPU(s) busy (/proc/stat);"
 echo "# core - gen - sirqd = other tasks on our core. A high 'other' means another session was running: compare such"
 echo "# figures with care. 'rx len' the mean frame length at the counter (92 = MPLS-in-UDP, 110 = VXLAN, 60 = plain)"
-for c in "${CELLS[@]}"; do
-	[ -n "${WARN[$c]:-}" ] && echo "# WARNING ${CELL_NAME[$c]}: ${WARN[$c]}"
-done
-echo "# machine after: loadavg $LOAD_AFTER; runtime $((SECONDS - START)) s"
+bench_warnings_and_load
 
 mkdir -p "$BENCH_OUT"
 results=$(for c in "${CELLS[@]}"; do

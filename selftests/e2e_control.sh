@@ -12,9 +12,8 @@
 # Run as root after make: bash selftests/e2e_control.sh. Prints ok/FAIL lines and "N passed, N failed".
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl_lib.sh"
 
-AGENT=${AGENT:-$VR_BUILD/vrouter-agent}
-CONTROLLER=${CONTROLLER:-$VR_BUILD/vrouter-controller}
 
 vr_require_root
 vr_require_cmds ip nsenter ethtool ping jq
@@ -49,32 +48,15 @@ for vm in $VMS; do
 	if [ "${VR_VM_VRF[$vm]}" = 1 ]; then VR_VM_MODE[$vm]=xdp; else VR_VM_MODE[$vm]=tc; fi
 done
 
-declare -A AGENT_PID=()
-sock() { echo "$VR_TMP/agent-$1.sock"; }
-pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
 
 agent_config() {   # agent_config H: host H's YAML file, both controllers, short hold and stale timers
 	vr_agent_yaml "$1" debug "$HOLD" "$STALE" "${CTL_IP[@]}"
-}
-
-agent_start() {   # agent_start H N: start host H's agent (log agent-H-N.log), wait until it serves
-	vr_bg "agent-$1-$2" "$1" "$AGENT" -c "$VR_TMP/agent-$1.yaml" -f
-	AGENT_PID[$1]=$VR_BG_PID
-	AGENT_LOG[$1]=agent-$1-$2
-	vr_wait_until 10 pctl "$1" list || { tail -n 20 "$VR_TMP/agent-$1-$2.log" >&2; return 1; }
 }
 
 controller_start() {   # controller_start I N: controller I (0, 1) on CTL_IP[I], log controller-I-N.log
 	vr_bg "controller-$1-$2" rt "$CONTROLLER" -l "${CTL_IP[$1]}" -p "$XMPP_PORT" --hold "$HOLD" -v
 	CTL_PID[$1]=$VR_BG_PID
 	vr_wait_until 5 bash -c "ip netns exec $(vr_ns rt) ss -Htln | grep -qF '${CTL_IP[$1]}:$XMPP_PORT '"
-}
-
-kill_quiet() {   # kill_quiet SIG PID: signal a process we started and reap it, without bash's job notice
-	exec 3>&2 2>/dev/null
-	kill "-$1" "$2"
-	wait "$2"
-	exec 2>&3 3>&-
 }
 
 port_add() {
@@ -109,14 +91,10 @@ snapshot() {   # all tables of all hosts, sorted: what "nothing withdrawn" compa
 	local h v
 	for h in $VR_TOPO_HOSTS; do for v in 1 2; do routes "$h" "$v" | sed "s/^/$h vrf$v /"; done; done | sort
 }
-port_label() {   # port_label VM: the label VM's port has in its host agent's 'port list -j'
-	vrctl "${VR_VM_HOST[$1]}" -j port -s "$(sock "${VR_VM_HOST[$1]}")" list |
-		jq -r --arg n "$(vr_vif_dev "$1")" '[.[] | select(.name == $n) | .label] | first // "none"'
-}
 # Log events of each host's current agent, counted against a baseline taken before a step: log_mark PATTERN
 # records the counts, log_grew PATTERN N passes once every current agent log has N more matching lines.
-declare -A AGENT_LOG=() LOG_BASE=()
-log_count() { grep -Ec -- "$2" "$VR_TMP/${AGENT_LOG[$1]}.log"; }
+declare -A LOG_BASE=()
+log_count() { grep -Ec -- "$2" "${AGENT_LOG[$1]}"; }
 log_mark() { local h; for h in $VR_TOPO_HOSTS; do LOG_BASE[$h]=$(log_count "$h" "$1"); done; }
 log_grew() {
 	local h
@@ -247,7 +225,7 @@ vr_log "#   reconnected and swept in $((SECONDS - t0)) s"
 vr_check "the refreshed routes stay: every other VM's /32 on every other host" all_remote_ok a1 a2 a3 b1 b2 b3 b4
 for h in h2 h3; do
 	vr_check_match "$h's agent logged the removal of the swept 10.1.0.6/32" "learned route 10\.1\.0\.6/32 in vrf 1 removed" \
-		"$(cat "$VR_TMP/${AGENT_LOG[$h]}.log")"
+		"$(cat "${AGENT_LOG[$h]}")"
 done
 for pair in "a1 a2" "a3 a1" "b3 b1" "b4 b2"; do
 	set -- $pair
@@ -256,10 +234,5 @@ done
 vr_check_fails "after the controllers' restart: a1 cannot reach the deleted a6 (10.1.0.6)" vr_ping a1 10.1.0.6 1
 
 echo "# runtime $((SECONDS - t_start)) s"
-if [ "$VR_FAIL" -gt 0 ]; then
-	for f in "$VR_TMP"/agent-*.log "$VR_TMP"/controller-*.log; do
-		echo "# $(basename "$f") (last 10 lines):"
-		tail -n 10 "$f" | sed 's/^/#   /'
-	done
-fi
+ctl_logs_on_failure "$VR_TMP"/agent-*.log "$VR_TMP"/controller-*.log
 vr_summary

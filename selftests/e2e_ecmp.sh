@@ -16,9 +16,8 @@
 # Run as root after make: bash selftests/e2e_ecmp.sh. Prints ok/FAIL lines and "N passed, N failed".
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl_lib.sh"
 
-AGENT=${AGENT:-$VR_BUILD/vrouter-agent}
-CONTROLLER=${CONTROLLER:-$VR_BUILD/vrouter-controller}
 
 vr_require_root
 vr_require_cmds ip nsenter ethtool ping jq socat ss
@@ -51,26 +50,10 @@ for vm in $VMS; do
 	VR_VM_MODE[$vm]=tc
 done
 
-declare -A AGENT_PID=() AGENT_LOG=()
-sock() { echo "$VR_TMP/agent-$1.sock"; }
-pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
-
-agent_start() {   # agent_start H N: start host H's agent (log agent-H-N.log), wait until it serves
-	vr_bg "agent-$1-$2" "$1" "$AGENT" -c "$VR_TMP/agent-$1.yaml" -f
-	AGENT_PID[$1]=$VR_BG_PID
-	AGENT_LOG[$1]=$VR_TMP/agent-$1-$2.log
-	vr_wait_until 10 pctl "$1" list || { tail -n 20 "${AGENT_LOG[$1]}" >&2; return 1; }
-}
-
 port_add() {
 	local vm=$1
 	pctl "${VR_VM_HOST[$vm]}" add "$(vr_vif_dev "$vm")" vrf 1 mac "$(vr_vm_mac "$vm")" ip "${VR_VM_IP[$vm]}" \
 		vn "$VN" gw "$VR_GW" mtu "$VR_VM_MTU" mode "${VR_VM_MODE[$vm]}"
-}
-
-port_label() {   # port_label VM: the label of VM's port in its host agent's 'port list -j'
-	vrctl "${VR_VM_HOST[$1]}" -j port -s "$(sock "${VR_VM_HOST[$1]}")" list |
-		jq -r --arg n "$(vr_vif_dev "$1")" '[.[] | select(.name == $n) | .label] | first // "none"'
 }
 
 # route_of H PREFIX: how host H reaches PREFIX in VRF 1: "ecmp GROUP ADDR:LABEL,ADDR:LABEL..." (the
@@ -194,10 +177,7 @@ vr_check_eq "phase 1: each flow reached one server only, all its datagrams" "" "
 
 # ------------------------------------------------------------------ h1's agent SIGKILL + restart keeps the group
 
-exec 3>&2 2>/dev/null
-kill -KILL "${AGENT_PID[h1]}"
-wait "${AGENT_PID[h1]}"
-exec 2>&3 3>&-
+kill_quiet KILL "${AGENT_PID[h1]}"
 vr_check "h1's agent restarted after SIGKILL" agent_start h1 2
 vr_check "h1's restarted agent is up with the controller (10 s)" \
 	vr_wait_until 10 grep -q 'session up' "${AGENT_LOG[h1]}"
@@ -247,10 +227,5 @@ vr_check_eq "controller log: no session closed for a rule, bad input or a timeou
 	"$(grep -E 'closed: .*such\)' "$VR_TMP/controller.log")"
 
 echo "# runtime $((SECONDS - t_start)) s"
-if [ "$VR_FAIL" -gt 0 ]; then
-	for f in "$VR_TMP"/agent-*.log "$VR_TMP"/controller.log; do
-		echo "# $(basename "$f") (last 10 lines):"
-		tail -n 10 "$f" | sed 's/^/#   /'
-	done
-fi
+ctl_logs_on_failure "$VR_TMP"/agent-*.log "$VR_TMP"/controller.log
 vr_summary

@@ -17,9 +17,8 @@
 # Run as root after make: bash selftests/e2e_hitless_control.sh. Prints ok/FAIL lines and "N passed, N failed".
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl_lib.sh"
 
-AGENT=${AGENT:-$VR_BUILD/vrouter-agent}
-CONTROLLER=${CONTROLLER:-$VR_BUILD/vrouter-controller}
 RATE=${VR_HITLESS_RATE:-60M}    # iperf3 -b: 60 Mbit/s of 1200-byte datagrams, about 6,000 a second
 SECS=${VR_HITLESS_SECONDS:-5}
 
@@ -52,18 +51,8 @@ VR_VM_IP+=([vm1]=10.1.0.1 [vm2]=10.1.0.2)
 VR_VM_KIND+=([vm1]=veth [vm2]=veth)
 VR_VM_MODE+=([vm1]=tc [vm2]=tc)
 
-declare -A AGENT_PID=() AGENT_LOG=()
 CTL_PID=""
 CTL_LOG=""
-sock() { echo "$VR_TMP/agent-$1.sock"; }
-pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
-
-agent_start() {   # agent_start H N: start host H's agent (log agent-H-N.log), wait until it serves
-	vr_bg "agent-$1-$2" "$1" "$AGENT" -c "$VR_TMP/agent-$1.yaml" -f
-	AGENT_PID[$1]=$VR_BG_PID
-	AGENT_LOG[$1]=$VR_TMP/agent-$1-$2.log
-	vr_wait_until 10 pctl "$1" list || { tail -n 20 "${AGENT_LOG[$1]}" >&2; return 1; }
-}
 
 controller_start() {   # controller_start N: the controller, log controller-N.log, wait until it listens
 	vr_bg "controller-$1" rt "$CONTROLLER" -l "$CTL_IP" -p "$XMPP_PORT" --hold "$HOLD" \
@@ -73,22 +62,10 @@ controller_start() {   # controller_start N: the controller, log controller-N.lo
 	vr_wait_until 5 bash -c "ip netns exec $(vr_ns rt) ss -Htln | grep -qF '$CTL_IP:$XMPP_PORT '"
 }
 
-kill_quiet() {   # kill_quiet SIG PID: signal a process we started and reap it, without bash's job notice
-	exec 3>&2 2>/dev/null
-	kill "-$1" "$2"
-	wait "$2"
-	exec 2>&3 3>&-
-}
-
 port_add() {
 	local vm=$1
 	pctl "${VR_VM_HOST[$vm]}" add "$(vr_vif_dev "$vm")" vrf "${VR_VM_VRF[$vm]}" mac "$(vr_vm_mac "$vm")" \
 		ip "${VR_VM_IP[$vm]}" vn "$VN" gw "$VR_GW" mtu "$VR_VM_MTU" mode "${VR_VM_MODE[$vm]}"
-}
-
-port_label() {   # port_label VM: the label of VM's port in its host agent's 'port list -j'
-	vrctl "${VR_VM_HOST[$1]}" -j port -s "$(sock "${VR_VM_HOST[$1]}")" list |
-		jq -r --arg n "$(vr_vif_dev "$1")" '[.[] | select(.name == $n) | .label] | first // "none"'
 }
 
 # remote_route H VM: "TYPE REMOTE LABEL" of VM's /32 in host H's VRF table (empty if there is none).
@@ -127,52 +104,9 @@ vr_check "both routes learned from the controller: tunnels with the peer port's 
 vr_check "vm1 reaches vm2 before the test" vr_ping_wait vm1 "${VR_VM_IP[vm2]}" 10
 vr_log "#   set up in $((SECONDS - t_start)) s"
 
-# Not through vr_in (a function, so &'d it would be a subshell whose child a kill at cleanup misses).
-ip netns exec "$(vr_ns vm2)" iperf3 -s -B "${VR_VM_IP[vm2]}" -p 5301 >"$VR_TMP/iperf3-server.log" 2>&1 9>&- &
-vr_register_pid $!
-vr_wait_until 5 bash -c "ip netns exec $(vr_ns vm2) ss -Htln 'sport = :5301' | grep -q LISTEN"
+vr_flow_server
 
-# vif counters of the flow: vm1's rx on h1, vm2's tx on h2; vm2's socket drops; both hosts' drops.
-flow_counters() {
-	echo "$(vr_vif_stat h1 vm1 rx_packets) $(vr_vif_stat h2 vm2 tx_packets)" \
-		"$(vr_in vm2 nstat -az UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }')" \
-		"$(for h in h1 h2; do vrctl "$h" -j stats | jq '[.drops[]] | add'; done | paste -sd+ | bc)"
-}
-
-# hitless NAME CMD...: run the flow for SECS s, run CMD 1 s into it (it must end before the flow does), then
-# check that the receiver lost nothing and that both hosts' vifs counted what was sent.
-hitless() {
-	local name=$1 json sent lost before after op_rc t0
-	shift
-	before=$(flow_counters)
-	vr_in vm1 timeout $((SECS + 10)) iperf3 -u -c "${VR_VM_IP[vm2]}" -B "${VR_VM_IP[vm1]}" -p 5301 -b "$RATE" \
-		-l 1200 -t "$SECS" -J >"$VR_TMP/iperf3-$name.json" 2>&1 9>&- &
-	local client=$!
-	sleep 1
-	t0=$SECONDS
-	# In this shell, not in the background: the operation records the processes it starts (their pids, log
-	# names, the cleanup registry).
-	"$@" >"$VR_TMP/op-$name.log" 2>&1
-	op_rc=$?
-	vr_log "#   $name: the operation took $((SECONDS - t0)) s of the flow's $SECS"
-	wait "$client"
-	after=$(flow_counters)
-	json=$VR_TMP/iperf3-$name.json
-	sent=$(jq -r '.end.sum.packets // empty' "$json" 2>/dev/null)
-	lost=$(jq -r '.end.sum.lost_packets // empty' "$json" 2>/dev/null)
-	vr_check_eq "$name: the operation succeeded" 0 "$op_rc"
-	[ "$op_rc" = 0 ] || sed 's/^/#   /' "$VR_TMP/op-$name.log" | tail -5
-	vr_check_range "$name: the flow ran at its rate ($sent datagrams in ${SECS} s)" $((SECS * 5000)) inf "${sent:-0}"
-	read -r rx0 tx0 sock0 drop0 <<<"$before"
-	read -r rx1 tx1 sock1 drop1 <<<"$after"
-	vr_check_range "$name: h1 took every datagram from vm1 (vif rx)" "${sent:-1}" $((${sent:-1} + 20)) $((rx1 - rx0))
-	vr_check_range "$name: h2 handed every datagram to vm2 (vif tx)" "${sent:-1}" $((${sent:-1} + 20)) $((tx1 - tx0))
-	vr_check_eq "$name: no drop counted on either vRouter" 0 $((drop1 - drop0))
-	vr_check_eq "$name: what the receiver missed ($lost) was dropped by vm2's own socket after delivery" \
-		"${lost:-missing}" $((sock1 - sock0))
-}
-
-hitless baseline true
+vr_hitless baseline true
 
 # ------------------------------------------------------------------ agent SIGKILL + restart, each host
 
@@ -192,7 +126,7 @@ agent_restart() {
 for h in h1 h2; do
 	role=sender
 	[ "$h" = h2 ] && role=receiver
-	hitless "agent-kill-$h" agent_restart "$h" 2
+	vr_hitless "agent-kill-$h" agent_restart "$h" 2
 	vr_check_match "agent-kill-$h ($role): the restarted agent adopted its port with its label" \
 		"^${LABEL[${h/h/vm}]}\$" "$(port_label "${h/h/vm}")"
 	vr_check_match "agent-kill-$h: it adopted the learned route as stale and the controller's resend refreshed it" \
@@ -233,7 +167,7 @@ controller_restart() {
 	echo "both agents got End-of-RIB and swept"
 }
 # Longer: the agents' reconnect backoff (1 s, then 2 s) and the End-of-RIB delay are part of the operation.
-SECS=$((SECS + EOR_DELAY + 3)) hitless controller-restart controller_restart
+SECS=$((SECS + EOR_DELAY + 3)) vr_hitless controller-restart controller_restart
 for h in h1 h2; do
 	vr_check_match "controller-restart: $h's agent kept its learned route as stale while the controller was away" \
 		"xmpp .*: 1 learned route\(s\) kept as stale" "$(cat "${AGENT_LOG[$h]}")"
@@ -248,10 +182,5 @@ vr_check "controller-restart: both learned routes are there, same tunnels and la
 vr_check "vm2 reaches vm1 after all of it" vr_ping vm2 "${VR_VM_IP[vm1]}"
 
 echo "# runtime $((SECONDS - t_start)) s"
-if [ "$VR_FAIL" -gt 0 ]; then
-	for f in "$VR_TMP"/agent-*.log "$VR_TMP"/controller-*.log; do
-		echo "# $(basename "$f") (last 10 lines):"
-		tail -n 10 "$f" | sed 's/^/#   /'
-	done
-fi
+ctl_logs_on_failure "$VR_TMP"/agent-*.log "$VR_TMP"/controller-*.log
 vr_summary

@@ -15,9 +15,8 @@
 # Run as root after make: bash selftests/e2e_leak.sh. Prints ok/FAIL lines and "N passed, N failed".
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl_lib.sh"
 
-AGENT=${AGENT:-$VR_BUILD/vrouter-agent}
-CONTROLLER=${CONTROLLER:-$VR_BUILD/vrouter-controller}
 
 vr_require_root
 vr_require_cmds ip nsenter ethtool ping jq
@@ -47,17 +46,10 @@ done
 VR_VM_MODE[a1]=xdp
 VR_VM_MODE[b2]=xdp
 
-sock() { echo "$VR_TMP/agent-$1.sock"; }
-pctl() { local h=$1; shift; vrctl "$h" port -s "$(sock "$h")" "$@"; }
-
 port_add() {
 	local vm=$1 v=${VR_VM_VRF[$1]}
 	pctl "${VR_VM_HOST[$vm]}" add "$(vr_vif_dev "$vm")" vrf "$v" mac "$(vr_vm_mac "$vm")" ip "${VR_VM_IP[$vm]}" \
 		vn "${VN[$v]}" gw "${GW[$v]}" mtu "$VR_VM_MTU" mode "${VR_VM_MODE[$vm]}"
-}
-port_label() {   # port_label VM: the label of VM's port in its host agent's 'port list -j'
-	vrctl "${VR_VM_HOST[$1]}" -j port -s "$(sock "${VR_VM_HOST[$1]}")" list |
-		jq -r --arg n "$(vr_vif_dev "$1")" '[.[] | select(.name == $n) | .label] | first // "none"'
 }
 # routes H VRF: VRF's table on host H, one "PREFIX TYPE REMOTE LABEL" a line.
 routes() {
@@ -166,10 +158,5 @@ others_stay() { has_route h1 2 10.1.0.2/32 && vr_ping b1 "${VR_VM_IP[a2]}"; }
 vr_check "a2's leaked /32 stays in vn-b on h1, b1 -> a2 still pings" others_stay
 
 echo "# runtime $((SECONDS - t_start)) s"
-if [ "$VR_FAIL" -gt 0 ]; then
-	for f in "$VR_TMP"/agent-*.log "$VR_TMP"/controller.log; do
-		echo "# $(basename "$f") (last 10 lines):"
-		tail -n 10 "$f" | sed 's/^/#   /'
-	done
-fi
+ctl_logs_on_failure "$VR_TMP"/agent-*.log "$VR_TMP"/controller.log
 vr_summary

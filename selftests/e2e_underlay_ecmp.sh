@@ -20,9 +20,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 vr_require_root
-if ! command -v bird >/dev/null 2>&1 || ! command -v birdc >/dev/null 2>&1; then
-	vr_skip_all "the routing daemon BIRD 2 is not installed (Debian package bird2; make deps installs it)"
-fi
+vr_require_bird
 vr_require_cmds ip nsenter ethtool ping jq socat ss sha256sum dumpcap tshark
 vr_require_build "$VRCTL"
 vr_require_bpffs

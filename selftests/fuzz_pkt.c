@@ -83,6 +83,7 @@
 
 #include "libvrouter.h"
 #include "pkt.h"
+#include "setup.h"
 
 /* ---------------------------------------------------------------------------------------------------- */
 /* Random numbers: splitmix64, so that a seed gives the same tables and packets on every run.           */
@@ -495,81 +496,8 @@ static void violation(int cls, const char *fmt, ...)
 /* ---------------------------------------------------------------------------------------------------- */
 /* Setup: isolation, devices, datapath, tables                                                          */
 
-static char setup_err[2048];
-static char pin_dir[256], bpffs_dir[128];
 static struct vr_handle h;
 static struct vr_config cfg;
-
-static int setup_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int setup_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(setup_err, sizeof(setup_err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512], out[1024] = "";
-	size_t n = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	f = popen(cmd, "r");
-	if (!f)
-		return setup_fail("cannot run '%s': %s", cmd, strerror(errno));
-	while (n < sizeof(out) - 1 && fgets(out + n, (int)(sizeof(out) - n), f))
-		n = strlen(out);
-	st = pclose(f);
-	if (st != 0)
-		return setup_fail("'%s' failed (status %d): %s", cmd, st, out);
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return setup_fail("cannot open %s: %s", path, strerror(errno));
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : setup_fail("cannot write %s", path);
-}
-
-/* A new mount and network namespace: devices, pins and links die with this process. */
-static int setup_isolation(void)
-{
-	struct stat st;
-
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET))
-		return setup_fail("unshare(CLONE_NEWNS | CLONE_NEWNET): %s", strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return setup_fail("making / private: %s", strerror(errno));
-	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
-		fprintf(stderr, "# mounting a private sysfs failed (%s); going on with the host's\n", strerror(errno));
-	if (stat("/sys/fs/bpf", &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(bpffs_dir, sizeof(bpffs_dir), "/sys/fs/bpf");
-	} else {
-		snprintf(bpffs_dir, sizeof(bpffs_dir), "/tmp/vr-fuzz-bpffs.XXXXXX");
-		if (!mkdtemp(bpffs_dir))
-			return setup_fail("mkdtemp: %s", strerror(errno));
-	}
-	if (mount("bpf", bpffs_dir, "bpf", 0, "mode=0700"))
-		return setup_fail("mounting bpffs on %s: %s", bpffs_dir, strerror(errno));
-	snprintf(pin_dir, sizeof(pin_dir), "%s/vrouter-fuzz", bpffs_dir);
-	return 0;
-}
 
 static void mac_str(const uint8_t m[6], char out[18])
 {
@@ -1430,22 +1358,31 @@ static uint8_t pick_ttl(void)
 	}
 }
 
+/* Options (opt_pct % of packets), DF (half) and fragments (frag_pct %: first, middle or last) drawn into s.
+ * Returns whether the packet is a later fragment (its L4 header is not there). */
+static bool ip4_options_frag(struct ipv4_spec *s, uint32_t opt_pct, uint32_t frag_pct)
+{
+	bool tail = false;
+
+	if (chance(opt_pct))
+		s->ihl = (uint8_t)(6 + rnd(10));
+	if (chance(50))
+		s->frag = IP_DF_;
+	if (chance(frag_pct)) {
+		s->frag = (uint16_t)(chance(50) ? IP_MF_ : 0) | (uint16_t)(chance(60) ? 1 + rnd(200) : 0);
+		tail = (s->frag & 0x1fff) != 0;
+	}
+	return tail;
+}
+
 /* An IPv4 packet src -> dst (options, fragments and DF at times). */
 static size_t build_ip4(struct pkt *p, uint32_t src, uint32_t dst)
 {
 	struct ipv4_spec s = { .ttl = pick_ttl(), .proto = pick_proto(false), .src = src, .dst = dst,
 			       .id = (uint16_t)rnd64() };
-	bool tail = false;
+	bool tail = ip4_options_frag(&s, 12, 10);
 	size_t ipo;
 
-	if (chance(12))
-		s.ihl = (uint8_t)(6 + rnd(10));
-	if (chance(50))
-		s.frag = IP_DF_;
-	if (chance(10)) {
-		s.frag = (uint16_t)(chance(50) ? IP_MF_ : 0) | (uint16_t)(chance(60) ? 1 + rnd(200) : 0);
-		tail = (s.frag & 0x1fff) != 0;
-	}
 	if (chance(10))
 		s.tos = (uint8_t)rnd64();
 	ipo = pkt_ipv4(p, &s);
@@ -1874,17 +1811,9 @@ static size_t build_gw_ip(struct pkt *p, uint32_t src, uint32_t dst, uint8_t pro
 {
 	struct ipv4_spec s = { .ttl = chance(85) ? (uint8_t)(64 - rnd(8)) : pick_ttl(), .proto = proto, .src = src,
 			       .dst = dst, .id = (uint16_t)rnd64() };
-	bool tail = false;
+	bool tail = ip4_options_frag(&s, 6, 6);
 	size_t ipo;
 
-	if (chance(6))
-		s.ihl = (uint8_t)(6 + rnd(10));
-	if (chance(50))
-		s.frag = IP_DF_;
-	if (chance(6)) {
-		s.frag = (uint16_t)(chance(50) ? IP_MF_ : 0) | (uint16_t)(chance(60) ? 1 + rnd(200) : 0);
-		tail = (s.frag & 0x1fff) != 0;
-	}
 	ipo = pkt_ipv4(p, &s);
 	build_gw_l4(p, ipo, proto, sport, dport, itype, tail);
 	pkt_ipv4_end(p, ipo);
@@ -2879,6 +2808,43 @@ static bool gw_frame_of(const struct pkt *in, struct gwf *g)
 	return true;
 }
 
+/* A drop that moved exactly one drop reason, by one. */
+static bool one_drop_reason(const struct outcome *oc)
+{
+	return oc->nreasons == 1 && oc->dsum == 1 && oc->reason < VR_DROP_MAX;
+}
+
+/* What every run is held to first, whatever the program and the frame: a verdict the program may return,
+ * metadata only on a hand-over to TC, a frame an idle program must leave alone; a drop counts one reason and
+ * moves no tx counter. Returns false when the verdict is unknown (nothing more to judge). */
+static bool judge_run(int prog, const struct outcome *oc, bool idle)
+{
+	struct pstats *st = &ps[prog];
+	__u32 v = oc->verdict, dropv = is_xdp(prog) ? XDP_DROP : TC_ACT_SHOT;
+	__u32 passv = is_xdp(prog) ? XDP_PASS : TC_ACT_OK, redirv = is_xdp(prog) ? XDP_REDIRECT : TC_ACT_REDIRECT;
+
+	st->runs++;
+	if (v != dropv && v != passv && v != redirv) {
+		violation(C_VERDICT, "unexpected verdict %u", v);
+		return false;
+	}
+	if ((oc->meta && (v != XDP_PASS || !is_xdp(prog) || oc->meta != sizeof(struct vr_xdp_meta))) ||
+	    (idle && (v != passv || oc->dsum || oc->ntx)))
+		violation(C_VERDICT, "verdict %u with %u bytes of metadata%s", v, oc->meta,
+			  idle ? ": this program must leave the frame to the other path" : "");
+	if (v == dropv) {
+		st->dropped++;
+		if (one_drop_reason(oc))
+			st->reason[oc->reason]++;
+		else
+			violation(C_DROPS, "dropped, and %d drop reasons moved by %lld in all (must be one, by one)",
+				  oc->nreasons, (long long)oc->dsum);
+		if (oc->ntx)
+			violation(C_DROPS, "dropped, yet the tx counter of %d vif(s) moved", oc->ntx);
+	}
+	return true;
+}
+
 static __u32 nat_full_checked;
 
 /* A run of vr_ext_xdp (g NULL), or of a fabric program on a frame for the gateway's outbound half. */
@@ -2892,24 +2858,9 @@ static void judge_gw(int prog, const struct pkt *in, const struct outcome *oc, c
 	const uint8_t *ip = g ? in->b + g->inner : in->b + 14;
 	struct ip4i I = ip4_parse(ip, g ? g->avail : in->len - 14);
 
-	st->runs++;
-	if (v != dropv && v != passv && v != redirv) {
-		violation(C_VERDICT, "unexpected verdict %u", v);
+	if (!judge_run(prog, oc, idle))
 		return;
-	}
-	if ((oc->meta && (v != XDP_PASS || !is_xdp(prog) || oc->meta != sizeof(struct vr_xdp_meta))) ||
-	    (idle && (v != passv || oc->dsum || oc->ntx)))
-		violation(C_VERDICT, "verdict %u with %u bytes of metadata%s", v, oc->meta,
-			  idle ? ": this program must leave the frame to the other path" : "");
 	if (v == dropv) {
-		st->dropped++;
-		if (oc->nreasons == 1 && oc->dsum == 1 && oc->reason < VR_DROP_MAX)
-			st->reason[oc->reason]++;
-		else
-			violation(C_DROPS, "dropped, and %d drop reasons moved by %lld in all (must be one, by one)",
-				  oc->nreasons, (long long)oc->dsum);
-		if (oc->ntx)
-			violation(C_DROPS, "dropped, yet the tx counter of %d vif(s) moved", oc->ntx);
 		if (!g && !to_pub)
 			violation(C_VERDICT, "dropped a frame that is not to a public address (the host's)");
 		/* A full table refuses new connections, and only then: it holds (nearly: the inbound half is
@@ -3127,7 +3078,7 @@ static void judge(int prog, int s, const struct pkt *in, const struct outcome *o
 	struct pstats *st = &ps[prog];
 	bool vif_prog = prog == P_VIF_XDP || prog == P_VIF_TC;
 	__u32 v = oc->verdict, dropv = is_xdp(prog) ? XDP_DROP : TC_ACT_SHOT;
-	__u32 passv = is_xdp(prog) ? XDP_PASS : TC_ACT_OK, redirv = is_xdp(prog) ? XDP_REDIRECT : TC_ACT_REDIRECT;
+	__u32 redirv = is_xdp(prog) ? XDP_REDIRECT : TC_ACT_REDIRECT;
 	bool idle = (prog == P_VIF_TC && s >= 0 && !vifs[s].tc) || (prog == P_FAB_TC && !fabric_tc_mode);
 	const uint8_t *o = oc->out;
 	size_t olen = oc->olen;
@@ -3142,30 +3093,15 @@ static void judge(int prog, int s, const struct pkt *in, const struct outcome *o
 		judge_gw(prog, in, oc, &g);
 		return;
 	}
-	st->runs++;
-	if (v != dropv && v != passv && v != redirv) {
-		violation(C_VERDICT, "unexpected verdict %u", v);
+	if (!judge_run(prog, oc, idle))
 		return;
-	}
-	if ((oc->meta && (v != XDP_PASS || !is_xdp(prog) || oc->meta != sizeof(struct vr_xdp_meta))) ||
-	    (idle && (v != passv || oc->dsum || oc->ntx)))
-		violation(C_VERDICT, "verdict %u with %u bytes of metadata%s", v, oc->meta,
-			  idle ? ": this program must leave the frame to the other path" : "");
 	if (v == dropv) {
-		st->dropped++;
-		if (oc->nreasons == 1 && oc->dsum == 1 && oc->reason < VR_DROP_MAX) {
-			st->reason[oc->reason]++;
-			if (show_reason == (int)oc->reason && shown_reason++ < 5) {
-				printf("# seed %llu %s packet #%llu on %s (gso_size %u) dropped as %s:\n", (unsigned long long)seed,
-				       prog_name[prog], (unsigned long long)cur.index, cur.dev, cur.gso_size,
-				       vr_drop_name(oc->reason));
-				hexdump("in", in->b, in->len);
-			}
-		} else
-			violation(C_DROPS, "dropped, and %d drop reasons moved by %lld in all (must be one, by one)",
-				  oc->nreasons, (long long)oc->dsum);
-		if (oc->ntx)
-			violation(C_DROPS, "dropped, yet the tx counter of %d vif(s) moved", oc->ntx);
+		if (one_drop_reason(oc) && show_reason == (int)oc->reason && shown_reason++ < 5) {
+			printf("# seed %llu %s packet #%llu on %s (gso_size %u) dropped as %s:\n", (unsigned long long)seed,
+			       prog_name[prog], (unsigned long long)cur.index, cur.dev, cur.gso_size,
+			       vr_drop_name(oc->reason));
+			hexdump("in", in->b, in->len);
+		}
 		return;
 	}
 	if (oc->ntx > 1 || oc->tx_pkts > 1) {
@@ -3398,6 +3334,19 @@ static void run_and_judge(int prog, int s, int ifindex, const char *dev, const s
 	judge(prog, s, in, &oc);
 }
 
+/* A frame from the fabric through both fabric programs (TC at times with a GSO size); between them, the gateway
+ * connection vr_fabric_xdp made for it, if any, learnt. */
+static void run_fabric(const struct pkt *in)
+{
+	struct gwf g;
+
+	gw_out_port = -1;
+	run_and_judge(P_FAB_XDP, -1, fab_ifindex, "fab0", in, 0);
+	if (gw_frame_of(in, &g))
+		gw_learn(in, &g);
+	run_and_judge(P_FAB_TC, -1, fab_ifindex, "fab0", in, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
+}
+
 static int n_fixed_routes, replaced, replace_failed;
 static char replace_err[sizeof(setup_err) + 64];
 
@@ -3460,7 +3409,7 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 	gw_seed = seed & 1; /* odd seeds make the vRouter a gateway too */
 	fabric_mtu = chance(75) ? 1500 : 9000;
 	plan_tables();
-	if (setup_isolation() || setup_devices() || setup_vrouter()) {
+	if (setup_isolation("/tmp/vr-fuzz-bpffs.XXXXXX", "vrouter-fuzz") || setup_devices() || setup_vrouter()) {
 		check(false, "seed %llu setup: %s", (unsigned long long)seed, setup_err);
 		goto out;
 	}
@@ -3531,16 +3480,10 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 				mutate(&in_pkt);
 			run_and_judge(P_EXT_XDP, -1, ext_ifindex, "ext0", &in_pkt, 0);
 		} else if (kind >= 66) {
-			struct gwf g;
-
 			build_gw_fabric_frame(&in_pkt);
 			if (chance(20))
 				mutate(&in_pkt);
-			gw_out_port = -1;
-			run_and_judge(P_FAB_XDP, -1, fab_ifindex, "fab0", &in_pkt, 0);
-			if (gw_frame_of(&in_pkt, &g))
-				gw_learn(&in_pkt, &g);
-			run_and_judge(P_FAB_TC, -1, fab_ifindex, "fab0", &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
+			run_fabric(&in_pkt);
 		} else if (kind < 33) {
 			int s = chance(3) ? -1 : (int)rnd((uint32_t)nvifs);
 			const char *dev = s >= 0 ? vifs[s].name : other_dev[rnd(3)];
@@ -3552,16 +3495,10 @@ static void run_seed(struct seed_result *res, double seconds, uint64_t max_packe
 			run_and_judge(P_VIF_XDP, s, ifx, dev, &in_pkt, 0);
 			run_and_judge(P_VIF_TC, s, ifx, dev, &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
 		} else {
-			struct gwf g;
-
 			build_fabric_frame(&in_pkt);
 			if (chance(25))
 				mutate(&in_pkt);
-			gw_out_port = -1;
-			run_and_judge(P_FAB_XDP, -1, fab_ifindex, "fab0", &in_pkt, 0);
-			if (gw_frame_of(&in_pkt, &g))
-				gw_learn(&in_pkt, &g);
-			run_and_judge(P_FAB_TC, -1, fab_ifindex, "fab0", &in_pkt, chance(5) ? (__u16)(100 + rnd(1400)) : 0);
+			run_fabric(&in_pkt);
 		}
 		if (counters_broken)
 			break;

@@ -153,6 +153,13 @@ vr_require_bpffs() {
 	fi
 }
 
+# The routing daemon of the BGP/OSPF tests (bird and birdc), named by its package in the skip message.
+vr_require_bird() {
+	if ! command -v bird >/dev/null 2>&1 || ! command -v birdc >/dev/null 2>&1; then
+		vr_skip_all "the routing daemon BIRD 2 is not installed (Debian package bird2; make deps installs it)"
+	fi
+}
+
 # ---------------------------------------------------------------- assertions
 
 _vr_show_output() {   # indent a captured output under a FAIL line (last 15 lines)
@@ -637,6 +644,63 @@ vr_vif_stat() {
 # vr_drop_stat H REASON: one drop counter from 'stats -j' on host H.
 vr_drop_stat() {
 	vrctl "$1" -j stats | jq -r --arg r "$2" '.drops[$r] // "missing"'
+}
+
+# ---------------------------------------------------------------- hitless operations under a flow
+#
+# The fixed-rate UDP flow of the hitless tests (e2e_hitless*.sh): iperf3 from vm1 (on h1) to vm2 (on h2) at
+# the caller's RATE for SECS seconds, numbered datagrams, so that the receiver counts every loss.
+
+# vr_flow_server: vm2's iperf3 server (port 5301), registered for cleanup; waits until it listens.
+vr_flow_server() {
+	# Not through vr_in (a function, so &'d it would be a subshell whose child a kill at cleanup misses).
+	ip netns exec "$(vr_ns vm2)" iperf3 -s -B "${VR_VM_IP[vm2]}" -p 5301 >"$VR_TMP/iperf3-server.log" 2>&1 9>&- &
+	vr_register_pid $!
+	vr_wait_until 5 bash -c "ip netns exec $(vr_ns vm2) ss -Htln 'sport = :5301' | grep -q LISTEN"
+}
+
+# vr_flow_counters: "RX TX SOCK DROPS": vm1's vif rx on h1, vm2's vif tx on h2, vm2's socket drops
+# (UdpRcvbufErrors), both hosts' drop counters added up.
+vr_flow_counters() {
+	echo "$(vr_vif_stat h1 vm1 rx_packets) $(vr_vif_stat h2 vm2 tx_packets)" \
+		"$(vr_in vm2 nstat -az UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }')" \
+		"$(for h in h1 h2; do vrctl "$h" -j stats | jq '[.drops[]] | add'; done | paste -sd+ | bc)"
+}
+
+# vr_hitless NAME CMD...: run the flow, run CMD 1 s into it (it must end before the flow does; output in
+# $VR_TMP/op-NAME.log), then check that CMD succeeded and the vRouters lost nothing: h1's vif took every
+# datagram vm1 sent, h2's handed every one to vm2, no drop counter moved on either host, and whatever the
+# receiver missed was dropped by vm2's own socket (a receiver too slow on a busy machine), after delivery.
+# CMD runs in this shell, not in the background: it may record the processes it starts (their pids, log
+# names, the cleanup registry).
+vr_hitless() {
+	local name=$1 json sent lost before after op_rc t0 client
+	local rx0 tx0 sock0 drop0 rx1 tx1 sock1 drop1
+	shift
+	before=$(vr_flow_counters)
+	vr_in vm1 timeout $((SECS + 10)) iperf3 -u -c "${VR_VM_IP[vm2]}" -B "${VR_VM_IP[vm1]}" -p 5301 -b "$RATE" \
+		-l 1200 -t "$SECS" -J >"$VR_TMP/iperf3-$name.json" 2>&1 9>&- &
+	client=$!
+	sleep 1
+	t0=$SECONDS
+	"$@" >"$VR_TMP/op-$name.log" 2>&1
+	op_rc=$?
+	vr_log "#   $name: the operation took $((SECONDS - t0)) s of the flow's $SECS"
+	wait "$client"
+	after=$(vr_flow_counters)
+	json=$VR_TMP/iperf3-$name.json
+	sent=$(jq -r '.end.sum.packets // empty' "$json" 2>/dev/null)
+	lost=$(jq -r '.end.sum.lost_packets // empty' "$json" 2>/dev/null)
+	vr_check_eq "$name: the operation succeeded" 0 "$op_rc"
+	[ "$op_rc" = 0 ] || sed 's/^/#   /' "$VR_TMP/op-$name.log" | tail -5
+	vr_check_range "$name: the flow ran at its rate ($sent datagrams in ${SECS} s)" $((SECS * 5000)) inf "${sent:-0}"
+	read -r rx0 tx0 sock0 drop0 <<<"$before"
+	read -r rx1 tx1 sock1 drop1 <<<"$after"
+	vr_check_range "$name: h1 took every datagram from vm1 (vif rx)" "${sent:-1}" $((${sent:-1} + 20)) $((rx1 - rx0))
+	vr_check_range "$name: h2 handed every datagram to vm2 (vif tx)" "${sent:-1}" $((${sent:-1} + 20)) $((tx1 - tx0))
+	vr_check_eq "$name: no drop counted on either vRouter" 0 $((drop1 - drop0))
+	vr_check_eq "$name: what the receiver missed ($lost) was dropped by vm2's own socket after delivery" \
+		"${lost:-missing}" $((sock1 - sock0))
 }
 
 # ---------------------------------------------------------------- benchmarks

@@ -50,6 +50,7 @@
 #include "libvrouter.h"
 #include "vr_hash.h"
 #include "pkt.h"
+#include "setup.h"
 
 /* The case table gives each frame defaults through macros and lets a case override single fields after
  * them; later designators win (C11 6.7.9p19), which is exactly what is meant here. Fields a case leaves out
@@ -203,9 +204,7 @@ static const struct route routes[] = {
 };
 
 /* Run-time state. */
-static char pin_dir[256];
-static char bpffs_dir[128];
-static bool bpffs_tmp, bpffs_mounted, loaded, opened;
+static bool loaded, opened;
 static struct vr_handle h;
 static struct vr_config cfg;
 static int ifindex[NDEV], peer_ifindex[NDEV];
@@ -3369,89 +3368,6 @@ out:
 /* ---------------------------------------------------------------------------------------------------- */
 /* Setup and teardown                                                                                    */
 
-static char setup_err[4096];
-
-static int __attribute__((format(printf, 1, 2))) setup_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(setup_err, sizeof(setup_err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Runs a shell command; on failure, its output goes into setup_err. */
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[1024], out[2048] = "";
-	size_t n = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	f = popen(cmd, "r");
-	if (!f)
-		return setup_fail("cannot run '%s': %s", cmd, strerror(errno));
-	while (n < sizeof(out) - 1 && fgets(out + n, (int)(sizeof(out) - n), f))
-		n = strlen(out);
-	st = pclose(f);
-	if (st != 0)
-		return setup_fail("'%s' failed (status %d): %s", cmd, st, out);
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return setup_fail("cannot open %s: %s", path, strerror(errno));
-	n = write(fd, s, strlen(s));
-	close(fd);
-	if (n != (ssize_t)strlen(s))
-		return setup_fail("cannot write %s", path);
-	return 0;
-}
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* New mount and network namespaces: everything below dies with this process. */
-static int setup_isolation(void)
-{
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET))
-		return setup_fail("unshare(CLONE_NEWNS | CLONE_NEWNET): %s", strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return setup_fail("making / private: %s", strerror(errno));
-	/* A sysfs of the new network namespace (as 'ip netns exec' does), for anything that reads
-	 * /sys/class/net; its fs/bpf mount point then hides the host's bpffs from us and us from the host. */
-	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
-		fprintf(stderr, "# mounting a private sysfs failed (%s); going on with the host's\n", strerror(errno));
-	if (is_dir("/sys/fs/bpf")) {
-		snprintf(bpffs_dir, sizeof(bpffs_dir), "/sys/fs/bpf");
-	} else {
-		snprintf(bpffs_dir, sizeof(bpffs_dir), "/tmp/vr-test-bpffs.XXXXXX");
-		if (!mkdtemp(bpffs_dir))
-			return setup_fail("mkdtemp: %s", strerror(errno));
-		bpffs_tmp = true;
-	}
-	if (mount("bpf", bpffs_dir, "bpf", 0, "mode=0700"))
-		return setup_fail("mounting bpffs on %s: %s", bpffs_dir, strerror(errno));
-	bpffs_mounted = true;
-	snprintf(pin_dir, sizeof(pin_dir), "%s/vrouter-test", bpffs_dir);
-	return 0;
-}
-
 /* Tap dev, as a hypervisor opens it for a VM with a virtio-net NIC: a virtio-net header on every frame, and
  * offloads on (the VM's stack may send checksum-offloaded and TSO frames; the kernel may hand us the same).
  * Non-blocking; the device lives while tap_fd[dev] is open. */
@@ -3867,7 +3783,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	vr_set_verbosity(0);
-	if (setup_isolation() || setup_devices() || setup_vrouter()) {
+	if (setup_isolation("/tmp/vr-test-bpffs.XXXXXX", "vrouter-test") || setup_devices() || setup_vrouter()) {
 		printf("FAIL setup: %s\n", setup_err);
 		n_fail++;
 		teardown();
