@@ -520,30 +520,108 @@ const char *vr_agent_log_level_name(enum vr_agent_log_level level)
 	return (unsigned int)level < sizeof(log_levels) / sizeof(log_levels[0]) ? log_levels[level] : "?";
 }
 
-static int parse_log_level(struct parser *p, const struct field *f, void *obj)
+/* A value that must be one of names[0..n): its index in *i, or an error that lists them all ("%s is not WHAT
+ * (NAME, NAME...)"). The enumerations of the file (log levels, roles, booleans) are such tables. */
+static int parse_name(struct parser *p, const struct field *f, const char *const *names, unsigned int n,
+		      const char *what, unsigned int *i)
 {
+	char list[128];
+	size_t len = 0;
 	const char *v;
 	int err;
 
+	*i = 0;
 	if ((err = scalar(p, f, &v)))
 		return err;
-	for (unsigned int i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-		if (!strcmp(v, log_levels[i])) {
-			*(enum vr_agent_log_level *)((char *)obj + f->off) = (enum vr_agent_log_level)i;
+	for (unsigned int k = 0; k < n; k++)
+		if (!strcmp(v, names[k])) {
+			*i = k;
 			return 0;
 		}
+	list[0] = '\0';
+	for (unsigned int k = 0; k < n && len < sizeof(list); k++) {
+		int r = snprintf(list + len, sizeof(list) - len, "%s%s", k ? ", " : "", names[k]);
+
+		if (r > 0)
+			len += (size_t)r;
 	}
-	return fail(p, &p->ev.start_mark, "%s is not a log level (error, warning, info, debug)", show(p, v));
+	return fail(p, &p->ev.start_mark, "%s is not %s (%s)", show(p, v), what, list);
+}
+
+static int parse_log_level(struct parser *p, const struct field *f, void *obj)
+{
+	unsigned int i;
+	int err = parse_name(p, f, log_levels, sizeof(log_levels) / sizeof(log_levels[0]), "a log level", &i);
+
+	if (!err)
+		*(enum vr_agent_log_level *)((char *)obj + f->off) = (enum vr_agent_log_level)i;
+	return err;
+}
+
+static const char *const booleans[] = { "false", "true" };
+
+static int parse_bool(struct parser *p, const struct field *f, void *obj)
+{
+	unsigned int i;
+	int err = parse_name(p, f, booleans, 2, "a boolean", &i);
+
+	if (!err)
+		*(bool *)((char *)obj + f->off) = i;
+	return err;
+}
+
+/* Reads item i of a sequence, whose first event is the parser's current event, into arg. 0 or -errno. */
+typedef int (*item_fn)(struct parser *p, unsigned int i, void *arg);
+
+/* The current event is SEQUENCE-START; reads through SEQUENCE-END, each item by item() with "[i]" added to the
+ * field path. The first error stops the walk; *count (may be NULL) is how many items were read. */
+static int parse_items(struct parser *p, item_fn item, void *arg, unsigned int *count)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0;; i++) {
+		size_t saved;
+
+		if ((err = next(p)))
+			return err;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		saved = path_push(p, "[%u]", i);
+		if ((err = item(p, i, arg)))
+			return err;
+		path_pop(p, saved);
+	}
+	if (count)
+		*count = i;
+	return 0;
 }
 
 static const struct section controller_section;
+
+static int controller_item(struct parser *p, unsigned int n, void *arg)
+{
+	struct vr_agent_config *cfg = arg;
+	yaml_mark_t item = p->ev.start_mark;
+	struct vr_agent_controller *c;
+	int err;
+
+	if (n == VR_AGENT_MAX_CONTROLLERS)
+		return fail(p, &item, "at most %d controllers are supported", VR_AGENT_MAX_CONTROLLERS);
+	c = &cfg->controllers[n];
+	*c = (struct vr_agent_controller){ .port = VR_AGENT_XMPP_PORT, .hold_time = VR_AGENT_HOLD_TIME };
+	if ((err = section_value(p, &controller_section, c)))
+		return err;
+	for (unsigned int i = 0; i < n; i++)
+		if (cfg->controllers[i].addr == c->addr && cfg->controllers[i].port == c->port)
+			return fail(p, &item, "same address and port as controllers[%u]", i);
+	return 0;
+}
 
 /* controllers: a sequence of at most VR_AGENT_MAX_CONTROLLERS mappings, or nothing (standalone). */
 static int parse_controllers(struct parser *p, const struct field *f, void *obj)
 {
 	struct vr_agent_config *cfg = obj;
-	unsigned int n = 0;
-	int err;
 
 	(void)f;
 	cfg->n_controllers = 0;
@@ -552,30 +630,26 @@ static int parse_controllers(struct parser *p, const struct field *f, void *obj)
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
 		return fail(p, &p->ev.start_mark, "expected a sequence of controllers (\"- address: ...\"), found %s",
 			    found(p));
-	for (;;) {
-		struct vr_agent_controller *c;
-		yaml_mark_t item;
-		size_t saved;
+	return parse_items(p, controller_item, cfg, &cfg->n_controllers);
+}
 
-		if ((err = next(p)))
-			return err;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			break;
-		item = p->ev.start_mark;
-		saved = path_push(p, "[%u]", n);
-		if (n == VR_AGENT_MAX_CONTROLLERS)
-			return fail(p, &item, "at most %d controllers are supported", VR_AGENT_MAX_CONTROLLERS);
-		c = &cfg->controllers[n];
-		*c = (struct vr_agent_controller){ .port = VR_AGENT_XMPP_PORT, .hold_time = VR_AGENT_HOLD_TIME };
-		if ((err = section_value(p, &controller_section, c)))
-			return err;
-		for (unsigned int i = 0; i < n; i++)
-			if (cfg->controllers[i].addr == c->addr && cfg->controllers[i].port == c->port)
-				return fail(p, &item, "same address and port as controllers[%u]", i);
-		path_pop(p, saved);
-		n++;
-	}
-	cfg->n_controllers = n;
+static int encap_item(struct parser *p, unsigned int n, void *arg)
+{
+	struct vr_agent_config *cfg = arg;
+	const char *v;
+	__u8 e;
+
+	if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
+		return fail(p, &p->ev.start_mark, "expected an encapsulation (udp or gre), found %s", found(p));
+	v = (const char *)p->ev.data.scalar.value;
+	if (vr_parse_encap(v, &e))
+		return fail(p, &p->ev.start_mark, "%s is not a tunnel encapsulation of this vRouter (udp, gre)",
+			    show(p, v));
+	for (unsigned int i = 0; i < n; i++)
+		if (cfg->encaps[i] == e)
+			return fail(p, &p->ev.start_mark, "%s is listed twice (first as tunnel-encapsulation[%u])",
+				    show(p, v), i);
+	cfg->encaps[n] = e; /* distinct values of a two-value enum: n stays within the array */
 	return 0;
 }
 
@@ -593,29 +667,8 @@ static int parse_encaps(struct parser *p, const struct field *f, void *obj)
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
 		return fail(p, &start, "expected a sequence of encapsulations, most preferred first ([udp, gre]), "
 			    "found %s", found(p));
-	for (;;) {
-		const char *v;
-		size_t saved;
-		__u8 e;
-
-		if ((err = next(p)))
-			return err;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			break;
-		saved = path_push(p, "[%u]", n);
-		if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
-			return fail(p, &p->ev.start_mark, "expected an encapsulation (udp or gre), found %s", found(p));
-		v = (const char *)p->ev.data.scalar.value;
-		if (vr_parse_encap(v, &e))
-			return fail(p, &p->ev.start_mark, "%s is not a tunnel encapsulation of this vRouter (udp, gre)",
-				    show(p, v));
-		for (unsigned int i = 0; i < n; i++)
-			if (cfg->encaps[i] == e)
-				return fail(p, &p->ev.start_mark, "%s is listed twice (first as tunnel-encapsulation[%u])",
-					    show(p, v), i);
-		cfg->encaps[n++] = e; /* distinct values of a two-value enum: n stays within the array */
-		path_pop(p, saved);
-	}
+	if ((err = parse_items(p, encap_item, cfg, &n)))
+		return err;
 	if (!n)
 		return fail(p, &start, "an empty list: name at least one encapsulation (udp, gre)");
 	cfg->n_encaps = n;
@@ -636,18 +689,12 @@ const char *vr_agent_role_name(enum vr_agent_role role)
 
 static int parse_role(struct parser *p, const struct field *f, void *obj)
 {
-	const char *v;
-	int err;
+	unsigned int i;
+	int err = parse_name(p, f, roles, sizeof(roles) / sizeof(roles[0]), "a role", &i);
 
-	if ((err = scalar(p, f, &v)))
-		return err;
-	for (unsigned int i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-		if (!strcmp(v, roles[i])) {
-			*(enum vr_agent_role *)((char *)obj + f->off) = (enum vr_agent_role)i;
-			return 0;
-		}
-	}
-	return fail(p, &p->ev.start_mark, "%s is not a role (vrouter, gateway)", show(p, v));
+	if (!err)
+		*(enum vr_agent_role *)((char *)obj + f->off) = (enum vr_agent_role)i;
+	return err;
 }
 
 /* The port API's rule for virtual network names (vr_vn_valid of ports.c): the XMPP node of the VRF. */
@@ -711,111 +758,135 @@ bad:
 
 static const struct section fip_section;
 
-/* floating-ips of the tenant being read (p->cfg->gw.n_tenants): appended to gw.fips. */
-static int parse_fips(struct parser *p, const struct field *f, void *obj)
+/* Item n of the floating-ips of the tenant being read (p->cfg->gw.n_tenants): appended to gw.fips. */
+static int fip_item(struct parser *p, unsigned int n, void *arg)
 {
 	struct vr_agent_gateway *gw = &p->cfg->gw;
-	struct vr_agent_tenant *t = obj;
+	struct vr_agent_tenant *t = arg;
+	yaml_mark_t item = p->ev.start_mark;
+	struct vr_agent_fip *fip;
 	char a[16];
 	int err;
 
+	if (gw->n_fips == VR_AGENT_GW_MAX_FIPS)
+		return fail(p, &item, "at most %d floating IPs are supported (all tenants together)",
+			    VR_AGENT_GW_MAX_FIPS);
+	fip = &gw->fips[gw->n_fips];
+	*fip = (struct vr_agent_fip){ .tenant = gw->n_tenants };
+	if ((err = section_value(p, &fip_section, fip)))
+		return err;
+	for (unsigned int i = 0; i < gw->n_fips; i++) {
+		const struct vr_agent_fip *o = &gw->fips[i];
+
+		if (o->public_ip == fip->public_ip)
+			return fail(p, &item, "%s is already a floating IP (of tenants[%u])",
+				    inet_ntop(AF_INET, &fip->public_ip, a, sizeof(a)), o->tenant);
+		if (o->tenant == fip->tenant && o->private_ip == fip->private_ip)
+			return fail(p, &item, "%s already has a floating IP (floating-ips[%u])",
+				    inet_ntop(AF_INET, &fip->private_ip, a, sizeof(a)), i - t->fip_first);
+	}
+	gw->n_fips++;
+	t->n_fips = n + 1;
+	return 0;
+}
+
+static int parse_fips(struct parser *p, const struct field *f, void *obj)
+{
 	(void)f;
 	if (is_null(p))
 		return 0;
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
 		return fail(p, &p->ev.start_mark, "expected a sequence of floating IPs (\"- {address: PUBLIC, "
 			    "private: PRIVATE}\"), found %s", found(p));
-	for (;;) {
-		struct vr_agent_fip *fip;
-		yaml_mark_t item;
-		size_t saved;
-
-		if ((err = next(p)))
-			return err;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			break;
-		item = p->ev.start_mark;
-		saved = path_push(p, "[%u]", t->n_fips);
-		if (gw->n_fips == VR_AGENT_GW_MAX_FIPS)
-			return fail(p, &item, "at most %d floating IPs are supported (all tenants together)",
-				    VR_AGENT_GW_MAX_FIPS);
-		fip = &gw->fips[gw->n_fips];
-		*fip = (struct vr_agent_fip){ .tenant = gw->n_tenants };
-		if ((err = section_value(p, &fip_section, fip)))
-			return err;
-		for (unsigned int i = 0; i < gw->n_fips; i++) {
-			const struct vr_agent_fip *o = &gw->fips[i];
-
-			if (o->public_ip == fip->public_ip)
-				return fail(p, &item, "%s is already a floating IP (of tenants[%u])",
-					    inet_ntop(AF_INET, &fip->public_ip, a, sizeof(a)), o->tenant);
-			if (o->tenant == fip->tenant && o->private_ip == fip->private_ip)
-				return fail(p, &item, "%s already has a floating IP (floating-ips[%u])",
-					    inet_ntop(AF_INET, &fip->private_ip, a, sizeof(a)), i - t->fip_first);
-		}
-		gw->n_fips++;
-		t->n_fips++;
-		path_pop(p, saved);
-	}
-	return 0;
+	return parse_items(p, fip_item, obj, NULL);
 }
 
 static const struct section tenant_section;
 
-/* tenants: a sequence of mappings; each is checked against the ones before it. */
-static int parse_tenants(struct parser *p, const struct field *f, void *obj)
+/* Item n of tenants: checked against the ones before it. */
+static int tenant_item(struct parser *p, unsigned int n, void *arg)
 {
-	struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	struct vr_agent_gateway *gw = arg;
+	yaml_mark_t item = p->ev.start_mark;
+	struct vr_agent_tenant *t;
 	char a[16];
 	int err;
 
+	if (n == VR_AGENT_GW_MAX_TENANTS)
+		return fail(p, &item, "at most %d tenants are supported", VR_AGENT_GW_MAX_TENANTS);
+	t = &gw->tenants[n];
+	*t = (struct vr_agent_tenant){ .fip_first = gw->n_fips };
+	if ((err = section_value(p, &tenant_section, t)))
+		return err;
+	for (unsigned int i = 0; i < n; i++) {
+		if (gw->tenants[i].vrf_id == t->vrf_id)
+			return fail(p, &item, "vrf %u is already tenants[%u]", t->vrf_id, i);
+		if (!strcmp(gw->tenants[i].vn, t->vn))
+			return fail(p, &item, "vn %s is already tenants[%u]", show(p, t->vn), i);
+	}
+	/* A floating IP is the VM's own public address, never also a shared SNAT address. */
+	for (unsigned int i = 0; i < gw->n_fips; i++)
+		for (unsigned int k = 0; k <= n; k++)
+			if (gw->tenants[k].snat_addr && gw->tenants[k].snat_addr == gw->fips[i].public_ip &&
+			    (k == n || gw->fips[i].tenant == n))
+				return fail(p, &item, "%s is both the snat-address of tenants[%u] and a floating IP of "
+					    "tenants[%u]", inet_ntop(AF_INET, &gw->fips[i].public_ip, a, sizeof(a)),
+					    k, gw->fips[i].tenant);
+	gw->n_tenants = n + 1;
+	return 0;
+}
+
+/* tenants: a sequence of mappings. */
+static int parse_tenants(struct parser *p, const struct field *f, void *obj)
+{
 	(void)f;
 	if (is_null(p))
 		return 0;
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT)
 		return fail(p, &p->ev.start_mark, "expected a sequence of tenants (\"- vn: NAME\"), found %s", found(p));
-	for (;;) {
-		struct vr_agent_tenant *t;
-		yaml_mark_t item;
-		unsigned int n = gw->n_tenants;
-		size_t saved;
+	return parse_items(p, tenant_item, &((struct vr_agent_config *)obj)->gw, NULL);
+}
 
-		if ((err = next(p)))
-			return err;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			break;
-		item = p->ev.start_mark;
-		saved = path_push(p, "[%u]", n);
-		if (n == VR_AGENT_GW_MAX_TENANTS)
-			return fail(p, &item, "at most %d tenants are supported", VR_AGENT_GW_MAX_TENANTS);
-		t = &gw->tenants[n];
-		*t = (struct vr_agent_tenant){ .fip_first = gw->n_fips };
-		if ((err = section_value(p, &tenant_section, t)))
-			return err;
-		for (unsigned int i = 0; i < n; i++) {
-			if (gw->tenants[i].vrf_id == t->vrf_id)
-				return fail(p, &item, "vrf %u is already tenants[%u]", t->vrf_id, i);
-			if (!strcmp(gw->tenants[i].vn, t->vn))
-				return fail(p, &item, "vn %s is already tenants[%u]", show(p, t->vn), i);
-		}
-		/* A floating IP is the VM's own public address, never also a shared SNAT address. */
-		for (unsigned int i = 0; i < gw->n_fips; i++)
-			for (unsigned int k = 0; k <= n; k++)
-				if (gw->tenants[k].snat_addr && gw->tenants[k].snat_addr == gw->fips[i].public_ip &&
-				    (k == n || gw->fips[i].tenant == n))
-					return fail(p, &item, "%s is both the snat-address of tenants[%u] and a floating IP of "
-						    "tenants[%u]", inet_ntop(AF_INET, &gw->fips[i].public_ip, a, sizeof(a)),
-						    k, gw->fips[i].tenant);
-		gw->n_tenants++;
-		path_pop(p, saved);
-	}
+/* A list of distinct IPv4 prefixes of the gateway section, without host bits and never the default route. */
+struct prefix_list {
+	const char *key;		/* its key, for errors */
+	const char *no_default;		/* why 0.0.0.0/0 is refused */
+	struct vr_agent_prefix *pf;
+	unsigned int *n, max;
+};
+
+static int prefix_item(struct parser *p, unsigned int n, void *arg)
+{
+	const struct prefix_list *l = arg;
+	struct vr_agent_prefix pf;
+	const char *v;
+
+	if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
+		return fail(p, &p->ev.start_mark, "expected a prefix A.B.C.D/N, found %s", found(p));
+	v = (const char *)p->ev.data.scalar.value;
+	if (!strchr(v, '/') || vr_parse_prefix4(v, &pf.addr, &pf.plen))
+		return fail(p, &p->ev.start_mark, "%s is not an IPv4 prefix A.B.C.D/N", show(p, v));
+	if (!pf.plen)
+		return fail(p, &p->ev.start_mark, "%s: %s", show(p, v), l->no_default);
+	if (pf.plen < 32 && (ntohl(pf.addr) & (0xffffffffu >> pf.plen)))
+		return fail(p, &p->ev.start_mark, "%s has bits set beyond /%u", show(p, v), pf.plen);
+	for (unsigned int i = 0; i < n; i++)
+		if (l->pf[i].addr == pf.addr && l->pf[i].plen == pf.plen)
+			return fail(p, &p->ev.start_mark, "%s is listed twice (first as %s[%u])", show(p, v), l->key,
+				    i);
+	if (n == l->max)
+		return fail(p, &p->ev.start_mark, "at most %u prefixes are supported", l->max);
+	l->pf[n] = pf;
+	*l->n = n + 1;
 	return 0;
 }
 
-/* announce: a sequence of distinct prefixes A.B.C.D/N, without host bits, not the default route. */
+/* announce: the public prefixes for the border. */
 static int parse_announce(struct parser *p, const struct field *f, void *obj)
 {
 	struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	struct prefix_list l = { "announce", "the gateway does not announce a default route", gw->announce,
+				       &gw->n_announce, VR_AGENT_GW_MAX_ANNOUNCE };
 	yaml_mark_t start = p->ev.start_mark;
 	int err;
 
@@ -823,38 +894,29 @@ static int parse_announce(struct parser *p, const struct field *f, void *obj)
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT || is_null(p))
 		return fail(p, &start, "expected a sequence of prefixes ([198.51.100.0/24]), found %s%s", found(p),
 			    is_null(p) ? " (leave the key out to announce each public address as a /32)" : "");
-	for (;;) {
-		struct vr_agent_prefix pf;
-		const char *v;
-		size_t saved;
-
-		if ((err = next(p)))
-			return err;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			break;
-		saved = path_push(p, "[%u]", gw->n_announce);
-		if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
-			return fail(p, &p->ev.start_mark, "expected a prefix A.B.C.D/N, found %s", found(p));
-		v = (const char *)p->ev.data.scalar.value;
-		if (!strchr(v, '/') || vr_parse_prefix4(v, &pf.addr, &pf.plen))
-			return fail(p, &p->ev.start_mark, "%s is not an IPv4 prefix A.B.C.D/N", show(p, v));
-		if (!pf.plen)
-			return fail(p, &p->ev.start_mark, "%s: the gateway does not announce a default route", show(p, v));
-		if (pf.plen < 32 && (ntohl(pf.addr) & (0xffffffffu >> pf.plen)))
-			return fail(p, &p->ev.start_mark, "%s has bits set beyond /%u", show(p, v), pf.plen);
-		for (unsigned int i = 0; i < gw->n_announce; i++)
-			if (gw->announce[i].addr == pf.addr && gw->announce[i].plen == pf.plen)
-				return fail(p, &p->ev.start_mark, "%s is listed twice (first as announce[%u])", show(p, v), i);
-		if (gw->n_announce == VR_AGENT_GW_MAX_ANNOUNCE)
-			return fail(p, &p->ev.start_mark, "at most %d prefixes are supported", VR_AGENT_GW_MAX_ANNOUNCE);
-		gw->announce[gw->n_announce++] = pf;
-		path_pop(p, saved);
-	}
+	if ((err = parse_items(p, prefix_item, &l, NULL)))
+		return err;
 	if (!gw->n_announce)
 		return fail(p, &start, "an empty list: name the public prefixes (or leave the key out to announce each "
 			    "public address as a /32)");
 	gw->announce_set = true;
 	return 0;
+}
+
+/* external-prefixes: what the gateway routes out of the external NIC and advertises into every tenant VRF
+ * beside (or, with default-route: false, instead of) the default route. [] is the same as leaving it out. */
+static int parse_external(struct parser *p, const struct field *f, void *obj)
+{
+	struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
+	struct prefix_list l = { "external-prefixes", "the default route is not listed here: default-route: "
+				       "true (the default) advertises it", gw->external, &gw->n_external,
+				       VR_AGENT_GW_MAX_EXTERNAL };
+
+	(void)f;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT || is_null(p))
+		return fail(p, &p->ev.start_mark, "expected a sequence of prefixes ([203.0.113.0/24]), found %s%s",
+			    found(p), is_null(p) ? " (leave the key out for none)" : "");
+	return parse_items(p, prefix_item, &l, NULL);
 }
 
 static int cmp_be32(const void *a, const void *b)
@@ -919,11 +981,12 @@ static int check_tenant(struct parser *p, const struct section *sec, void *obj, 
 	return 0;
 }
 
-/* Every public address must be inside a prefix announced to the border, or the replies never come back. */
+/* The bird section needs its file; the gateway advertises at least one route into its tenants' VRFs; every public
+ * address must be inside a prefix announced to the border, or the replies never come back. */
 static int check_gateway(struct parser *p, const struct section *sec, void *obj, const struct seen *s)
 {
 	const struct vr_agent_gateway *gw = &((struct vr_agent_config *)obj)->gw;
-	int ai = find_field(sec, "announce"), bi = find_field(sec, "bird");
+	int ai = find_field(sec, "announce"), bi = find_field(sec, "bird"), di = find_field(sec, "default-route");
 	char a[16];
 
 	/* Checked here, not as a required field: the bird section is optional, and absent it is read as empty. */
@@ -931,6 +994,12 @@ static int check_gateway(struct parser *p, const struct section *sec, void *obj,
 		path_push_key(p, "bird");
 		path_push_key(p, "include-file");
 		return fail(p, &s->val[bi], "required field is missing");
+	}
+	/* A gateway that advertises nothing into the tenant VRFs is never used by their vRouters. */
+	if (!gw->default_route && !gw->n_external) {
+		path_push_key(p, "default-route");
+		return fail(p, &s->val[di], "false, and no external-prefixes: the gateway would advertise no route "
+			    "into its tenants' VRFs");
 	}
 	if (!gw->announce_set)
 		return 0;
@@ -1103,6 +1172,8 @@ static const struct field gateway_fields[] = {
 	{ .key = "external-device", .parse = parse_ifname, GW(ext_dev) },
 	{ .key = "timeouts", .parse = parse_section, .sub = &timeout_section },
 	{ .key = "tenants", .parse = parse_tenants },
+	{ .key = "default-route", .parse = parse_bool, GW(default_route) },
+	{ .key = "external-prefixes", .parse = parse_external },
 	{ .key = "announce", .parse = parse_announce },
 	{ .key = "bird", .parse = parse_section, .sub = &bird_section },
 };
@@ -1156,6 +1227,7 @@ void vr_agent_config_defaults(struct vr_agent_config *cfg)
 	cfg->gw.timeout_tcp_transitory = VR_NAT_TIMEOUT_TCP_TRANSITORY;
 	cfg->gw.timeout_udp = VR_NAT_TIMEOUT_UDP;
 	cfg->gw.timeout_icmp = VR_NAT_TIMEOUT_ICMP;
+	cfg->gw.default_route = true;
 }
 
 /* STREAM-START, at most one document whose top is a mapping (or empty), STREAM-END. */
@@ -1271,6 +1343,19 @@ static void print_ip(FILE *out, __be32 a)
 	fputs(buf, out);
 }
 
+/* "  KEY: [A.B.C.D/N, ...]" */
+static void print_prefixes(FILE *out, const char *key, const struct vr_agent_prefix *pf, unsigned int n,
+			   unsigned int max)
+{
+	fprintf(out, "  %s: [", key);
+	for (unsigned int i = 0; i < n && i < max; i++) {
+		fputs(i ? ", " : "", out);
+		print_ip(out, pf[i].addr);
+		fprintf(out, "/%u", pf[i].plen);
+	}
+	fputs("]\n", out);
+}
+
 static void print_gateway(FILE *out, const struct vr_agent_gateway *gw)
 {
 	fputs("gateway:\n  external-device: ", out);
@@ -1300,14 +1385,10 @@ static void print_gateway(FILE *out, const struct vr_agent_gateway *gw)
 			fputs("}\n", out);
 		}
 	}
+	fprintf(out, "  default-route: %s\n", booleans[gw->default_route]);
+	print_prefixes(out, "external-prefixes", gw->external, gw->n_external, VR_AGENT_GW_MAX_EXTERNAL);
 	if (gw->announce_set) {
-		fputs("  announce: [", out);
-		for (unsigned int i = 0; i < gw->n_announce && i < VR_AGENT_GW_MAX_ANNOUNCE; i++) {
-			fputs(i ? ", " : "", out);
-			print_ip(out, gw->announce[i].addr);
-			fprintf(out, "/%u", gw->announce[i].plen);
-		}
-		fputs("]\n", out);
+		print_prefixes(out, "announce", gw->announce, gw->n_announce, VR_AGENT_GW_MAX_ANNOUNCE);
 	} else {
 		fputs("  # announce: not set: each public address as a /32\n", out);
 	}

@@ -41,6 +41,7 @@
 #define VR_AGENT_GW_MAX_TENANTS 256
 #define VR_AGENT_GW_MAX_FIPS 4096
 #define VR_AGENT_GW_MAX_ANNOUNCE 256
+#define VR_AGENT_GW_MAX_EXTERNAL 256
 /* Public addresses at most (an SNAT address per tenant, the floating IPs): the default announce list. */
 #define VR_AGENT_GW_MAX_PUBLIC (VR_AGENT_GW_MAX_TENANTS + VR_AGENT_GW_MAX_FIPS)
 /* A virtual network name (the XMPP node of a VRF), as the port API's vn= (VR_AGENT_VN_MAX of ports.h). */
@@ -86,6 +87,11 @@ struct vr_agent_gateway {
 	bool announce_set;
 	unsigned int n_announce;
 	struct vr_agent_prefix announce[VR_AGENT_GW_MAX_ANNOUNCE];
+	/* What the gateway routes out of the external NIC and advertises into every tenant VRF (issue 7):
+	 * 0.0.0.0/0 unless default_route is false (default true), and each of external[] (never 0.0.0.0/0). */
+	bool default_route;
+	unsigned int n_external;
+	struct vr_agent_prefix external[VR_AGENT_GW_MAX_EXTERNAL];
 	/* bird: the BIRD 2 include file the agent writes ("" none) and birdc's control socket ("" its default). */
 	char bird_include[VR_AGENT_BIRD_PATH_MAX];
 	char bird_socket[VR_AGENT_SOCKET_PATH_MAX];

@@ -18,6 +18,8 @@ _Static_assert(VR_AGENT_GW_VN_MAX == VR_AGENT_VN_MAX, "a tenant's vn is a port's
 static struct {
 	struct vr_gw_tenant *t;
 	size_t n;
+	struct vr_agent_prefix pf[1 + VR_AGENT_GW_MAX_EXTERNAL];	/* routed out in every tenant VRF */
+	size_t n_pf;
 	struct vr_watch gc;		/* timer only */
 	struct vr_handle gch;		/* the sweep's own handle, without the writer lock */
 	bool gch_open;
@@ -52,11 +54,29 @@ bool vr_gw_vn_vrf(const char *vn, __u32 *vrf_id)
 	return false;
 }
 
-bool vr_gw_owns_default(__u32 vrf_id)
+size_t vr_gw_prefix_count(void)
+{
+	return G.n_pf;
+}
+
+const struct vr_agent_prefix *vr_gw_prefix(size_t i)
+{
+	return i < G.n_pf ? &G.pf[i] : NULL;
+}
+
+static bool is_gw_prefix(__be32 prefix, __u32 plen)
+{
+	for (size_t i = 0; i < G.n_pf; i++)
+		if (G.pf[i].addr == prefix && G.pf[i].plen == plen)
+			return true;
+	return false;
+}
+
+bool vr_gw_owns(__u32 vrf_id, __be32 prefix, __u32 plen)
 {
 	for (size_t i = 0; i < G.n; i++)
 		if (G.t[i].vrf_id == vrf_id)
-			return true;
+			return is_gw_prefix(prefix, plen);
 	return false;
 }
 
@@ -79,6 +99,21 @@ static int vrf_mark(const struct vr_vrf_info *info, void *arg)
 	return 0;
 }
 
+/* e (n elements of size used, *cap allocated) with room for one more: e itself, a larger copy (*cap updated),
+ * or NULL when out of memory (e is then left as it was). */
+static void *room_for_one(void *e, size_t n, size_t *cap, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 64;
+	void *bigger;
+
+	if (n < *cap)
+		return e;
+	bigger = realloc(e, c * size);
+	if (bigger)
+		*cap = c;
+	return bigger;
+}
+
 struct fip_list {
 	struct { __be32 pub; struct vr_fip_key priv; } *e;
 	size_t n, cap;
@@ -87,28 +122,68 @@ struct fip_list {
 static int fip_collect(__be32 public_ip, const struct vr_fip_key *priv, void *arg)
 {
 	struct fip_list *l = arg;
+	void *e = room_for_one(l->e, l->n, &l->cap, sizeof(*l->e));
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *e = realloc(l->e, cap * sizeof(*l->e));
-
-		if (!e)
-			return -ENOMEM;
-		l->e = e;
-		l->cap = cap;
-	}
+	if (!e)
+		return -ENOMEM;
+	l->e = e;
 	l->e[l->n].pub = public_ip;
 	l->e[l->n].priv = *priv;
 	l->n++;
 	return 0;
 }
 
-/* Whether a VRF holds 0.0.0.0/0 via an EXTERNAL nexthop. */
-static int find_external_default(const struct vr_route_info *r, void *arg)
+/* The IPv4 routes of a VRF via an EXTERNAL nexthop. */
+struct ext_list {
+	struct vr_agent_prefix *e;
+	size_t n, cap;
+};
+
+static int ext_collect(const struct vr_route_info *r, void *arg)
 {
-	if (r->family == AF_INET && r->plen == 0 && r->nh.type == VR_NH_EXTERNAL)
-		*(bool *)arg = true;
+	struct ext_list *l = arg;
+	void *e;
+
+	if (r->family != AF_INET || r->nh.type != VR_NH_EXTERNAL)
+		return 0;
+	e = room_for_one(l->e, l->n, &l->cap, sizeof(*l->e));
+	if (!e)
+		return -ENOMEM;
+	l->e = e;
+	l->e[l->n++] = (struct vr_agent_prefix){ .addr = r->prefix, .plen = r->plen };
 	return 0;
+}
+
+/* Remove the EXTERNAL routes of VRF id, but those the gateway routes out when keep is true (a tenant VRF).
+ * Returns how many were removed. Collected first: the routes are not removed under the walk. */
+static unsigned int clear_external(struct vr_handle *h, __u32 id, bool keep)
+{
+	struct ext_list l = {};
+	unsigned int n = 0;
+	char a[16];
+	int rc;
+
+	rc = vr_route_foreach(h, id, ext_collect, &l);
+	if (rc)
+		log_warn("gateway: reading the routes of vrf %u failed: %s", id,
+			 rc == -ENOMEM ? "out of memory" : why(rc));
+	for (size_t i = 0; i < l.n; i++) {
+		if (keep && is_gw_prefix(l.e[i].addr, l.e[i].plen))
+			continue;
+		inet_ntop(AF_INET, &l.e[i].addr, a, sizeof(a));
+		rc = vr_route_del(h, id, l.e[i].addr, l.e[i].plen);
+		if (rc) {
+			log_err("gateway: removing the external route %s/%u of vrf %u failed: %s", a, l.e[i].plen, id,
+				why(rc));
+			continue;
+		}
+		if (keep)
+			log_info("gateway: vrf %u: external route %s/%u removed: no longer configured", id, a,
+				 l.e[i].plen);
+		n++;
+	}
+	free(l.e);
+	return n;
 }
 
 static bool is_tenant(const struct vr_agent_gateway *gw, __u32 vrf_id)
@@ -119,33 +194,33 @@ static bool is_tenant(const struct vr_agent_gateway *gw, __u32 vrf_id)
 	return false;
 }
 
-/* Remove the SNAT address and the external default route of every existing VRF that is no tenant of gw (all of
- * them when gw is NULL). Returns how many VRFs had something removed. */
+/* Remove the SNAT address and the external routes of every existing VRF that is no tenant of gw (all of them
+ * when gw is NULL), and from the tenant VRFs the external routes of prefixes no longer configured. Returns how
+ * many VRFs that are no tenant had something removed. */
 static unsigned int clear_other_vrfs(struct vr_handle *h, const struct vr_agent_gateway *gw, const struct vrf_seen *v)
 {
 	unsigned int n = 0;
 
 	for (__u32 id = 0; id < VR_MAX_VRFS; id++) {
 		struct vr_snat sn = {};
-		bool ext = false, any = false;
+		bool any = false;
 
-		if (!v->exists[id] || (gw && is_tenant(gw, id)))
+		if (!v->exists[id])
 			continue;
+		if (gw && is_tenant(gw, id)) {
+			clear_external(h, id, true);
+			continue;
+		}
 		if (!vr_snat_get(h, id, &sn) && sn.addr) {
 			any = true;
 			if (vr_snat_set(h, id, 0, 0, 0))
 				log_err("gateway: removing the SNAT address of vrf %u failed: %s", id, vr_strerror());
 		}
-		if (vr_route_foreach(h, id, find_external_default, &ext))
-			log_warn("gateway: reading the routes of vrf %u failed: %s", id, vr_strerror());
-		if (ext) {
+		if (clear_external(h, id, false))
 			any = true;
-			if (vr_route_del(h, id, 0, 0))
-				log_err("gateway: removing the external default route of vrf %u failed: %s", id,
-					vr_strerror());
-		}
 		if (any) {
-			log_info("gateway: vrf %u is no tenant (any more): its SNAT address and external route removed", id);
+			log_info("gateway: vrf %u is no tenant (any more): its SNAT address and external routes removed",
+				 id);
 			n++;
 		}
 	}
@@ -247,11 +322,14 @@ static int setup_tenant(struct vr_handle *h, struct vr_ports *ports, const struc
 			inet_ntop(AF_INET, &t->snat_addr, a, sizeof(a)), why(rc));
 		return rc;
 	}
-	/* Replace: a default route learned from another gateway before this host became one gives way. */
-	rc = vr_route_replace(h, t->vrf_id, 0, 0, &ext);
-	if (rc) {
-		log_err("gateway: vrf %u (%s): route 0.0.0.0/0 via the external NIC: %s", t->vrf_id, t->vn, why(rc));
-		return rc;
+	/* Replace: a route learned from another gateway before this host became one gives way. */
+	for (size_t i = 0; i < G.n_pf; i++) {
+		rc = vr_route_replace(h, t->vrf_id, G.pf[i].addr, G.pf[i].plen, &ext);
+		if (rc) {
+			log_err("gateway: vrf %u (%s): route %s/%u via the external NIC: %s", t->vrf_id, t->vn,
+				inet_ntop(AF_INET, &G.pf[i].addr, a, sizeof(a)), G.pf[i].plen, why(rc));
+			return rc;
+		}
 	}
 	if (t->snat_addr)
 		log_info("gateway: tenant %s (vrf %u, label %u): SNAT to %s ports %u-%u, %u floating IP(s)", t->vn,
@@ -405,6 +483,13 @@ int vr_gw_start(const struct vr_agent_config *cfg, struct vr_ports *ports)
 	}
 	log_info("gateway: external NIC %s, NAT timeouts tcp %u s, tcp-transitory %u s, udp %u s, icmp %u s",
 		 gw->ext_dev, gw->timeout_tcp, gw->timeout_tcp_transitory, gw->timeout_udp, gw->timeout_icmp);
+	G.n_pf = 0;
+	if (gw->default_route)
+		G.pf[G.n_pf++] = (struct vr_agent_prefix){ .addr = 0, .plen = 0 };
+	for (unsigned int i = 0; i < gw->n_external && i < VR_AGENT_GW_MAX_EXTERNAL; i++)
+		G.pf[G.n_pf++] = gw->external[i];
+	log_info("gateway: %s%u external prefix(es) routed out and advertised in each tenant VRF",
+		 gw->default_route ? "0.0.0.0/0 and " : "", gw->n_external);
 	for (unsigned int i = 0; i < gw->n_tenants; i++) {
 		const struct vr_agent_tenant *t = &gw->tenants[i];
 
@@ -444,6 +529,7 @@ out:
 		free(G.t);
 		G.t = NULL;
 		G.n = 0;
+		G.n_pf = 0;
 	}
 	return rc;
 }
@@ -457,4 +543,5 @@ void vr_gw_stop(void)
 	free(G.t);
 	G.t = NULL;
 	G.n = 0;
+	G.n_pf = 0;
 }

@@ -2,16 +2,18 @@
  * overlay and one in the external network. At start the agent programs the datapath from the gateway section:
  * the external NIC and the NAT timeouts (vr_gateway_set), each tenant's source-NAT address (vr_snat_set), the
  * floating IPs (vr_fip_add; those the datapath holds and the configuration no longer has are removed), and in
- * each tenant VRF (created if needed) a per-VRF label and the route 0.0.0.0/0 via an EXTERNAL nexthop. The XMPP
- * sessions (xmpp_session.c) subscribe to each tenant's VRF, publish 0.0.0.0/0 there with this host as next hop
- * and that label, so every vRouter of the tenant sends what leaves the VRF here, and learn the tenant's routes
- * (the way back to its VMs); floating IPs need nothing in the overlay. The public prefixes go to BIRD (bird.h).
- * While running, the agent sweeps the NAT connection table every VR_GW_GC_MS.
+ * each tenant VRF (created if needed) a per-VRF label and the gateway's prefixes via an EXTERNAL nexthop:
+ * 0.0.0.0/0 (unless default-route: false) and each of external-prefixes. The XMPP sessions (xmpp_session.c)
+ * subscribe to each tenant's VRF, publish those prefixes there with this host as next hop and that label, so
+ * every vRouter of the tenant sends what leaves the VRF here, and learn the tenant's routes (the way back to its
+ * VMs); floating IPs need nothing in the overlay. The public prefixes go to BIRD (bird.h). While running, the
+ * agent sweeps the NAT connection table every VR_GW_GC_MS.
  *
- * Tenants that were configured before and are not any more lose their SNAT address and default route at the
- * next start; a vrouter-role agent that finds gateway state in the datapath (a host that was a gateway) removes
- * all of it. The configuration is read at start only (SIGHUP is ignored): a restart applies a new one, and is
- * hitless for the datapath (NAT table and maps stay pinned). */
+ * The agent owns the EXTERNAL routes of the datapath: at the next start, those of tenants no longer configured
+ * go with their SNAT address, and those of a prefix no longer configured (default-route: false included) go
+ * from the tenant VRFs; a vrouter-role agent that finds gateway state in the datapath (a host that was a
+ * gateway) removes all of it. The configuration is read at start only (SIGHUP is ignored): a restart applies a
+ * new one, and is hitless for the datapath (NAT table and maps stay pinned). */
 #ifndef VR_AGENT_GATEWAY_H
 #define VR_AGENT_GATEWAY_H
 
@@ -28,7 +30,7 @@
 struct vr_gw_tenant {
 	const char *vn;		/* its virtual network (XMPP node) */
 	__u32 vrf_id;
-	__u32 label;		/* the per-VRF label published with the default route */
+	__u32 label;		/* the per-VRF label published with the gateway's prefixes */
 };
 
 /* Program the datapath for cfg's role (see above), write the BIRD include file, start the NAT sweep. 0, or
@@ -42,7 +44,11 @@ size_t vr_gw_count(void);
 const struct vr_gw_tenant *vr_gw_tenant(size_t i);
 /* The VRF id of a tenant's virtual network: true and *vrf_id, or false. */
 bool vr_gw_vn_vrf(const char *vn, __u32 *vrf_id);
-/* Does the gateway hold 0.0.0.0/0 in vrf_id (learned default routes there are not installed)? */
-bool vr_gw_owns_default(__u32 vrf_id);
+/* The prefixes the gateway routes out and publishes in every tenant VRF (0.0.0.0/0 first, unless
+ * default-route: false, then external-prefixes); none unless role gateway and started. */
+size_t vr_gw_prefix_count(void);
+const struct vr_agent_prefix *vr_gw_prefix(size_t i);
+/* Does the gateway hold prefix/plen in vrf_id (learned routes for it there are kept, not installed)? */
+bool vr_gw_owns(__u32 vrf_id, __be32 prefix, __u32 plen);
 
 #endif /* VR_AGENT_GATEWAY_H */

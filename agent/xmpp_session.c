@@ -158,97 +158,80 @@ static struct vr_xmpp_prefix port_prefix(const struct vr_port *p, unsigned int k
 	return pf;
 }
 
-/* One publish (or withdraw) per /32 or /128: address ips[k] (ip6s[k] with v6) of port p. The next hop is the
- * same for both families: this host's underlay (IPv4) address and the port's label. */
-static void send_publish(struct session *s, const struct vr_port *p, unsigned int k, bool v6)
+/* Publish (or withdraw) nlri in vn with this host's underlay (IPv4) address as next hop and label, both
+ * encapsulations offered. mac: the port's, for the address of a port; NULL for a prefix of the gateway (sub-protocol
+ * static, logged as the gateway's). */
+static void send_route(struct session *s, const char *vn, const struct vr_xmpp_prefix *nlri, __u32 label,
+		       const __u8 *mac, bool publish)
 {
 	struct vr_xmpp_nexthop nh = {
 		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
-		.has_mac = true,
-		.label = p->label,
+		.has_mac = mac != NULL,
+		.label = label,
 		.encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE,
-		.virtual_network = p->vn,
+		.virtual_network = vn,
 	};
 	struct vr_xmpp_entry e = {
-		.nlri = port_prefix(p, k, v6),
+		.nlri = *nlri,
 		.safi = VR_XMPP_SAFI_UNICAST,
 		.n_nexthops = 1,
 		.nexthops = &nh,
 		.version = 1,
-		.sequence_number = ++X.pub_seq,
 		.local_pref = 100,
-		.virtual_network = p->vn,
-		.sub_protocol = "interface",
+		.virtual_network = vn,
+		.sub_protocol = mac ? "interface" : "static",
 	};
+	const char *gw = mac ? "" : " (gateway)";
 	char pfx[VR_XMPP_PREFIX_STRLEN];
-
-	memcpy(nh.mac, p->mac, 6);
-	if (vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, p->vn, &e)) {
-		session_close(s, "output buffer full");
-		return;
-	}
-	vr_xmpp_prefix_format(&e.nlri, pfx, sizeof(pfx));
-	log_info("xmpp %s: publish %s in %s label %u", s->name, pfx, p->vn, p->label);
-}
-
-static void send_withdraw(struct session *s, const struct vr_port *p, unsigned int k, bool v6)
-{
-	struct vr_xmpp_prefix pf = port_prefix(p, k, v6);
-	char pfx[VR_XMPP_PREFIX_STRLEN];
-
-	if (vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, p->vn, VR_XMPP_SAFI_UNICAST, &pf)) {
-		session_close(s, "output buffer full");
-		return;
-	}
-	vr_xmpp_prefix_format(&pf, pfx, sizeof(pfx));
-	log_info("xmpp %s: withdraw %s in %s", s->name, pfx, p->vn);
-}
-
-/* Every address of port p, IPv4 then IPv6, published (or withdrawn) while the session stays up. */
-static void send_port(struct session *s, const struct vr_port *p, bool publish)
-{
-	for (unsigned int k = 0; k < p->n_ips && s->state == S_UP && !s->closing; k++)
-		if (p->ips[k])
-			(publish ? send_publish : send_withdraw)(s, p, k, false);
-	for (unsigned int k = 0; k < p->n_ip6s && s->state == S_UP && !s->closing; k++)
-		(publish ? send_publish : send_withdraw)(s, p, k, true);
-}
-
-/* Gateway: 0.0.0.0/0 in a tenant's VRF, next hop this host with the tenant VRF's label, so that the vRouters of
- * the tenant send here whatever leaves the VRF (published, or withdrawn, like a port's address). */
-static void send_gw_default(struct session *s, const struct vr_gw_tenant *t, bool publish)
-{
-	struct vr_xmpp_nexthop nh = {
-		.addr = { .afi = VR_XMPP_AFI_IPV4, .ip.v4 = X.cfg->host_ip },
-		.label = t->label,
-		.encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE,
-		.virtual_network = t->vn,
-	};
-	struct vr_xmpp_entry e = {
-		.nlri = { .afi = VR_XMPP_AFI_IPV4, .plen = 0 },
-		.safi = VR_XMPP_SAFI_UNICAST,
-		.n_nexthops = 1,
-		.nexthops = &nh,
-		.version = 1,
-		.sequence_number = ++X.pub_seq,
-		.local_pref = 100,
-		.virtual_network = t->vn,
-		.sub_protocol = "static",
-	};
 	int rc;
 
-	if (publish)
-		rc = vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, t->vn, &e);
-	else
-		rc = vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, t->vn, VR_XMPP_SAFI_UNICAST, &e.nlri);
+	if (mac)
+		memcpy(nh.mac, mac, 6);
+	if (publish) {
+		e.sequence_number = ++X.pub_seq;
+		rc = vr_xmpp_build_publish(&s->out, X.cfg->host_name, ++s->seq, vn, &e);
+	} else {
+		rc = vr_xmpp_build_withdraw(&s->out, X.cfg->host_name, ++s->seq, vn, VR_XMPP_SAFI_UNICAST, nlri);
+	}
 	if (rc) {
 		session_close(s, "output buffer full");
 		return;
 	}
+	vr_xmpp_prefix_format(nlri, pfx, sizeof(pfx));
 	if (publish)
-		log_info("xmpp %s: publish 0.0.0.0/0 in %s label %u (gateway)", s->name, t->vn, t->label);
+		log_info("xmpp %s: publish %s in %s label %u%s", s->name, pfx, vn, label, gw);
 	else
-		log_info("xmpp %s: withdraw 0.0.0.0/0 in %s (gateway)", s->name, t->vn);
+		log_info("xmpp %s: withdraw %s in %s%s", s->name, pfx, vn, gw);
+}
+
+/* Every address of port p, IPv4 then IPv6, published (or withdrawn) while the session stays up: one route per
+ * /32 or /128. */
+static void send_port(struct session *s, const struct vr_port *p, bool publish)
+{
+	for (unsigned int k = 0; k < p->n_ips && s->state == S_UP && !s->closing; k++) {
+		struct vr_xmpp_prefix pf = port_prefix(p, k, false);
+
+		if (p->ips[k])
+			send_route(s, p->vn, &pf, p->label, p->mac, publish);
+	}
+	for (unsigned int k = 0; k < p->n_ip6s && s->state == S_UP && !s->closing; k++) {
+		struct vr_xmpp_prefix pf = port_prefix(p, k, true);
+
+		send_route(s, p->vn, &pf, p->label, p->mac, publish);
+	}
+}
+
+/* Gateway: its prefixes (vr_gw_prefix: 0.0.0.0/0, external-prefixes) in a tenant's VRF, next hop this host with
+ * the tenant VRF's label, so that the vRouters of the tenant send here whatever leaves the VRF for them
+ * (published, or withdrawn, like a port's address). */
+static void send_gw_routes(struct session *s, const struct vr_gw_tenant *t, bool publish)
+{
+	for (size_t i = 0; i < vr_gw_prefix_count() && s->state == S_UP && !s->closing; i++) {
+		const struct vr_agent_prefix *gp = vr_gw_prefix(i);
+		struct vr_xmpp_prefix pf = { .afi = VR_XMPP_AFI_IPV4, .plen = (__u8)gp->plen, .ip.v4 = gp->addr };
+
+		send_route(s, t->vn, &pf, t->label, NULL, publish);
+	}
 }
 
 /* Session up: subscribe to every VRF with ports and every gateway tenant's, then publish every port and the
@@ -270,7 +253,7 @@ static void announce_all(struct session *s)
 			send_port(s, p, true);
 	}
 	for (size_t i = 0; i < vr_gw_count() && s->state == S_UP && !s->closing; i++)
-		send_gw_default(s, vr_gw_tenant(i), true);
+		send_gw_routes(s, vr_gw_tenant(i), true);
 }
 
 /* ---- the addresses of local ports ---- */
@@ -331,10 +314,10 @@ static bool is_local(void *arg, __u32 vrf_id, __be32 prefix, __u32 plen)
 	__u64 k = (__u64)vrf_id << 32 | (__u32)prefix;
 
 	(void)arg;
-	/* The gateway's own default route (via the external NIC) holds 0/0 in its tenants' VRFs: default routes
-	 * other gateways publish there are kept but not installed. */
-	if (plen == 0)
-		return vr_gw_owns_default(vrf_id);
+	/* The gateway's own routes (via the external NIC: 0.0.0.0/0, external-prefixes) in its tenants' VRFs: the
+	 * same prefixes other gateways publish there are kept but not installed. */
+	if (vr_gw_owns(vrf_id, prefix, plen))
+		return true;
 	if (plen != 32 || !L.slot || !prefix)
 		return false;
 	for (size_t i = local_hash(k) & L.mask; L.slot[i]; i = (i + 1) & L.mask)
@@ -1060,10 +1043,10 @@ void vr_xmpp_stop(void)
 	for (unsigned int i = 0; i < X.n; i++) {
 		struct session *s = &X.sess[i];
 
-		/* A stopped gateway takes its default routes back at once, so that the vRouters turn to another
-		 * gateway now rather than after the controller's graceful-restart period. */
+		/* A stopped gateway takes its routes back at once, so that the vRouters turn to another gateway now
+		 * rather than after the controller's graceful-restart period. */
 		for (size_t k = 0; k < vr_gw_count() && s->state == S_UP; k++)
-			send_gw_default(s, vr_gw_tenant(k), false);
+			send_gw_routes(s, vr_gw_tenant(k), false);
 		if (s->w.fd >= 0) {
 			if (s->state == S_UP && !vr_xmpp_build_stream_close(&s->out))
 				session_flush(s);

@@ -7,7 +7,10 @@
 # the gateway learns the tenant's /32 (the way back), the BIRD include file, that a stopped gateway withdraws
 # its default route at once (long hold time: not the controller's graceful-restart expiry), that a restart
 # with a floating IP and a tenant removed from the configuration removes them from the datapath, and that a
-# restart as role vrouter removes all gateway state.
+# restart as role vrouter removes all gateway state. An external prefix (gateway.external-prefixes: the
+# external network 192.0.2.0/24) is routed out and published like the default route: learned by h1 as a tunnel
+# to the gateway with its label, withdrawn on stop; a restart with default-route: false removes 0.0.0.0/0 from
+# the gateway's tenant VRFs and h1 does not learn it, while traffic to the external prefix still goes out.
 #
 # Run as root after make: bash selftests/e2e_gateway_agent.sh. Prints ok/FAIL lines and "N passed, N failed".
 
@@ -39,6 +42,11 @@ VR_VM_KIND+=([a1]=veth [a2]=veth)
 VR_VM_MODE+=([a1]=xdp [a2]=xdp)
 EXT_DEV=vr${VR_ID}x
 BIRD_FILE=$VR_TMP/bird-public.conf
+# The external network, as an external prefix of the gateway (a regular expression of it for routes_match).
+EXT_PFX=192.0.2.0/24
+EXT_RE='192\.0\.2\.0/24'
+# What gateway_yaml adds to the gateway section: the external prefix (and later default-route: false).
+GW_EXTRA="  external-prefixes: [$EXT_PFX]"
 
 declare -A AGENT_PID=()
 sock() { echo "$VR_TMP/agent-$1.sock"; }
@@ -58,7 +66,8 @@ agent_start() {   # agent_start H N: start host H's agent (log agent-H-N.log), w
 }
 
 # gateway_yaml FIPS TENANT2 [ROLE]: h2's configuration: tenant vn1 (VRF 1) with an SNAT address and, when FIPS
-# is 1, a floating IP for a1; when TENANT2 is 1, tenant vn2 (VRF 2) too; ROLE vrouter leaves the section out.
+# is 1, a floating IP for a1; when TENANT2 is 1, tenant vn2 (VRF 2) too; the lines of GW_EXTRA; ROLE vrouter
+# leaves the section out.
 gateway_yaml() {
 	vr_agent_yaml h2 debug "$HOLD" "" "$CTL_IP"
 	[ "${3:-gateway}" = vrouter ] && { echo "role: vrouter" >>"$VR_TMP/agent-h2.yaml"; return; }
@@ -67,6 +76,7 @@ gateway_yaml() {
 		printf '    - vn: %s\n      vrf: 1\n      snat-address: 203.0.113.1\n      snat-ports: 20000-29999\n' "$VN1"
 		[ "$1" = 1 ] && printf '      floating-ips: [{address: 203.0.113.10, private: 10.1.0.1}]\n'
 		[ "$2" = 1 ] && printf '    - {vn: %s, vrf: 2, snat-address: 203.0.113.2}\n' "$VN2"
+		printf '%s\n' "$GW_EXTRA"
 		printf '  bird: {include-file: %s, control-socket: %s}\n' "$BIRD_FILE" "$VR_TMP/no-bird.ctl"
 	} >>"$VR_TMP/agent-h2.yaml"
 }
@@ -78,6 +88,8 @@ routes() {
 has_route() { routes "$1" "$2" | grep -q "^$3\$"; }   # has_route H VRF "PREFIX TYPE REMOTE LABEL"
 no_default() { ! routes "$1" "$2" | grep -q '^0\.0\.0\.0/0 ' && vrctl "$1" route show vrf "$2" >/dev/null; }
 routes_match() { routes "$1" "$2" | grep -Eq "$3"; }   # routes_match H VRF REGEX
+# lacks_route H VRF REGEX: the table can be read and no line of it matches.
+lacks_route() { vrctl "$1" route show vrf "$2" >/dev/null && ! routes "$1" "$2" | grep -Eq "$3"; }
 # nat_lacks H "snat list"|"fip list"|"list all" TEXT: the listing works and does not hold TEXT.
 # shellcheck disable=SC2086 # $2 is the listing's words, split on purpose
 nat_lacks() { local out; out=$(vrctl "$1" nat $2) || return 1; ! grep -Fq "$3" <<<"$out"; }
@@ -129,9 +141,12 @@ vr_check_match "h2: floating IP 203.0.113.10 -> vrf 1 10.1.0.1" "203\.0\.113\.10
 L1=$(vrf_label h2 1)
 vr_check "h2: vrf 1 has a per-VRF label ($L1)" test "$L1" -ge 16
 vr_check "h2: 0.0.0.0/0 via the external NIC in vrf 1" routes_match h2 1 '^0\.0\.0\.0/0 external'
+vr_check "h2: the external prefix $EXT_PFX via the external NIC in vrf 1" routes_match h2 1 "^$EXT_RE external"
 
 vr_check "h1 learns 0.0.0.0/0 in vrf 1 as a tunnel to the gateway with label $L1 (10 s)" \
 	vr_wait_until 10 has_route h1 1 "0.0.0.0/0 tunnel ${VR_HOST_IP[h2]} $L1"
+vr_check "h1 learns the external prefix $EXT_PFX in vrf 1 as a tunnel to the gateway with label $L1 (10 s)" \
+	vr_wait_until 10 has_route h1 1 "$EXT_PFX tunnel ${VR_HOST_IP[h2]} $L1"
 vr_check "h2 learns a1's 10.1.0.1/32 in vrf 1 (the way back, 10 s)" \
 	vr_wait_until 10 routes_match h2 1 "^10\.1\.0\.1/32 tunnel ${VR_HOST_IP[h1]} "
 want_bird=$'\tipv4;\n\troute 203.0.113.1/32 blackhole;\n\troute 203.0.113.10/32 blackhole;\n}'
@@ -160,6 +175,8 @@ vr_check "gateway agent stopped: h1's 0.0.0.0/0 is withdrawn within 5 s (hold ti
 	vr_wait_until 5 no_default h1 1
 vr_check_match "the stopping agent logged the withdraw" "withdraw 0\.0\.0\.0/0 in $VN1 \(gateway\)" \
 	"$(cat "$VR_TMP/agent-h2-1.log")"
+vr_check "the external prefix is withdrawn too: h1 has no route for $EXT_PFX (5 s)" \
+	vr_wait_until 5 lacks_route h1 1 "^$EXT_RE "
 vr_check_match "the datapath keeps its gateway state without the agent" "203\.0\.113\.1" \
 	"$(vrctl h2 nat snat list 2>&1)"
 
@@ -183,18 +200,37 @@ gateway_yaml 1 0
 vr_check "gateway agent restarted without tenant $VN2" agent_start h2 3
 vr_check "vrf 2: SNAT address removed" nat_lacks h2 "snat list" 203.0.113.2
 vr_check "vrf 2: external default route removed" no_default h2 2
+vr_check "vrf 2: the external prefix's route removed" lacks_route h2 2 "^$EXT_RE "
 vr_check_match "the floating IP is back" "203\.0\.113\.10" "$(vrctl h2 nat fip list 2>&1)"
+
+# ------------------------------------------------------------------ default-route: false, the external prefix only
+
+kill_quiet TERM "${AGENT_PID[h2]}"
+GW_EXTRA=$(printf '  default-route: false\n  external-prefixes: [%s]' "$EXT_PFX")
+gateway_yaml 0 0
+vr_check "gateway agent restarted with default-route: false and external prefix $EXT_PFX" agent_start h2 4
+vr_check "h2: 0.0.0.0/0 via the external NIC removed from vrf 1" lacks_route h2 1 '^0\.0\.0\.0/0 external'
+vr_check_match "h2: the agent logged the removal" "vrf 1: external route 0\.0\.0\.0/0 removed: no longer configured" \
+	"$(cat "$VR_TMP/agent-h2-4.log")"
+vr_check "h2: $EXT_PFX via the external NIC in vrf 1 still" routes_match h2 1 "^$EXT_RE external"
+vr_check "h1 learns $EXT_PFX again, a tunnel to the gateway with label $L1 (10 s)" \
+	vr_wait_until 10 has_route h1 1 "$EXT_PFX tunnel ${VR_HOST_IP[h2]} $L1"
+vr_check "h1 has no default route in vrf 1: the gateway no longer publishes it" no_default h1 1
+vr_check_fails "the gateway agent published no 0.0.0.0/0" grep -q "publish 0\.0\.0\.0/0" "$VR_TMP/agent-h2-4.log"
+vr_check "a2 pings the external host through the gateway by the external prefix (source NAT, 10 s)" \
+	vr_wait_until 10 vr_ping a2 192.0.2.2
 
 # ------------------------------------------------------------------ role vrouter: the gateway state goes
 
 kill_quiet TERM "${AGENT_PID[h2]}"
 gateway_yaml 0 0 vrouter
-vr_check "h2's agent restarted as role vrouter" agent_start h2 4
+vr_check "h2's agent restarted as role vrouter" agent_start h2 5
 vr_check_match "role vrouter: the agent says it removes the gateway state" "gateway state .* removing it" \
-	"$(cat "$VR_TMP/agent-h2-4.log")"
+	"$(cat "$VR_TMP/agent-h2-5.log")"
 vr_check "role vrouter: no SNAT address left" nat_lacks h2 "snat list" 203.0.113
 vr_check "role vrouter: no floating IP left" nat_lacks h2 "fip list" 203.0.113
 vr_check "role vrouter: no external default route in vrf 1" no_default h2 1
+vr_check "role vrouter: no external route in vrf 1 at all" lacks_route h2 1 " external "
 vr_check "role vrouter: h1 has no default route in vrf 1 (5 s)" vr_wait_until 5 no_default h1 1
 
 vr_summary

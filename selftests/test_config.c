@@ -124,6 +124,11 @@ static bool same_config(const struct vr_agent_config *a, const struct vr_agent_c
 	for (unsigned int i = 0; i < a->gw.n_announce && i < VR_AGENT_GW_MAX_ANNOUNCE; i++)
 		DIFF(a->gw.announce[i].addr != b->gw.announce[i].addr || a->gw.announce[i].plen != b->gw.announce[i].plen,
 		     "gateway.announce[]");
+	DIFF(a->gw.default_route != b->gw.default_route, "gateway.default-route");
+	DIFF(a->gw.n_external != b->gw.n_external, "number of gateway.external-prefixes");
+	for (unsigned int i = 0; i < a->gw.n_external && i < VR_AGENT_GW_MAX_EXTERNAL; i++)
+		DIFF(a->gw.external[i].addr != b->gw.external[i].addr ||
+		     a->gw.external[i].plen != b->gw.external[i].plen, "gateway.external-prefixes[]");
 	DIFF(strcmp(a->gw.bird_include, b->gw.bird_include), "gateway.bird.include-file");
 	DIFF(strcmp(a->gw.bird_socket, b->gw.bird_socket), "gateway.bird.control-socket");
 	return true;
@@ -287,6 +292,23 @@ static void set_gw_bird_no_socket(struct vr_agent_config *c)
 	strcpy(c->gw.bird_include, "/tmp/x.conf");
 }
 
+static void set_gw_external(struct vr_agent_config *c)
+{
+	set_gw_min(c);
+	c->gw.n_external = 3;
+	c->gw.external[0] = (struct vr_agent_prefix){ ip("203.0.113.0"), 24 };
+	c->gw.external[1] = (struct vr_agent_prefix){ ip("192.0.2.7"), 32 };
+	c->gw.external[2] = (struct vr_agent_prefix){ ip("10.0.0.0"), 8 };
+}
+
+static void set_gw_external_only(struct vr_agent_config *c)
+{
+	set_gw_min(c);
+	c->gw.default_route = false;
+	c->gw.n_external = 1;
+	c->gw.external[0] = (struct vr_agent_prefix){ ip("203.0.113.0"), 24 };
+}
+
 /* A gateway with one tenant; lines 4-9. */
 #define GWREQ REQ "role: gateway\ngateway:\n  external-device: eth1\n  tenants:\n    - vn: a:b:c\n      vrf: 3\n"
 
@@ -358,6 +380,14 @@ static const struct good_case {
 	  set_gw_all },
 	{ "gateway: bird without a control socket, empty timeouts", GWREQ "      snat-address: 198.51.100.1\n"
 	  "  timeouts: {}\n  bird: {include-file: /tmp/x.conf}\n", set_gw_bird_no_socket },
+	{ "gateway: external prefixes beside the default route", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  external-prefixes:\n    - 203.0.113.0/24\n    - 192.0.2.7/32\n    - 10.0.0.0/8\n", set_gw_external },
+	{ "gateway: default-route true written out, no external prefixes", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  default-route: true\n  external-prefixes: []\n", set_gw_min },
+	{ "gateway: external prefixes only, default-route false", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  default-route: false\n  external-prefixes: [203.0.113.0/24]\n", set_gw_external_only },
+	{ "gateway: default-route false after the list", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  external-prefixes: [203.0.113.0/24]\n  default-route: false\n", set_gw_external_only },
 };
 
 /* Texts that must fail: ret and the error line after the file name. */
@@ -564,7 +594,8 @@ static const struct bad_case {
 	{ "gateway: tenants as a mapping", REQ "role: gateway\ngateway:\n  tenants:\n    vn: a\n", -EINVAL,
 	  ":7:5: gateway.tenants: expected a sequence of tenants (\"- vn: NAME\"), found a mapping" },
 	{ "gateway: unknown key", REQ "role: gateway\ngateway:\n  external: eth1\n", -EINVAL,
-	  ":6:3: gateway.external: unknown key (expected external-device, timeouts, tenants, announce, bird)" },
+	  ":6:3: gateway.external: unknown key (expected external-device, timeouts, tenants, default-route, "
+	  "external-prefixes, announce, bird)" },
 	{ "gateway: tenant without vn", REQ "role: gateway\ngateway:\n  tenants:\n    - vrf: 3\n", -EINVAL,
 	  ":7:7: gateway.tenants[0].vn: required field is missing" },
 	{ "gateway: tenant without vrf", REQ "role: gateway\ngateway:\n  tenants:\n    - vn: a\n", -EINVAL,
@@ -655,6 +686,38 @@ static const struct bad_case {
 	{ "gateway: announce twice", GWREQ "      snat-address: 198.51.100.1\n  announce: [198.51.100.0/24, "
 	  "198.51.100.0/24]\n", -EINVAL, ":11:31: gateway.announce[1]: 198.51.100.0/24 is listed twice (first as "
 	  "announce[0])" },
+	{ "gateway: external-prefixes host bits", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes: "
+	  "[10.1.0.0/8]\n", -EINVAL, ":11:23: gateway.external-prefixes[0]: 10.1.0.0/8 has bits set beyond /8" },
+	{ "gateway: external-prefixes twice", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes:\n"
+	  "    - 203.0.113.0/24\n    - 10.0.0.0/8\n    - 203.0.113.0/24\n", -EINVAL,
+	  ":14:7: gateway.external-prefixes[2]: 203.0.113.0/24 is listed twice (first as external-prefixes[0])" },
+	{ "gateway: external-prefixes the default route", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes: "
+	  "[0.0.0.0/0]\n", -EINVAL, ":11:23: gateway.external-prefixes[0]: 0.0.0.0/0: the default route is not listed "
+	  "here: default-route: true (the default) advertises it" },
+	{ "gateway: external-prefixes the default route, default-route false", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  default-route: false\n  external-prefixes: [0.0.0.0/0]\n", -EINVAL, ":12:23: gateway.external-prefixes[0]: "
+	  "0.0.0.0/0: the default route is not listed here: default-route: true (the default) advertises it" },
+	{ "gateway: external-prefixes an address", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes: "
+	  "[203.0.113.1]\n", -EINVAL, ":11:23: gateway.external-prefixes[0]: 203.0.113.1 is not an IPv4 prefix A.B.C.D/N" },
+	{ "gateway: external-prefixes IPv6", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes: "
+	  "[\"2001:db8::/32\"]\n", -EINVAL,
+	  ":11:23: gateway.external-prefixes[0]: 2001:db8::/32 is not an IPv4 prefix A.B.C.D/N" },
+	{ "gateway: external-prefixes a single value", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes: "
+	  "203.0.113.0/24\n", -EINVAL, ":11:22: gateway.external-prefixes: expected a sequence of prefixes "
+	  "([203.0.113.0/24]), found the value 203.0.113.0/24" },
+	{ "gateway: external-prefixes with no value", GWREQ "      snat-address: 198.51.100.1\n  external-prefixes:\n",
+	  -EINVAL, ":11:21: gateway.external-prefixes: expected a sequence of prefixes ([203.0.113.0/24]), found no "
+	  "value (leave the key out for none)" },
+	{ "gateway: default-route false and no external prefixes", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  default-route: false\n", -EINVAL, ":11:18: gateway.default-route: false, and no external-prefixes: the "
+	  "gateway would advertise no route into its tenants' VRFs" },
+	{ "gateway: default-route false and an empty list", GWREQ "      snat-address: 198.51.100.1\n"
+	  "  external-prefixes: []\n  default-route: false\n", -EINVAL, ":12:18: gateway.default-route: false, and no "
+	  "external-prefixes: the gateway would advertise no route into its tenants' VRFs" },
+	{ "gateway: default-route not a boolean", GWREQ "      snat-address: 198.51.100.1\n  default-route: yes\n",
+	  -EINVAL, ":11:18: gateway.default-route: yes is not a boolean (false, true)" },
+	{ "gateway: default-route a list", GWREQ "      snat-address: 198.51.100.1\n  default-route: [true]\n",
+	  -EINVAL, ":11:18: gateway.default-route: expected a single value, found a sequence" },
 	{ "gateway: announce a nested list", GWREQ "      snat-address: 198.51.100.1\n  announce: [[198.51.100.0/24]]\n",
 	  -EINVAL, ":11:14: gateway.announce[0]: expected a prefix A.B.C.D/N, found a sequence" },
 	{ "gateway: announce not covering the SNAT address", GWREQ "      snat-address: 198.51.100.1\n"
@@ -702,23 +765,31 @@ static const struct bad_case {
 	{ "invalid UTF-8", REQ "bpffs: /\xff\n", -EINVAL, ": byte 66: invalid YAML: invalid leading UTF-8 octet" },
 };
 
-static void run_good(const struct good_case *t)
+/* Loads path and expects want, and (when round) the same again after print and load. */
+static void expect_config(const char *name, const char *path, const struct vr_agent_config *want, bool round)
 {
-	struct vr_agent_config want, got;
+	struct vr_agent_config got;
 	char err[512], why[256];
 	int ret;
 
+	ret = vr_agent_config_load(path, &got, err, sizeof(err));
+	if (ret)
+		fail(name, "load returned %d: %s", ret, err);
+	else if (!same_config(want, &got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else if (round && !round_trip(&got, why, sizeof(why)))
+		fail(name, "%s", why);
+	else
+		ok(name);
+}
+
+static void run_good(const struct good_case *t)
+{
+	struct vr_agent_config want;
+
 	base(&want);
 	t->set(&want);
-	ret = vr_agent_config_load(write_tmp(t->yaml, strlen(t->yaml)), &got, err, sizeof(err));
-	if (ret)
-		fail(t->name, "load returned %d: %s", ret, err);
-	else if (!same_config(&want, &got, why, sizeof(why)))
-		fail(t->name, "%s", why);
-	else if (!round_trip(&got, why, sizeof(why)))
-		fail(t->name, "%s", why);
-	else
-		ok(t->name);
+	expect_config(t->name, write_tmp(t->yaml, strlen(t->yaml)), &want, true);
 }
 
 /* Loads text of len bytes and expects ret and the error "PATH" msg. */
@@ -742,6 +813,31 @@ static void expect_error(const char *name, const char *text, size_t len, int wan
 static void run_bad(const struct bad_case *t)
 {
 	expect_error(t->name, t->yaml, strlen(t->yaml), t->ret, t->msg);
+}
+
+static const char *slurp(const char *path);
+
+/* An example file's header comment quotes the error an edit of it gives: the file with the nth (from 1)
+ * occurrence of from made to must fail with exactly that error. */
+static void expect_quoted_error(const char *name, const char *path, const char *from, int nth, const char *to,
+				const char *quoted)
+{
+	const char *text = slurp(path), *at = text;
+	char *changed = NULL;
+	int len;
+
+	for (int i = 0; at && i < nth; i++)
+		at = strstr(i ? at + 1 : at, from);
+	if (!text || !at || !strstr(text, quoted)) {
+		fail(name, "cannot read %s, or it has no occurrence %d of \"%s\", or it no longer quotes %s", path, nth,
+		     from, quoted);
+		return;
+	}
+	len = asprintf(&changed, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	if (len < 0)
+		abort();
+	expect_error(name, changed, (size_t)len, -EINVAL, quoted);
+	free(changed);
 }
 
 static void test_defaults(void)
@@ -774,36 +870,19 @@ static void test_defaults(void)
 static void test_examples(void)
 {
 	struct vr_agent_config want, got;
-	char err[512], why[256], *text = NULL;
+	char err[512], why[256];
 	const char *name;
-	size_t size = 0;
-	FILE *f;
 	int ret;
 
-	name = "example vrouter-agent.yaml: documented values";
 	base(&want);
 	want.n_controllers = 2;
 	want.controllers[0] = (struct vr_agent_controller){ ip("192.0.2.100"), 5269, 90 };
 	want.controllers[1] = (struct vr_agent_controller){ ip("192.0.2.101"), 5269, 90 };
-	ret = vr_agent_config_load(VR_EXAMPLES_DIR "/vrouter-agent.yaml", &got, err, sizeof(err));
-	if (ret)
-		fail(name, "load returned %d: %s", ret, err);
-	else if (!same_config(&want, &got, why, sizeof(why)))
-		fail(name, "%s", why);
-	else if (!round_trip(&got, why, sizeof(why)))
-		fail(name, "%s", why);
-	else
-		ok(name);
-
-	name = "example vrouter-agent-minimal.yaml: every default";
+	expect_config("example vrouter-agent.yaml: documented values", VR_EXAMPLES_DIR "/vrouter-agent.yaml", &want,
+		      true);
 	base(&want);
-	ret = vr_agent_config_load(VR_EXAMPLES_DIR "/vrouter-agent-minimal.yaml", &got, err, sizeof(err));
-	if (ret)
-		fail(name, "load returned %d: %s", ret, err);
-	else if (!same_config(&want, &got, why, sizeof(why)))
-		fail(name, "%s", why);
-	else
-		ok(name);
+	expect_config("example vrouter-agent-minimal.yaml: every default",
+		      VR_EXAMPLES_DIR "/vrouter-agent-minimal.yaml", &want, false);
 
 	/* The demo's per-host examples: they must load as given, with their host and the demo's controller. */
 	for (int hn = 1; hn <= 2; hn++) {
@@ -828,40 +907,16 @@ static void test_examples(void)
 	}
 
 	/* The error quoted in the example's header comment is the one its second controller's port gives. */
-	name = "example vrouter-agent.yaml: the error its comment shows";
-	f = fopen(VR_EXAMPLES_DIR "/vrouter-agent.yaml", "r");
-	if (!f || getdelim(&text, &size, '\0', f) < 0) {
-		fail(name, "cannot read the example");
-	} else {
-		const char *quoted = ":33:11: controllers[1].port: 70000 is not a port (1..65535)";
-		char *first = strstr(text, "    port: 5269"), *second = first ? strstr(first + 1, "    port: 5269") : NULL;
-		char *changed = NULL;
-		size_t len;
-
-		if (!strstr(text, quoted) || !second) {
-			fail(name, "the example no longer quotes %s or has no second port", quoted);
-		} else {
-			second += strlen("    port: ");
-			len = (size_t)asprintf(&changed, "%.*s70000%s", (int)(second - text), text, second + 4);
-			expect_error(name, changed, len, -EINVAL, quoted);
-			free(changed);
-		}
-	}
-	free(text);
-	if (f)
-		fclose(f);
+	expect_quoted_error("example vrouter-agent.yaml: the error its comment shows",
+			    VR_EXAMPLES_DIR "/vrouter-agent.yaml", "    port: 5269", 2, "    port: 70000",
+			    ":33:11: controllers[1].port: 70000 is not a port (1..65535)");
 }
 
 /* The gateway example: its documented values, and the error its header comment quotes. */
 static void test_gateway_example(void)
 {
-	const char *name = "example vrouter-agent-gateway.yaml: documented values";
 	const char *path = VR_EXAMPLES_DIR "/vrouter-agent-gateway.yaml";
-	struct vr_agent_config want, got;
-	char err[512], why[256], *text = NULL, *at;
-	size_t size = 0;
-	FILE *f;
-	int ret;
+	struct vr_agent_config want;
 
 	base(&want);
 	strcpy(want.host_name, "gateway-1");
@@ -878,28 +933,9 @@ static void test_gateway_example(void)
 	want.gw.announce[0] = (struct vr_agent_prefix){ ip("198.51.100.0"), 24 };
 	strcpy(want.gw.bird_include, "/etc/bird/vrouter-public.conf");
 	strcpy(want.gw.bird_socket, "/run/bird/bird.ctl");
-	ret = vr_agent_config_load(path, &got, err, sizeof(err));
-	if (ret)
-		fail(name, "load returned %d: %s", ret, err);
-	else if (!same_config(&want, &got, why, sizeof(why)))
-		fail(name, "%s", why);
-	else if (!round_trip(&got, why, sizeof(why)))
-		fail(name, "%s", why);
-	else
-		ok(name);
-
-	name = "example vrouter-agent-gateway.yaml: the error its comment shows";
-	f = fopen(path, "r");
-	if (!f || getdelim(&text, &size, '\0', f) < 0 || !(at = strstr(text, "      vrf: 4\n")) ||
-	    !strstr(text, ":37:7: gateway.tenants[1]: vrf 3 is already tenants[0]")) {
-		fail(name, "cannot read the example, or it has no tenant with vrf 4 or no quoted error");
-	} else {
-		at[strlen("      vrf: ")] = '3';
-		expect_error(name, text, strlen(text), -EINVAL, ":37:7: gateway.tenants[1]: vrf 3 is already tenants[0]");
-	}
-	free(text);
-	if (f)
-		fclose(f);
+	expect_config("example vrouter-agent-gateway.yaml: documented values", path, &want, true);
+	expect_quoted_error("example vrouter-agent-gateway.yaml: the error its comment shows", path,
+			    "      vrf: 4\n", 1, "      vrf: 3\n", ":37:7: gateway.tenants[1]: vrf 3 is already tenants[0]");
 }
 
 /* The limits of the gateway section, with texts built to reach them. */
@@ -949,6 +985,22 @@ static void test_gateway_limits(void)
 	snprintf(msg, sizeof(msg), ":%d:11: gateway.tenants[1].floating-ips[%d]: at most %d floating IPs are supported "
 		 "(all tenants together)", 8 + 3 + VR_AGENT_GW_MAX_FIPS + 3, VR_AGENT_GW_MAX_FIPS / 2, VR_AGENT_GW_MAX_FIPS);
 	expect_error("gateway: one floating IP too many", text, n, -EINVAL, msg);
+
+	n = (size_t)snprintf(text, cap, GWREQ "      snat-address: 198.51.100.1\n  external-prefixes:\n");
+	for (unsigned int i = 0; i < VR_AGENT_GW_MAX_EXTERNAL; i++)
+		n += (size_t)snprintf(text + n, cap - n, "    - 10.%u.%u.0/24\n", i / 256, i % 256);
+	ret = vr_agent_config_load(write_tmp(text, n), c, err, sizeof(err));
+	if (ret || c->gw.n_external != VR_AGENT_GW_MAX_EXTERNAL ||
+	    c->gw.external[VR_AGENT_GW_MAX_EXTERNAL - 1].addr != ip("10.0.255.0") ||
+	    c->gw.external[VR_AGENT_GW_MAX_EXTERNAL - 1].plen != 24)
+		fail("gateway: the most external prefixes", "returned %d (%s), %u prefixes", ret, err,
+		     c->gw.n_external);
+	else
+		ok("gateway: the most external prefixes");
+	n += (size_t)snprintf(text + n, cap - n, "    - 10.1.0.0/24\n");
+	snprintf(msg, sizeof(msg), ":%d:7: gateway.external-prefixes[%d]: at most %d prefixes are supported",
+		 12 + VR_AGENT_GW_MAX_EXTERNAL, VR_AGENT_GW_MAX_EXTERNAL, VR_AGENT_GW_MAX_EXTERNAL);
+	expect_error("gateway: one external prefix too many", text, n, -EINVAL, msg);
 	free(text);
 	free(c);
 }
