@@ -297,14 +297,16 @@ int vr_route6_add(struct vr_handle *h, __u32 vrf_id, const struct in6_addr *pref
 
 /* A route change's arguments: the prefix well formed, the VRF there; its place in rt. Clears the last error
  * first. */
-static int vr_route_check(struct vr_handle *h, struct vr_rt *rt, int family, __u32 vrf_id, const void *addr,
-			  __u32 plen)
+/* The route's key in *rt and the table that holds it (close with vr_rt_fd_close), or -errno. */
+static int vr_route_open(struct vr_handle *h, struct vr_rt *rt, int family, __u32 vrf_id, const void *addr, __u32 plen)
 {
 	int err;
 
 	vr_err_clear();
 	err = vr_rt_set(rt, family, vrf_id, addr, plen);
-	return err ? err : vr_vrf_check(h, family, vrf_id);
+	if (!err)
+		err = vr_vrf_check(h, family, vrf_id);
+	return err ? err : vr_rt_fd(h, rt);
 }
 
 static int vr_route_replace_af(struct vr_handle *h, int family, __u32 vrf_id, const void *addr, __u32 plen,
@@ -318,10 +320,7 @@ static int vr_route_replace_af(struct vr_handle *h, int family, __u32 vrf_id, co
 	struct vr_rt rt;
 	int fd, err;
 
-	err = vr_route_check(h, &rt, family, vrf_id, addr, plen);
-	if (err)
-		return err;
-	fd = vr_rt_fd(h, &rt);
+	fd = vr_route_open(h, &rt, family, vrf_id, addr, plen);
 	if (fd < 0)
 		return fd;
 	/* The trie answers a lookup with the longest match: rewriting that answer with BPF_EXIST at this exact
@@ -370,10 +369,7 @@ static int vr_route_del_af(struct vr_handle *h, int family, __u32 vrf_id, const 
 	__u32 nh_id;
 	int fd, err;
 
-	err = vr_route_check(h, &rt, family, vrf_id, addr, plen);
-	if (err)
-		return err;
-	fd = vr_rt_fd(h, &rt);
+	fd = vr_route_open(h, &rt, family, vrf_id, addr, plen);
 	if (fd < 0)
 		return fd;
 	/* An LPM lookup returns the exact entry when it exists; the delete is exact and tells us whether. */

@@ -501,8 +501,10 @@ static bool wait_ecmp(__u32 vrf, const char *ip, const char *want, int ms, struc
 	}
 }
 
-/* An item for prefix with n next hops "IP:LABEL" (udp and gre offered), as the controller sends ECMP routes. */
-static void send_route_nhs(const char *vn, const char *prefix, const char *const *nhs, unsigned int n)
+/* An item for prefix (IPv4 on node 1/1/VN, IPv6 on 2/1/VN: afi) with n next hops "IP:LABEL" offering encaps, as
+ * the controller sends ECMP routes. */
+static void send_item_nhs(__u8 afi, __u8 encaps, const char *vn, const char *prefix, const char *const *nhs,
+			  unsigned int n)
 {
 	struct vr_xmpp_nexthop nh[24] = {};
 	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = n, .nexthops = nh, .version = 1, .local_pref = 100,
@@ -514,15 +516,22 @@ static void send_route_nhs(const char *vn, const char *prefix, const char *const
 		const char *colon = strchr(nhs[i], ':');
 
 		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - nhs[i]), nhs[i]);
-		nh[i] = (struct vr_xmpp_nexthop){ .addr.afi = 1, .label = (__u32)atoi(colon + 1),
-						  .encaps = VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE, .virtual_network = vn };
+		nh[i] = (struct vr_xmpp_nexthop){ .addr.afi = VR_XMPP_AFI_IPV4, .label = (__u32)atoi(colon + 1),
+						  .encaps = encaps, .virtual_network = vn };
 		inet_pton(AF_INET, ip, &nh[i].addr.ip.v4);
 	}
-	vr_xmpp_prefix_parse(1, prefix, &e.nlri);
+	if (vr_xmpp_prefix_parse(afi, prefix, &e.nlri))
+		fprintf(stderr, "bad test prefix %s\n", prefix);
 	vr_xmpp_buf_init(&b, 0);
-	vr_xmpp_build_items(&b, host, 1, 1, vn, &e, 1);
+	vr_xmpp_build_items(&b, host, afi, 1, vn, &e, 1);
 	send_buf(&b);
 	vr_xmpp_buf_free(&b);
+}
+
+/* IPv4 ECMP routes: udp and gre offered. */
+static void send_route_nhs(const char *vn, const char *prefix, const char *const *nhs, unsigned int n)
+{
+	send_item_nhs(VR_XMPP_AFI_IPV4, VR_XMPP_ENCAP_UDP | VR_XMPP_ENCAP_GRE, vn, prefix, nhs, n);
 }
 
 /* Whether the ECMP group id is free (released and zeroed). */
@@ -595,26 +604,7 @@ static void expect_pair(const char *name, const char *vn, const char *ip, bool w
 /* IPv6 routes from the fake control node (node 2/1/VN): one next hop (udp), or n "IP:LABEL" next hops. */
 static void send_route6_nhs(const char *vn, const char *prefix, const char *const *nhs, unsigned int n)
 {
-	struct vr_xmpp_nexthop nh[16] = {};
-	struct vr_xmpp_entry e = { .safi = 1, .n_nexthops = n, .nexthops = nh, .version = 1, .local_pref = 100,
-				   .virtual_network = vn, .sub_protocol = "interface" };
-	struct vr_xmpp_buf b;
-
-	for (unsigned int i = 0; i < n && i < 16; i++) {
-		char ip[32];
-		const char *colon = strchr(nhs[i], ':');
-
-		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - nhs[i]), nhs[i]);
-		nh[i] = (struct vr_xmpp_nexthop){ .addr.afi = 1, .label = (__u32)atoi(colon + 1),
-						  .encaps = VR_XMPP_ENCAP_UDP, .virtual_network = vn };
-		inet_pton(AF_INET, ip, &nh[i].addr.ip.v4);
-	}
-	if (vr_xmpp_prefix_parse(VR_XMPP_AFI_IPV6, prefix, &e.nlri))
-		fprintf(stderr, "bad test prefix %s\n", prefix);
-	vr_xmpp_buf_init(&b, 0);
-	vr_xmpp_build_items(&b, host, VR_XMPP_AFI_IPV6, 1, vn, &e, 1);
-	send_buf(&b);
-	vr_xmpp_buf_free(&b);
+	send_item_nhs(VR_XMPP_AFI_IPV6, VR_XMPP_ENCAP_UDP, vn, prefix, nhs, n);
 }
 
 static void send_route6(const char *vn, const char *prefix, const char *nh_ip, __u32 label)
