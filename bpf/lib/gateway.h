@@ -117,7 +117,7 @@ static __always_inline int vr_xdp_gw_out(struct xdp_md *ctx, const struct vr_con
 	end = (void *)(long)ctx->data_end;
 	iph = data + sizeof(struct ethhdr);
 	hlen = vr_ipv4_check(iph, end, end - (void *)iph);
-	if (hlen < 0 || (void *)(data + sizeof(struct ethhdr)) > end)
+	if (hlen < 0)
 		return vr_drop(0, VR_DROP_MALFORMED);
 	((struct ethhdr *)data)->h_proto = bpf_htons(ETH_P_IP);
 	if (iph->ttl <= 1)
